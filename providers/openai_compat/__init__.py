@@ -1,0 +1,5 @@
+"""Remote OpenAI-style APIs over httpx."""
+
+from .provider import OpenAICompatProvider
+
+__all__ = ["OpenAICompatProvider"]

@@ -1,0 +1,185 @@
+"""The adapter for OpenAI-style HTTP APIs: OpenAI itself, vLLM, TGI, Ollama's /v1, Together, Groq, ...
+
+Auth, URL and client (this class and its presets) are kept apart from the wire protocol (``http.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from llmaas._errors import MissingAPIKeyError, UnknownProviderError
+from llmaas._options import RequestOptions
+from llmaas._pagination import PageResult
+from llmaas._provider import ALL_CAPABILITIES, BaseProvider, Capability
+from llmaas.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    CreateEmbeddingResponse,
+    EmbeddingRequest,
+    FileDeleted,
+    FileObject,
+    FineTuningJob,
+    FineTuningJobCheckpoint,
+    FineTuningJobEvent,
+    FineTuningJobRequest,
+    Model,
+    ModelDeleted,
+    ModerationRequest,
+    ModerationResponse,
+)
+from pydantic import BaseModel
+
+from ..presets import PRESETS, Preset
+from .http import DEFAULT_TIMEOUT, HTTPTransport, validate
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class OpenAICompatProvider(BaseProvider):
+    """Any server that speaks the OpenAI wire format."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        name: str = "openai",
+        timeout: Any = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        default_headers: dict[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        capabilities: frozenset[Capability] = ALL_CAPABILITIES,
+        **transport_options: Any,
+    ) -> None:
+        self.name = name
+        self.capabilities = capabilities
+        self.http = HTTPTransport(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries,
+                                  default_headers=default_headers, http_client=http_client, **transport_options)
+
+    @classmethod
+    def from_preset(cls, name: str, *, api_key: str | None = None, base_url: str | None = None,
+                    **kwargs: Any) -> OpenAICompatProvider:
+        preset = PRESETS.get(name)
+        if preset is None:
+            raise UnknownProviderError(name, list(PRESETS))
+        return cls(name=name, base_url=base_url or _preset_url(preset), api_key=_preset_key(preset, api_key), **kwargs)
+
+    @property
+    def base_url(self) -> str:
+        return self.http.base_url
+
+    # -- inference ----------------------------------------------------------------------------------
+
+    async def chat(self, req: ChatCompletionRequest, options: RequestOptions) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        body = req.to_body(options.extra_body)
+        if req.stream:
+            return await self.http.stream("chat/completions", body, ChatCompletionChunk, options)
+        return await self.http.json("POST", "chat/completions", ChatCompletion, options, json=body)
+
+    async def complete(self, req: CompletionRequest, options: RequestOptions) -> Completion | AsyncIterator[Completion]:
+        body = req.to_body(options.extra_body)
+        if req.stream:
+            return await self.http.stream("completions", body, Completion, options)
+        return await self.http.json("POST", "completions", Completion, options, json=body)
+
+    async def embed(self, req: EmbeddingRequest, options: RequestOptions) -> CreateEmbeddingResponse:
+        return await self.http.json("POST", "embeddings", CreateEmbeddingResponse, options,
+                                    json=req.to_body(options.extra_body))
+
+    async def moderate(self, req: ModerationRequest, options: RequestOptions) -> ModerationResponse:
+        return await self.http.json("POST", "moderations", ModerationResponse, options,
+                                    json=req.to_body(options.extra_body))
+
+    # -- models -------------------------------------------------------------------------------------
+
+    async def list_models(self, options: RequestOptions) -> PageResult[Model]:
+        return await self._page("models", Model, {}, options)
+
+    async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
+        return await self.http.json("GET", f"models/{_seg(model)}", Model, options)
+
+    async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted:
+        return await self.http.json("DELETE", f"models/{_seg(model)}", ModelDeleted, options)
+
+    # -- files --------------------------------------------------------------------------------------
+
+    async def create_file(self, content: bytes, filename: str, purpose: str, options: RequestOptions) -> FileObject:
+        return await self.http.json("POST", "files", FileObject, options,
+                                    files={"file": (filename, content)}, data={"purpose": purpose})
+
+    async def list_files(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FileObject]:
+        return await self._page("files", FileObject, params, options)
+
+    async def retrieve_file(self, file_id: str, options: RequestOptions) -> FileObject:
+        return await self.http.json("GET", f"files/{_seg(file_id)}", FileObject, options)
+
+    async def delete_file(self, file_id: str, options: RequestOptions) -> FileDeleted:
+        return await self.http.json("DELETE", f"files/{_seg(file_id)}", FileDeleted, options)
+
+    async def file_content(self, file_id: str, options: RequestOptions) -> bytes:
+        return await self.http.raw("GET", f"files/{_seg(file_id)}/content", options)
+
+    # -- fine-tuning --------------------------------------------------------------------------------
+
+    async def create_fine_tuning_job(self, req: FineTuningJobRequest, options: RequestOptions) -> FineTuningJob:
+        return await self.http.json("POST", "fine_tuning/jobs", FineTuningJob, options,
+                                    json=req.to_body(options.extra_body))
+
+    async def list_fine_tuning_jobs(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJob]:
+        return await self._page("fine_tuning/jobs", FineTuningJob, params, options)
+
+    async def retrieve_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob:
+        return await self.http.json("GET", f"fine_tuning/jobs/{_seg(job_id)}", FineTuningJob, options)
+
+    async def cancel_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob:
+        return await self.http.json("POST", f"fine_tuning/jobs/{_seg(job_id)}/cancel", FineTuningJob, options)
+
+    async def list_fine_tuning_events(self, job_id: str, params: dict[str, Any],
+                                      options: RequestOptions) -> PageResult[FineTuningJobEvent]:
+        return await self._page(f"fine_tuning/jobs/{_seg(job_id)}/events", FineTuningJobEvent, params, options)
+
+    async def list_fine_tuning_checkpoints(self, job_id: str, params: dict[str, Any],
+                                           options: RequestOptions) -> PageResult[FineTuningJobCheckpoint]:
+        return await self._page(f"fine_tuning/jobs/{_seg(job_id)}/checkpoints", FineTuningJobCheckpoint,
+                                params, options)
+
+    async def _page(self, path: str, item: type[M], params: dict[str, Any], options: RequestOptions) -> PageResult[M]:
+        query = {k: v for k, v in params.items() if v is not None}
+        response = await self.http.send("GET", path, options, params=query)
+        page = validate(response.json(), _ListBody, response)
+        data = [validate(x, item, response) for x in page.data]
+        extra = {k: v for k, v in (page.model_extra or {}).items()}
+        return PageResult(data=data, has_more=bool(page.has_more), object=page.object, extra=extra)
+
+    async def aclose(self) -> None:
+        if self.http._owns_client:
+            await self.http._client.aclose()
+
+
+class _ListBody(BaseModel):
+    model_config = {"extra": "allow"}
+    object: str = "list"
+    data: list[Any]
+    has_more: bool | None = False
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _preset_url(preset: Preset) -> str:
+    return os.environ.get(f"LLMAAS_{preset.name.upper()}_BASE_URL") or preset.base_url
+
+
+def _preset_key(preset: Preset, api_key: str | None) -> str | None:
+    key = api_key or (os.environ.get(preset.api_key_env) if preset.api_key_env else None)
+    if not key and preset.key_required:
+        raise MissingAPIKeyError(preset.name, preset.api_key_env)
+    return key

@@ -1,0 +1,161 @@
+"""``AsyncClient`` (the one implementation) and ``Client`` (its sync facade)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import _registry
+from ._errors import UnknownProviderError
+from ._provider import Provider
+from ._sync import Runner
+from .resources.chat import AsyncChat, Chat
+from .resources.completions import AsyncCompletions, Completions
+from .resources.embeddings import AsyncEmbeddings, Embeddings
+from .resources.files import AsyncFiles, Files
+from .resources.fine_tuning import AsyncFineTuning, FineTuning
+from .resources.models import AsyncModels, Models
+from .resources.moderations import AsyncModerations, Moderations
+
+DEFAULT_PROVIDER = "hf"
+
+
+class AsyncClient:
+    """One typed client for every model, wherever it runs.
+
+    - ``AsyncClient()``: the in-process engine with the built-in models (no network).
+    - ``AsyncClient(base_url="http://host:8000/v1", api_key=...)``: any OpenAI-style server.
+    - ``AsyncClient(provider="groq")`` or ``provider=MyProvider()``: a registered or hand-made provider.
+    - ``model="openai:gpt-4o-mini"``: a ``provider:model`` id picks the provider per request.
+
+    ``timeout`` (seconds or an ``httpx.Timeout``; default 600 s total, 5 s connect) and ``max_retries``
+    (default 2) apply to every provider the client creates.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str | Provider | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: Any = None,
+        max_retries: int | None = None,
+        default_headers: dict[str, str] | None = None,
+        http_client: Any = None,
+        provider_options: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self._shared = {"timeout": timeout, "max_retries": max_retries}
+        self._http = {"default_headers": default_headers, "http_client": http_client}
+        self._provider_options = provider_options or {}
+        self._providers: dict[str, Provider] = {}
+        self._default_kwargs: dict[str, Any] = {}
+        if isinstance(provider, str) or provider is None:
+            if base_url is not None and provider is None:
+                from llmaas.providers.openai_compat import OpenAICompatProvider
+
+                instance = OpenAICompatProvider(base_url=base_url, api_key=api_key, **self._options_for("openai"),
+                                                **{k: v for k, v in self._http.items() if v is not None})
+                self._default_name = instance.name
+                self._providers[instance.name] = instance
+                self._explicit = True
+            else:
+                self._default_name = provider or os.environ.get("LLMAAS_PROVIDER") or DEFAULT_PROVIDER
+                self._explicit = provider is not None
+                self._default_kwargs = {"api_key": api_key, "base_url": base_url}
+        else:
+            self._default_name = provider.name
+            self._providers[provider.name] = provider
+            self._explicit = True
+
+        self.chat = AsyncChat(self)
+        self.completions = AsyncCompletions(self)
+        self.embeddings = AsyncEmbeddings(self)
+        self.models = AsyncModels(self)
+        self.files = AsyncFiles(self)
+        self.fine_tuning = AsyncFineTuning(self)
+        self.moderations = AsyncModerations(self)
+
+    def _options_for(self, name: str) -> dict[str, Any]:
+        opts = {k: v for k, v in self._shared.items() if v is not None}
+        opts.update(self._provider_options.get(name, {}))
+        return opts
+
+    def provider(self, name: str | None = None) -> Provider:
+        """The provider registered as ``name`` (default: this client's default), created on first use."""
+        name = name or self._default_name
+        found = self._providers.get(name)
+        if found is None:
+            kwargs = self._options_for(name)
+            if name == self._default_name:
+                kwargs.update({k: v for k, v in self._default_kwargs.items() if v is not None})
+                if self._http["default_headers"] or self._http["http_client"]:
+                    kwargs.update({k: v for k, v in self._http.items() if v is not None})
+            found = self._providers[name] = _registry.create(name, **kwargs)
+        return found
+
+    @property
+    def default_provider(self) -> str:
+        return self._default_name
+
+    def resolve(self, model: str) -> tuple[Provider, str]:
+        """Which provider serves ``model``, and the id it knows the model by."""
+        if model.startswith(self._default_name + ":"):
+            return self.provider(), model[len(self._default_name) + 1:]
+        prefix, rest = _registry.split_model(model)
+        if prefix is not None:
+            return self.provider(prefix), rest
+        head, sep, _ = model.partition(":")
+        if sep and not self._explicit:
+            raise UnknownProviderError(head, _registry.known_names())
+        return self.provider(), model
+
+    async def aclose(self) -> None:
+        for provider in list(self._providers.values()):
+            await provider.aclose()
+        self._providers.clear()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class Client:
+    """The sync client: the same resources, each call run on the async client's event-loop thread."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._runner = Runner()
+        self._async = AsyncClient(**kwargs)
+        r = self._runner
+        self.chat = Chat(self._async.chat, r)
+        self.completions = Completions(self._async.completions, r)
+        self.embeddings = Embeddings(self._async.embeddings, r)
+        self.models = Models(self._async.models, r)
+        self.files = Files(self._async.files, r)
+        self.fine_tuning = FineTuning(self._async.fine_tuning, r)
+        self.moderations = Moderations(self._async.moderations, r)
+
+    __init__.__doc__ = AsyncClient.__doc__
+
+    @property
+    def async_client(self) -> AsyncClient:
+        return self._async
+
+    def provider(self, name: str | None = None) -> Provider:
+        return self._async.provider(name)
+
+    @property
+    def default_provider(self) -> str:
+        return self._async.default_provider
+
+    def close(self) -> None:
+        if not self._runner.closed:
+            self._runner.run(self._async.aclose())
+            self._runner.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,36 @@
+"""Per-request options that travel from a resource call to the provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class _NotGiven:
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_GIVEN: Any = _NotGiven()
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """What a caller may add to one request beyond its typed body.
+
+    ``timeout`` and ``max_retries`` override the client's settings for this request only.
+    ``extra_body`` is merged into the JSON body as is: the way to send fields llmaas does not model.
+    """
+
+    extra_body: dict[str, Any] | None = None
+    extra_headers: dict[str, str] | None = None
+    extra_query: dict[str, Any] | None = None
+    timeout: Any = NOT_GIVEN
+    max_retries: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+DEFAULT_OPTIONS = RequestOptions()

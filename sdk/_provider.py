@@ -1,0 +1,157 @@
+"""The Provider protocol: what every backend (remote API, in-process engine, local server) implements.
+
+A provider declares its capabilities; the SDK checks them and raises ``UnsupportedFeatureError`` before
+anything goes over the network. ``BaseProvider`` gives third parties a start: every method refuses, so a
+provider implements only what it declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from ._errors import UnsupportedFeatureError
+from ._options import RequestOptions
+from ._pagination import PageResult
+
+if TYPE_CHECKING:
+    from .types import (
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatCompletionRequest,
+        Completion,
+        CompletionRequest,
+        CreateEmbeddingResponse,
+        EmbeddingRequest,
+        FileDeleted,
+        FileObject,
+        FineTuningJob,
+        FineTuningJobCheckpoint,
+        FineTuningJobEvent,
+        FineTuningJobRequest,
+        Model,
+        ModelDeleted,
+        ModerationRequest,
+        ModerationResponse,
+    )
+
+
+class Capability(str, Enum):
+    CHAT = "chat"
+    COMPLETIONS = "completions"
+    EMBEDDINGS = "embeddings"
+    MODERATIONS = "moderations"
+    MODELS = "models"
+    MODELS_WRITE = "models_write"
+    FILES = "files"
+    FINE_TUNING = "fine_tuning"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ALL_CAPABILITIES = frozenset(Capability)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+    capabilities: frozenset[Capability]
+
+    async def chat(self, req: ChatCompletionRequest, options: RequestOptions) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]: ...
+    async def complete(self, req: CompletionRequest, options: RequestOptions) -> Completion | AsyncIterator[Completion]: ...
+    async def embed(self, req: EmbeddingRequest, options: RequestOptions) -> CreateEmbeddingResponse: ...
+    async def moderate(self, req: ModerationRequest, options: RequestOptions) -> ModerationResponse: ...
+
+    async def list_models(self, options: RequestOptions) -> PageResult[Model]: ...
+    async def retrieve_model(self, model: str, options: RequestOptions) -> Model: ...
+    async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted: ...
+
+    async def create_file(self, content: bytes, filename: str, purpose: str, options: RequestOptions) -> FileObject: ...
+    async def list_files(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FileObject]: ...
+    async def retrieve_file(self, file_id: str, options: RequestOptions) -> FileObject: ...
+    async def delete_file(self, file_id: str, options: RequestOptions) -> FileDeleted: ...
+    async def file_content(self, file_id: str, options: RequestOptions) -> bytes: ...
+
+    async def create_fine_tuning_job(self, req: FineTuningJobRequest, options: RequestOptions) -> FineTuningJob: ...
+    async def list_fine_tuning_jobs(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJob]: ...
+    async def retrieve_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob: ...
+    async def cancel_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob: ...
+    async def list_fine_tuning_events(self, job_id: str, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJobEvent]: ...
+    async def list_fine_tuning_checkpoints(self, job_id: str, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJobCheckpoint]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class BaseProvider:
+    """A provider that can do nothing yet: subclasses override what their ``capabilities`` declare."""
+
+    name: str = "base"
+    capabilities: frozenset[Capability] = frozenset()
+
+    def _refuse(self, feature: str) -> UnsupportedFeatureError:
+        return UnsupportedFeatureError(self.name, feature)
+
+    async def chat(self, req: Any, options: RequestOptions) -> Any:
+        raise self._refuse("chat completions")
+
+    async def complete(self, req: Any, options: RequestOptions) -> Any:
+        raise self._refuse("completions")
+
+    async def embed(self, req: Any, options: RequestOptions) -> Any:
+        raise self._refuse("embeddings")
+
+    async def moderate(self, req: Any, options: RequestOptions) -> Any:
+        raise self._refuse("moderations")
+
+    async def list_models(self, options: RequestOptions) -> Any:
+        raise self._refuse("listing models")
+
+    async def retrieve_model(self, model: str, options: RequestOptions) -> Any:
+        raise self._refuse("retrieving models")
+
+    async def delete_model(self, model: str, options: RequestOptions) -> Any:
+        raise self._refuse("deleting models")
+
+    async def create_file(self, content: bytes, filename: str, purpose: str, options: RequestOptions) -> Any:
+        raise self._refuse("files")
+
+    async def list_files(self, params: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("files")
+
+    async def retrieve_file(self, file_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("files")
+
+    async def delete_file(self, file_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("files")
+
+    async def file_content(self, file_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("files")
+
+    async def create_fine_tuning_job(self, req: Any, options: RequestOptions) -> Any:
+        raise self._refuse("fine-tuning")
+
+    async def list_fine_tuning_jobs(self, params: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("fine-tuning")
+
+    async def retrieve_fine_tuning_job(self, job_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("fine-tuning")
+
+    async def cancel_fine_tuning_job(self, job_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("fine-tuning")
+
+    async def list_fine_tuning_events(self, job_id: str, params: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("fine-tuning")
+
+    async def list_fine_tuning_checkpoints(self, job_id: str, params: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("fine-tuning")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def require(provider: Provider, capability: Capability, feature: str | None = None) -> None:
+    """Refuse, before any network call, what ``provider`` does not declare."""
+    if capability not in provider.capabilities:
+        raise UnsupportedFeatureError(provider.name, feature or capability.value)

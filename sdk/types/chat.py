@@ -1,0 +1,315 @@
+"""Chat completions: request, response and stream chunk (OpenAPI: CreateChatCompletion*)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from ._base import Part, RequestModel, ResponseModel
+from .common import CompletionUsage, StreamOptions
+
+# -- messages -----------------------------------------------------------------------------------------
+
+
+class ImageURL(Part):
+    url: str
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class InputAudio(Part):
+    data: str
+    format: Literal["wav", "mp3"]
+
+
+class FileRef(Part):
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
+class TextContentPart(Part):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImageContentPart(Part):
+    type: Literal["image_url"] = "image_url"
+    image_url: ImageURL
+
+
+class AudioContentPart(Part):
+    type: Literal["input_audio"] = "input_audio"
+    input_audio: InputAudio
+
+
+class FileContentPart(Part):
+    type: Literal["file"] = "file"
+    file: FileRef
+
+
+class RefusalContentPart(Part):
+    type: Literal["refusal"] = "refusal"
+    refusal: str
+
+
+ContentPart = Annotated[
+    TextContentPart | ImageContentPart | AudioContentPart | FileContentPart | RefusalContentPart,
+    Field(discriminator="type"),
+]
+
+
+class FunctionCall(Part):
+    name: str
+    arguments: str
+
+
+class ToolCall(Part):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class SystemMessage(Part):
+    role: Literal["system"] = "system"
+    content: str | list[TextContentPart]
+    name: str | None = None
+
+
+class DeveloperMessage(Part):
+    role: Literal["developer"] = "developer"
+    content: str | list[TextContentPart]
+    name: str | None = None
+
+
+class UserMessage(Part):
+    role: Literal["user"] = "user"
+    content: str | list[ContentPart]
+    name: str | None = None
+
+
+class AssistantMessage(Part):
+    role: Literal["assistant"] = "assistant"
+    content: str | list[ContentPart] | None = None
+    refusal: str | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    function_call: FunctionCall | None = None
+
+
+class ToolMessage(Part):
+    role: Literal["tool"] = "tool"
+    content: str | list[TextContentPart]
+    tool_call_id: str
+
+
+class FunctionMessage(Part):
+    role: Literal["function"] = "function"
+    content: str | None
+    name: str
+
+
+ChatMessage = Annotated[
+    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage | FunctionMessage,
+    Field(discriminator="role"),
+]
+
+# -- tools and formats --------------------------------------------------------------------------------
+
+
+class FunctionDefinition(Part):
+    name: str = Field(max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(Part):
+    type: Literal["function"] = "function"
+    function: FunctionDefinition
+
+
+class NamedFunction(Part):
+    name: str
+
+
+class NamedToolChoice(Part):
+    type: Literal["function"] = "function"
+    function: NamedFunction
+
+
+class JSONSchema(Part):
+    name: str
+    description: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormatText(Part):
+    type: Literal["text"] = "text"
+
+
+class ResponseFormatJSONObject(Part):
+    type: Literal["json_object"] = "json_object"
+
+
+class ResponseFormatJSONSchema(Part):
+    type: Literal["json_schema"] = "json_schema"
+    json_schema: JSONSchema
+
+
+ResponseFormat = Annotated[
+    ResponseFormatText | ResponseFormatJSONObject | ResponseFormatJSONSchema,
+    Field(discriminator="type"),
+]
+
+# -- request ------------------------------------------------------------------------------------------
+
+
+class ChatCompletionRequest(RequestModel):
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    logit_bias: dict[str, float] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    n: int | None = Field(default=None, ge=1, le=128)
+    response_format: ResponseFormat | None = None
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    top_k: int | None = Field(default=None, ge=-1, description="llmaas and vLLM extension; -1 or 0 is off")
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+    reasoning_effort: str | None = None
+    modalities: list[str] | None = None
+    prediction: dict[str, Any] | None = None
+    audio: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+    functions: list[FunctionDefinition] | None = None
+    function_call: Literal["none", "auto"] | NamedFunction | None = None
+
+    @property
+    def stop_list(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+    @property
+    def token_limit(self) -> int | None:
+        return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+
+
+# -- response -----------------------------------------------------------------------------------------
+
+
+class TopLogprob(ResponseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class TokenLogprob(ResponseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+    top_logprobs: list[TopLogprob] = Field(default_factory=list)
+
+
+class ChoiceLogprobs(ResponseModel):
+    content: list[TokenLogprob] | None = None
+    refusal: list[TokenLogprob] | None = None
+
+
+class ResponseFunctionCall(ResponseModel):
+    name: str
+    arguments: str
+
+
+class ResponseToolCall(ResponseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: ResponseFunctionCall
+
+
+class ChatCompletionMessage(ResponseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ResponseToolCall] | None = None
+    function_call: ResponseFunctionCall | None = None
+    annotations: list[dict[str, Any]] | None = None
+    audio: dict[str, Any] | None = None
+
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+
+
+class Choice(ResponseModel):
+    index: int
+    message: ChatCompletionMessage
+    finish_reason: FinishReason | None = None
+    logprobs: ChoiceLogprobs | None = None
+
+
+class ChatCompletion(ResponseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: CompletionUsage | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+
+
+# -- stream -------------------------------------------------------------------------------------------
+
+
+class ChoiceDeltaFunctionCall(ResponseModel):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChoiceDeltaToolCall(ResponseModel):
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: ChoiceDeltaFunctionCall | None = None
+
+
+class ChoiceDelta(ResponseModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"] | None = None
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChoiceDeltaToolCall] | None = None
+    function_call: ChoiceDeltaFunctionCall | None = None
+
+
+class ChunkChoice(ResponseModel):
+    index: int
+    delta: ChoiceDelta
+    finish_reason: FinishReason | None = None
+    logprobs: ChoiceLogprobs | None = None
+
+
+class ChatCompletionChunk(ResponseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: CompletionUsage | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None

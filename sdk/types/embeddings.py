@@ -1,0 +1,54 @@
+"""Embeddings (OpenAPI: CreateEmbedding*)."""
+
+from __future__ import annotations
+
+import base64
+import struct
+from typing import Literal
+
+from pydantic import Field
+
+from ._base import RequestModel, ResponseModel
+
+
+class EmbeddingRequest(RequestModel):
+    model: str
+    input: str | list[str] | list[int] | list[list[int]]
+    encoding_format: Literal["float", "base64"] | None = None
+    dimensions: int | None = Field(default=None, ge=1)
+    user: str | None = None
+
+    @property
+    def inputs(self) -> list[str] | list[list[int]]:
+        """The input as a list of texts or a list of token lists."""
+        x = self.input
+        if isinstance(x, str):
+            return [x]
+        if x and all(isinstance(i, int) for i in x):
+            return [x]  # type: ignore[list-item]
+        return list(x)  # type: ignore[arg-type]
+
+
+class Embedding(ResponseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+    def vector(self) -> list[float]:
+        """The embedding as floats, decoding the base64 form if the server sent that."""
+        if isinstance(self.embedding, str):
+            raw = base64.b64decode(self.embedding)
+            return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+        return self.embedding
+
+
+class EmbeddingUsage(ResponseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class CreateEmbeddingResponse(ResponseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage

@@ -1,0 +1,27 @@
+"""Files (OpenAPI: OpenAIFile, DeleteFileResponse)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ._base import ResponseModel
+from .common import DeletedObject
+
+FilePurpose = Literal["assistants", "assistants_output", "batch", "batch_output", "fine-tune",
+                      "fine-tune-results", "vision", "user_data", "evals"]
+
+
+class FileObject(ResponseModel):
+    id: str
+    object: Literal["file"] = "file"
+    bytes: int
+    created_at: int
+    expires_at: int | None = None
+    filename: str
+    purpose: str
+    status: Literal["uploaded", "processed", "error"] | None = None
+    status_details: str | None = None
+
+
+class FileDeleted(DeletedObject):
+    object: str = "file"

@@ -1,0 +1,93 @@
+"""Fine-tuning jobs, their events and checkpoints (OpenAPI: FineTuningJob*)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ._base import Part, RequestModel, ResponseModel
+
+JobStatus = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class Hyperparameters(Part):
+    batch_size: Literal["auto"] | int | None = None
+    learning_rate_multiplier: Literal["auto"] | float | None = None
+    n_epochs: Literal["auto"] | int | None = None
+
+
+class FineTuningJobRequest(RequestModel):
+    model: str
+    training_file: str
+    hyperparameters: Hyperparameters | None = None
+    suffix: str | None = Field(default=None, min_length=1, max_length=64)
+    validation_file: str | None = None
+    integrations: list[dict[str, Any]] | None = None
+    seed: int | None = None
+    method: dict[str, Any] | None = None
+    metadata: dict[str, str] | None = None
+
+
+class JobError(ResponseModel):
+    code: str | None = None
+    message: str
+    param: str | None = None
+
+
+class JobHyperparameters(ResponseModel):
+    batch_size: Literal["auto"] | int | None = None
+    learning_rate_multiplier: Literal["auto"] | float | None = None
+    n_epochs: Literal["auto"] | int | None = None
+
+
+class FineTuningJob(ResponseModel):
+    id: str
+    object: Literal["fine_tuning.job"] = "fine_tuning.job"
+    created_at: int
+    error: JobError | None = None
+    fine_tuned_model: str | None = None
+    finished_at: int | None = None
+    hyperparameters: JobHyperparameters = Field(default_factory=JobHyperparameters)
+    model: str
+    organization_id: str = ""
+    result_files: list[str] = Field(default_factory=list)
+    status: JobStatus
+    trained_tokens: int | None = None
+    training_file: str
+    validation_file: str | None = None
+    integrations: list[dict[str, Any]] | None = None
+    seed: int | None = None
+    estimated_finish: int | None = None
+    method: dict[str, Any] | None = None
+    metadata: dict[str, str] | None = None
+
+
+class FineTuningJobEvent(ResponseModel):
+    id: str
+    object: Literal["fine_tuning.job.event"] = "fine_tuning.job.event"
+    created_at: int
+    level: Literal["info", "warn", "error"]
+    message: str
+    type: Literal["message", "metrics"] | None = None
+    data: dict[str, Any] | None = None
+
+
+class CheckpointMetrics(ResponseModel):
+    step: float | None = None
+    train_loss: float | None = None
+    train_mean_token_accuracy: float | None = None
+    valid_loss: float | None = None
+    valid_mean_token_accuracy: float | None = None
+    full_valid_loss: float | None = None
+    full_valid_mean_token_accuracy: float | None = None
+
+
+class FineTuningJobCheckpoint(ResponseModel):
+    id: str
+    object: Literal["fine_tuning.job.checkpoint"] = "fine_tuning.job.checkpoint"
+    created_at: int
+    fine_tuned_model_checkpoint: str
+    fine_tuning_job_id: str
+    metrics: CheckpointMetrics
+    step_number: int

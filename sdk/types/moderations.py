@@ -1,0 +1,46 @@
+"""Moderations (OpenAPI: CreateModeration*)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ._base import RequestModel, ResponseModel
+
+CATEGORIES = (
+    "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+    "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence",
+    "violence/graphic",
+)
+
+
+class ModerationRequest(RequestModel):
+    input: str | list[str] | list[dict[str, Any]]
+    model: str | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        x = self.input
+        if isinstance(x, str):
+            return [x]
+        out: list[str] = []
+        for item in x:
+            if isinstance(item, str):
+                out.append(item)
+            elif item.get("type") == "text":
+                out.append(str(item.get("text", "")))
+        return out
+
+
+class ModerationResult(ResponseModel):
+    flagged: bool
+    categories: dict[str, bool] = Field(description="category name (such as 'hate/threatening') -> flagged")
+    category_scores: dict[str, float]
+    category_applied_input_types: dict[str, list[str]] | None = None
+
+
+class ModerationResponse(ResponseModel):
+    id: str
+    model: str
+    results: list[ModerationResult]
