@@ -33,6 +33,7 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -132,3 +133,13 @@ class StubServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main() -> None:  # pragma: no cover - used by benchmarks: `python -m llmaas.testing`
+    server = StubServer()
+    print(server.base_url, flush=True)
+    server._server.serve_forever()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,27 @@
+"""`make bench`: every benchmark, printed as the markdown that docs/benchmarks.md records."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+SECTIONS = [
+    ("import time", "import_time"),
+    ("client overhead", "client_overhead"),
+]
+
+
+def main(only: list[str]) -> None:
+    for title, module in SECTIONS:
+        if only and module not in only:
+            continue
+        print(f"## {title}\n\n`python bench/{module}.py`\n")
+        print(importlib.import_module(module).main())
+        print(flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
