@@ -1,0 +1,386 @@
+"""The engine: iteration-level continuous batching on one long-lived thread.
+
+Each turn of the loop (1) takes new requests and jobs from the inbox, (2) runs queued jobs (embeddings,
+anything else that needs torch), (3) drops cancelled sequences, (4) admits waiting requests while slots
+are free and prefills them, (5) decodes one token for every running sequence and (6) retires the finished
+ones, moving the last running sequence into the freed slot so running sequences stay in slots 0..B-1.
+
+Every torch call happens on this thread. Callers live on asyncio event loops: results go back through
+``loop.call_soon_threadsafe`` into one ``asyncio.Queue`` per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from llmaas._errors import InternalServerError, RateLimitError
+
+from .detokenizer import IncrementalText
+from .model import CompactLM
+from .sampling import Choice, SamplingParams, sample
+
+log = logging.getLogger("llmaas.engine")
+
+
+@dataclass
+class TokenEvent:
+    """One step's output for one choice of a request."""
+
+    index: int
+    text: str
+    token: int | None
+    choice: Choice | None = None
+    finish_reason: str | None = None
+
+
+@dataclass
+class Done:
+    prompt_tokens: int
+    completion_tokens: int
+    first_token_at: float | None
+
+
+@dataclass
+class Failed:
+    error: BaseException
+
+
+class GenerationRequest:
+    _ids = itertools.count()
+
+    def __init__(self, prompt: list[int], params: SamplingParams, n: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.id = next(self._ids)
+        self.prompt = prompt
+        self.params = params
+        self.n = n
+        self.loop = loop
+        self.events: asyncio.Queue[Any] = asyncio.Queue()
+        self.cancelled = False
+        self.submitted_at = time.perf_counter()
+        self.first_token_at: float | None = None
+        self.completion_tokens = 0
+        self.open_choices = n
+
+    def push(self, item: Any) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.events.put_nowait, item)
+        except RuntimeError:  # the caller's loop is gone: nobody is listening any more
+            self.cancelled = True
+
+
+@dataclass
+class Sequence:
+    request: GenerationRequest
+    index: int
+    text: IncrementalText
+    generator: torch.Generator | None
+    slot: int = -1
+    pos: int = 0  # where the next input token goes = tokens in the cache
+    last: int = 0  # the token to feed next
+    generated: int = 0
+    finished: bool = False
+    tokens: list[int] = field(default_factory=list)
+
+
+@dataclass
+class EngineConfig:
+    max_num_seqs: int = 64
+    max_waiting: int = 1024
+    max_model_len: int = 8192
+    kv_cache_gb: float = 2.0
+    initial_capacity: int = 512
+    prefill_tokens_per_step: int = 4096
+
+
+class Engine:
+    def __init__(self, load: Callable[[], tuple[CompactLM, Any]], config: EngineConfig, threads: int) -> None:
+        self._load = load
+        self.config = config
+        self.threads = threads
+        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._waiting: deque[GenerationRequest] = deque()
+        self._running: list[Sequence] = []
+        self._counts: torch.Tensor | None = None
+        self._ready = threading.Event()
+        self._load_error: BaseException | None = None
+        self._stopping = False
+        self.model: CompactLM | None = None
+        self.tokenizer: Any = None
+        self.steps = 0
+        self._thread = threading.Thread(target=self._main, name="llmaas-engine", daemon=True)
+        self._thread.start()
+
+    # -- public, any thread --------------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        self._ready.wait(timeout)
+        if self._load_error is not None:
+            raise self._load_error
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._waiting)
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def submit(self, request: GenerationRequest) -> None:
+        if len(self._waiting) + self._inbox.qsize() >= self.config.max_waiting:
+            raise RateLimitError(
+                f"the engine queue is full ({self.config.max_waiting} requests waiting); retry shortly",
+                status_code=429, code="queue_full", type="rate_limit_error", retry_after=1.0,
+            )
+        self._inbox.put(request)
+
+    def call(self, fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+        """Run ``fn`` on the engine thread between decode steps (for any other torch work)."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._inbox.put((fn, future))
+        return future
+
+    def generate(self, prompt: list[int], params: SamplingParams, n: int = 1) -> AsyncIterator[Any]:
+        """Queue a request now (RateLimitError if the queue is full) and return its events: TokenEvents for
+        every choice, then one Done. Leaving the iterator early cancels the request."""
+        request = GenerationRequest(prompt, params, n, asyncio.get_running_loop())
+        self.submit(request)
+        return self._events(request)
+
+    async def _events(self, request: GenerationRequest) -> AsyncIterator[Any]:
+        try:
+            while True:
+                item = await request.events.get()
+                if isinstance(item, Failed):
+                    raise item.error
+                yield item
+                if isinstance(item, Done):
+                    return
+        finally:
+            request.cancelled = True  # a no-op when finished; frees the slots at the next step otherwise
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self._stopping = True
+        self._inbox.put(None)
+        self._thread.join(timeout)
+
+    # -- the loop, engine thread ---------------------------------------------------------------------
+
+    def _main(self) -> None:
+        torch.set_num_threads(self.threads)
+        try:
+            self.model, self.tokenizer = self._load()
+            cap = min(self.config.initial_capacity, self.model.max_len)
+            self.model.allocate(self._slot_limit(cap), cap)
+        except BaseException as exc:  # noqa: BLE001 - reported to every caller
+            log.exception("model failed to load")
+            self._load_error = exc
+            self._ready.set()
+            self._fail_everything(exc)
+            return
+        self._ready.set()
+        while not self._stopping:
+            try:
+                self._turn()
+            except Exception as exc:  # a bug: fail what is running, keep serving
+                log.exception("engine step failed")
+                self._fail_running(InternalServerError(f"engine error: {exc}", status_code=500))
+
+    def _turn(self) -> None:
+        self._take_inbox(block=not self._running and not self._waiting)
+        self._drop_cancelled()
+        self._admit()
+        if self._running:
+            self._decode_step()
+
+    def _take_inbox(self, block: bool) -> None:
+        try:
+            item = self._inbox.get(timeout=0.5) if block else self._inbox.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            if item is None:
+                self._stopping = True
+            elif isinstance(item, GenerationRequest):
+                self._waiting.append(item)
+            else:
+                fn, future = item
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn())
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                        future.set_exception(exc)
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+
+    def _slot_limit(self, capacity: int) -> int:
+        assert self.model is not None
+        budget = int(self.config.kv_cache_gb * 2**30) // (self.model.bytes_per_token() * capacity)
+        return max(1, min(self.config.max_num_seqs, budget))
+
+    def _ensure_capacity(self, needed: int) -> None:
+        model = self.model
+        assert model is not None
+        if needed <= model.capacity:
+            return
+        cap = model.capacity
+        while cap < needed:
+            cap *= 2
+        cap = min(cap, model.max_len)
+        slots = max(len(self._running), self._slot_limit(cap))
+        model.allocate(slots, cap, keep=len(self._running))
+
+    def _drop_cancelled(self) -> None:
+        if any(r.cancelled for r in self._waiting):
+            self._waiting = deque(r for r in self._waiting if not r.cancelled)
+        gone = [s for s in self._running if s.request.cancelled]
+        if gone:
+            self._retire(gone)
+
+    def _admit(self) -> None:
+        model = self.model
+        assert model is not None
+        budget = self.config.prefill_tokens_per_step
+        while self._waiting:
+            request = self._waiting[0]
+            if len(self._running) + request.n > model.slots:
+                if self._running:
+                    return
+                model.allocate(request.n, model.capacity)  # a lone request with a large n
+            if budget <= 0 and self._running:
+                return
+            self._waiting.popleft()
+            budget -= len(request.prompt)
+            self._prefill(request)
+
+    def _prefill(self, request: GenerationRequest) -> None:
+        model, params = self.model, request.params
+        assert model is not None
+        self._ensure_capacity(len(request.prompt) + 1)
+        first = len(self._running)
+        logits = model.prefill(torch.tensor(request.prompt, dtype=torch.long), first)
+        seqs = []
+        for i in range(request.n):
+            gen = None
+            if not params.greedy:
+                gen = torch.Generator()
+                gen.manual_seed(params.seed + i if params.seed is not None else torch.seed())
+            seq = Sequence(request, i, IncrementalText(self.tokenizer, params.stop), gen, slot=first + i,
+                           pos=len(request.prompt))
+            if i:
+                model.move_slot(first, first + i, seq.pos)
+            seqs.append(seq)
+            self._running.append(seq)
+        if params.penalised:
+            counts = self._penalty_counts()
+            counts[first:first + request.n].zero_()
+        choices = sample(logits.unsqueeze(0).expand(request.n, -1), [params] * request.n,
+                         [s.generator for s in seqs], None)
+        request.first_token_at = time.perf_counter()
+        self._accept(seqs, choices)
+
+    def _penalty_counts(self) -> torch.Tensor:
+        assert self.model is not None
+        slots = self.model.slots
+        if self._counts is None or self._counts.shape[0] < slots:
+            grown = torch.zeros(slots, self.model.vocab)
+            if self._counts is not None:
+                grown[: self._counts.shape[0]] = self._counts
+            self._counts = grown
+        return self._counts
+
+    def _decode_step(self) -> None:
+        model = self.model
+        assert model is not None
+        seqs = self._running
+        self._ensure_capacity(max(s.pos for s in seqs) + 1)
+        tokens = torch.tensor([s.last for s in seqs], dtype=torch.long)
+        positions = torch.tensor([s.pos for s in seqs], dtype=torch.long)
+        logits = model.decode(tokens, positions)
+        params = [s.request.params for s in seqs]
+        counts = self._counts[: len(seqs)] if any(p.penalised for p in params) else None
+        choices = sample(logits, params, [s.generator for s in seqs], counts)
+        self.steps += 1
+        self._accept(seqs, choices)
+
+    def _accept(self, seqs: list[Sequence], choices: list[Choice]) -> None:
+        """Record each sequence's new token, stream it out, and retire the finished ones."""
+        model = self.model
+        assert model is not None
+        done = []
+        for seq, choice in zip(seqs, choices, strict=True):
+            params = seq.request.params
+            token = choice.token
+            seq.generated += 1
+            seq.request.completion_tokens += 1
+            finish = None
+            if token in params.stop_token_ids and not params.ignore_eos:
+                text, finish, event_token, event_choice = seq.text.finish(), "stop", None, None
+            else:
+                seq.tokens.append(token)
+                seq.last = token
+                seq.pos += 1
+                if params.penalised and self._counts is not None:
+                    self._counts[seq.slot, token] += 1
+                text, event_token, event_choice = seq.text.add(token), token, choice
+                if seq.text.stopped:
+                    finish = "stop"
+                elif seq.generated >= params.max_tokens or seq.pos >= model.max_len:
+                    finish = "length"
+                    text += seq.text.finish()
+            seq.request.push(TokenEvent(seq.index, text, event_token, event_choice, finish))
+            if finish is not None:
+                seq.finished = True
+                done.append(seq)
+        if done:
+            self._retire(done)
+
+    def _retire(self, seqs: list[Sequence]) -> None:
+        model = self.model
+        assert model is not None
+        for seq in seqs:
+            i = seq.slot
+            last = self._running[-1]
+            if last is not seq:
+                model.move_slot(last.slot, i, last.pos)
+                if self._counts is not None and last.request.params.penalised:
+                    self._counts[i] = self._counts[last.slot]
+                last.slot = i
+                self._running[i] = last
+            self._running.pop()
+            seq.slot = -1
+            request = seq.request
+            request.open_choices -= 1
+            if request.open_choices == 0 and not request.cancelled:
+                request.push(Done(len(request.prompt), request.completion_tokens, request.first_token_at))
+
+    def _fail_running(self, error: BaseException) -> None:
+        requests = {id(s.request): s.request for s in self._running}
+        self._running.clear()
+        for r in requests.values():
+            r.push(Failed(error))
+
+    def _fail_everything(self, error: BaseException) -> None:
+        while True:
+            try:
+                item = self._inbox.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            if isinstance(item, GenerationRequest):
+                item.push(Failed(error))
+            else:
+                item[1].set_exception(error)

@@ -1,0 +1,184 @@
+"""A compact decoder for Llama-family models (Llama, SmolLM, Mistral, Qwen2) with an engine-owned KV cache.
+
+Weights come from the transformers model; the forward pass is rewritten for serving: q/k/v and gate/up
+projections fused into one matmul each, rotary tables precomputed, and the KV cache preallocated as one
+tensor ``[layers, slots, kv_heads, capacity, head_dim]`` for keys and one for values. Running sequences
+occupy slots ``0..B-1``, so a decode step attends over a view of the cache, never a copy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+SUPPORTED = {"llama", "mistral", "qwen2"}
+
+
+@dataclass
+class Layer:
+    ln_in: torch.Tensor
+    w_qkv: torch.Tensor
+    b_qkv: torch.Tensor | None
+    w_o: torch.Tensor
+    ln_post: torch.Tensor
+    w_gate_up: torch.Tensor
+    w_down: torch.Tensor
+
+
+class CompactLM:
+    """The forward pass. ``prefill`` runs one prompt into a slot; ``decode`` one token for slots 0..B-1."""
+
+    def __init__(self, hf_model: torch.nn.Module, dtype: torch.dtype, max_len: int) -> None:
+        cfg = hf_model.config
+        if cfg.model_type not in SUPPORTED:
+            raise ValueError(f"the llmaas engine runs {sorted(SUPPORTED)} models, not {cfg.model_type!r}")
+        if getattr(cfg, "sliding_window", None) and cfg.model_type == "mistral" and cfg.sliding_window < max_len:
+            max_len = cfg.sliding_window
+        self.dtype = dtype
+        self.n_layers = cfg.num_hidden_layers
+        self.n_heads = cfg.num_attention_heads
+        self.n_kv = cfg.num_key_value_heads
+        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        self.eps = cfg.rms_norm_eps
+        self.vocab = cfg.vocab_size
+        self.max_len = max_len
+        self.scale = 1.0 / math.sqrt(self.head_dim)
+
+        inner = hf_model.model
+        with torch.no_grad():
+            self.embed = inner.embed_tokens.weight.detach().to(dtype).contiguous()
+            self.layers = [self._layer(block, dtype) for block in inner.layers]
+            self.norm = inner.norm.weight.detach().float()
+            self.lm_head = hf_model.lm_head.weight.detach().to(dtype).contiguous()
+            positions = torch.arange(max_len).unsqueeze(0)
+            probe = torch.zeros(1, 1, self.head_dim, dtype=torch.float32)
+            cos, sin = inner.rotary_emb(probe, positions)
+        self.cos = cos[0].to(dtype).contiguous()  # [max_len, head_dim]
+        self.sin = sin[0].to(dtype).contiguous()
+        self.k_cache = torch.empty(0)
+        self.v_cache = torch.empty(0)
+
+    @staticmethod
+    def _layer(block: torch.nn.Module, dtype: torch.dtype) -> Layer:
+        att, mlp = block.self_attn, block.mlp
+        w_qkv = torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight]).to(dtype).contiguous()
+        b_qkv = None
+        if att.q_proj.bias is not None:
+            b_qkv = torch.cat([att.q_proj.bias, att.k_proj.bias, att.v_proj.bias]).to(dtype)
+        return Layer(
+            ln_in=block.input_layernorm.weight.detach().float(),
+            w_qkv=w_qkv.detach(),
+            b_qkv=b_qkv.detach() if b_qkv is not None else None,
+            w_o=att.o_proj.weight.detach().to(dtype).contiguous(),
+            ln_post=block.post_attention_layernorm.weight.detach().float(),
+            w_gate_up=torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach().to(dtype).contiguous(),
+            w_down=mlp.down_proj.weight.detach().to(dtype).contiguous(),
+        )
+
+    # -- cache --------------------------------------------------------------------------------------
+
+    @property
+    def slots(self) -> int:
+        return self.k_cache.shape[1] if self.k_cache.dim() == 5 else 0
+
+    @property
+    def capacity(self) -> int:
+        return self.k_cache.shape[3] if self.k_cache.dim() == 5 else 0
+
+    def bytes_per_token(self) -> int:
+        return 2 * self.n_layers * self.n_kv * self.head_dim * torch.finfo(self.dtype).bits // 8
+
+    def allocate(self, slots: int, capacity: int, keep: int = 0) -> None:
+        """(Re)allocate the cache, keeping the first ``keep`` slots' contents."""
+        shape = (self.n_layers, slots, self.n_kv, capacity, self.head_dim)
+        k = torch.zeros(shape, dtype=self.dtype)
+        v = torch.zeros(shape, dtype=self.dtype)
+        if keep and self.k_cache.dim() == 5:
+            t = min(capacity, self.capacity)
+            k[:, :keep, :, :t] = self.k_cache[:, :keep, :, :t]
+            v[:, :keep, :, :t] = self.v_cache[:, :keep, :, :t]
+        self.k_cache, self.v_cache = k, v
+
+    def move_slot(self, src: int, dst: int, length: int) -> None:
+        self.k_cache[:, dst, :, :length] = self.k_cache[:, src, :, :length]
+        self.v_cache[:, dst, :, :length] = self.v_cache[:, src, :, :length]
+
+    # -- forward ------------------------------------------------------------------------------------
+
+    def _rms(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return (w * xf).to(self.dtype)
+
+    @staticmethod
+    def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        half = x.shape[-1] // 2
+        rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+        return x * cos + rotated * sin
+
+    def _qkv(self, layer: Layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        qkv = F.linear(h, layer.w_qkv, layer.b_qkv)
+        nq, nk = self.n_heads * self.head_dim, self.n_kv * self.head_dim
+        return qkv[..., :nq], qkv[..., nq:nq + nk], qkv[..., nq + nk:]
+
+    def _mlp(self, layer: Layer, x: torch.Tensor) -> torch.Tensor:
+        h = self._rms(x, layer.ln_post)
+        gate, up = F.linear(h, layer.w_gate_up).chunk(2, dim=-1)
+        return x + F.linear(F.silu(gate) * up, layer.w_down)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(self._rms(x, self.norm), self.lm_head).float()
+
+    @torch.inference_mode()
+    def prefill(self, tokens: torch.Tensor, slot: int) -> torch.Tensor:
+        """Run a prompt ``[P]`` into ``slot`` (positions 0..P-1); the logits of its last position ``[V]``."""
+        p = tokens.shape[0]
+        d, hq, hk = self.head_dim, self.n_heads, self.n_kv
+        cos, sin = self.cos[:p], self.sin[:p]
+        x = self.embed[tokens]
+        for i, layer in enumerate(self.layers):
+            q, k, v = self._qkv(layer, self._rms(x, layer.ln_in))
+            q = self._rope(q.view(p, hq, d).transpose(0, 1), cos, sin)  # [hq, P, d]
+            k = self._rope(k.view(p, hk, d).transpose(0, 1), cos, sin)  # [hk, P, d]
+            v = v.view(p, hk, d).transpose(0, 1)
+            self.k_cache[i, slot, :, :p] = k
+            self.v_cache[i, slot, :, :p] = v
+            group = hq // hk
+            out = F.scaled_dot_product_attention(
+                q.unsqueeze(0), k.repeat_interleave(group, 0).unsqueeze(0),
+                v.repeat_interleave(group, 0).unsqueeze(0), is_causal=True, scale=self.scale,
+            )[0]
+            x = x + F.linear(out.transpose(0, 1).reshape(p, hq * d), layer.w_o)
+            x = self._mlp(layer, x)
+        return self._logits(x[-1:])[0]
+
+    @torch.inference_mode()
+    def decode(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """One token for each of the sequences in slots ``0..B-1``; their next-token logits ``[B, V]``."""
+        b = tokens.shape[0]
+        d, hq, hk = self.head_dim, self.n_heads, self.n_kv
+        group = hq // hk
+        t = int(positions.max()) + 1
+        cos = self.cos[positions].unsqueeze(1)  # [B, 1, d]
+        sin = self.sin[positions].unsqueeze(1)
+        mask = torch.arange(t).unsqueeze(0) > positions.unsqueeze(1)  # [B, T], True = not yet written
+        bias = torch.zeros(b, t, dtype=self.dtype).masked_fill_(mask, float("-inf")).view(b, 1, 1, t)
+        rows = torch.arange(b)
+        x = self.embed[tokens]
+        for i, layer in enumerate(self.layers):
+            q, k, v = self._qkv(layer, self._rms(x, layer.ln_in))
+            q = self._rope(q.view(b, hq, d), cos, sin)
+            k = self._rope(k.view(b, hk, d), cos, sin)
+            self.k_cache[i, rows, :, positions] = k
+            self.v_cache[i, rows, :, positions] = v.view(b, hk, d)
+            keys = self.k_cache[i, :b, :, :t]  # [B, hk, T, d], a view
+            values = self.v_cache[i, :b, :, :t]
+            scores = torch.matmul(q.view(b, hk, group, d), keys.transpose(-1, -2)) * self.scale + bias
+            probs = torch.softmax(scores.float(), dim=-1).to(self.dtype)
+            out = torch.matmul(probs, values)  # [B, hk, group, d]
+            x = x + F.linear(out.reshape(b, hq * d), layer.w_o)
+            x = self._mlp(layer, x)
+        return self._logits(x)

@@ -1,0 +1,340 @@
+"""The ``hf`` provider: Hugging Face models in this process, on the continuous-batching engine.
+
+    client = llmaas.Client()                                   # this provider, the built-in models
+    client = llmaas.Client(provider="hf", dtype="float32", threads=1, models={"mine": "/path/to/folder"})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from llmaas._errors import BadRequestError, NotFoundError
+from llmaas._options import RequestOptions
+from llmaas._pagination import PageResult
+from llmaas._provider import BaseProvider, Capability
+from llmaas.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    CreateEmbeddingResponse,
+    EmbeddingRequest,
+    Model,
+)
+
+from .engine import Done, Engine, EngineConfig, TokenEvent
+from .loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted, resolve_source
+from .requests import chat_prompt, completion_prompts, sampling_params
+from .sampling import Choice
+from .settings import Settings
+
+DEFAULT_CHAT_MODEL = SMOLLM2
+DEFAULT_EMBEDDING_MODEL = MINILM
+LEGACY_DEFAULT_MAX_TOKENS = 16  # what OpenAI's completions endpoint defaults to
+
+
+class HuggingFaceProvider(BaseProvider):
+    name = "hf"
+    capabilities = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS, Capability.MODELS})
+
+    def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
+                 max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
+                 models: dict[str, str] | None = None, progress: bool = True, **_ignored: Any) -> None:
+        # _ignored: client-wide options such as timeout and max_retries mean nothing in process
+        self.settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
+                                         max_waiting=max_waiting, max_model_len=max_model_len,
+                                         kv_cache_gb=kv_cache_gb)
+        self.extra_models = dict(models or {})
+        self.progress = progress
+        self._engines: dict[str, Engine] = {}
+        self._embedders: dict[str, Any] = {}
+        self._torch: concurrent.futures.ThreadPoolExecutor | None = None
+        self._created = int(time.time())
+
+    # -- engines ------------------------------------------------------------------------------------
+
+    def _source(self, model: str) -> ModelSource:
+        return resolve_source(model or DEFAULT_CHAT_MODEL, self.extra_models)
+
+    def engine(self, model: str) -> Engine:
+        """The engine serving ``model``, started (and the model loaded on its thread) on first use."""
+        source = self._source(model)
+        if source.kind != "chat":
+            raise BadRequestError(f"model {model!r} is an embedding model; it cannot generate text",
+                                  status_code=400, param="model", code="wrong_model_type")
+        found = self._engines.get(source.id)
+        if found is None:
+            found = self._engines[source.id] = Engine(lambda: self._load_chat(source), self._engine_config(),
+                                                      self.settings.thread_count)
+        return found
+
+    def _engine_config(self) -> EngineConfig:
+        s = self.settings
+        return EngineConfig(max_num_seqs=s.max_num_seqs, max_waiting=s.max_waiting, kv_cache_gb=s.kv_cache_gb)
+
+    def _load_chat(self, source: ModelSource) -> tuple[Any, Any]:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from .model import CompactLM
+
+        folder = ensure_converted(source, progress=self.progress)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        hf = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True)
+        context = int(getattr(hf.config, "max_position_embeddings", 2048))
+        max_len = min(context, self.settings.max_model_len) if self.settings.max_model_len else context
+        model = CompactLM(hf, getattr(torch, self.settings.torch_dtype_name), max_len)
+        stops = {tokenizer.eos_token_id, *_as_list(hf.config.eos_token_id),
+                 *_as_list(getattr(hf.generation_config, "eos_token_id", None))}
+        tokenizer.llmaas_stop_ids = sorted(s for s in stops if s is not None)
+        del hf
+        return model, tokenizer
+
+    async def _ready(self, model: str) -> Engine:
+        engine = self.engine(model)
+        if not engine._ready.is_set():
+            await asyncio.to_thread(engine.wait_ready)
+        engine.wait_ready(0)
+        return engine
+
+    # -- chat ---------------------------------------------------------------------------------------
+
+    async def chat(self, req: ChatCompletionRequest, options: RequestOptions) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        engine = await self._ready(req.model)
+        tok, model = engine.tokenizer, engine.model
+        prompt = chat_prompt(tok, req)
+        top = req.top_logprobs or 0
+        if top and not req.logprobs:
+            raise BadRequestError("top_logprobs requires logprobs=true", status_code=400, param="top_logprobs")
+        params, n = sampling_params(req, prompt_len=len(prompt), max_len=model.max_len, vocab=model.vocab,
+                                    stop_token_ids=tok.llmaas_stop_ids, default_max_tokens=None,
+                                    logprobs=bool(req.logprobs), top_logprobs=top,
+                                    max_n=engine.config.max_num_seqs)
+        events = engine.generate(prompt, params, n)
+        rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if req.stream:
+            include_usage = bool(req.stream_options and req.stream_options.include_usage)
+            return self._chat_stream(events, req, rid, created, n, tok, include_usage)
+        texts, finishes, logprobs = [""] * n, ["stop"] * n, [[] for _ in range(n)]
+        usage = None
+        async for ev in events:
+            if isinstance(ev, TokenEvent):
+                texts[ev.index] += ev.text
+                if ev.choice is not None and req.logprobs:
+                    logprobs[ev.index].append(_token_logprob(tok, ev.choice))
+                if ev.finish_reason:
+                    finishes[ev.index] = ev.finish_reason
+            elif isinstance(ev, Done):
+                usage = _usage(ev)
+        return ChatCompletion(id=rid, created=created, model=req.model, usage=usage, choices=[
+            {"index": i, "message": {"role": "assistant", "content": texts[i], "refusal": None},
+             "finish_reason": finishes[i], "logprobs": {"content": logprobs[i], "refusal": None} if req.logprobs else None}
+            for i in range(n)])
+
+    async def _chat_stream(self, events: AsyncIterator[Any], req: ChatCompletionRequest, rid: str, created: int,
+                           n: int, tok: Any, include_usage: bool) -> AsyncIterator[ChatCompletionChunk]:
+        def chunk(choices: list[dict[str, Any]], usage: Any = None) -> ChatCompletionChunk:
+            return ChatCompletionChunk(id=rid, created=created, model=req.model, choices=choices, usage=usage)
+
+        try:
+            for i in range(n):
+                yield chunk([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+            async for ev in events:
+                if isinstance(ev, TokenEvent):
+                    if not ev.text and ev.finish_reason is None:
+                        continue
+                    lp = None
+                    if ev.choice is not None and req.logprobs:
+                        lp = {"content": [_token_logprob(tok, ev.choice)], "refusal": None}
+                    delta = {"content": ev.text} if ev.text else {}
+                    yield chunk([{"index": ev.index, "delta": delta, "finish_reason": ev.finish_reason, "logprobs": lp}])
+                elif isinstance(ev, Done) and include_usage:
+                    yield chunk([], usage=_usage(ev))
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    # -- completions --------------------------------------------------------------------------------
+
+    async def complete(self, req: CompletionRequest, options: RequestOptions) -> Completion | AsyncIterator[Completion]:
+        engine = await self._ready(req.model)
+        tok, model = engine.tokenizer, engine.model
+        if req.suffix:
+            raise BadRequestError("suffix (fill-in-the-middle) is not supported by this model", status_code=400,
+                                  param="suffix", code="unsupported_parameter")
+        if req.best_of is not None and req.best_of != (req.n or 1):
+            raise BadRequestError("best_of must equal n on this server", status_code=400, param="best_of")
+        prompts = completion_prompts(tok, req)
+        plans = []
+        for ids in prompts:
+            params, n = sampling_params(req, prompt_len=len(ids), max_len=model.max_len, vocab=model.vocab,
+                                        stop_token_ids=tok.llmaas_stop_ids,
+                                        default_max_tokens=LEGACY_DEFAULT_MAX_TOKENS,
+                                        logprobs=req.logprobs is not None, top_logprobs=req.logprobs or 0,
+                                        max_n=engine.config.max_num_seqs)
+            plans.append((ids, params, n))
+        rid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
+        streams = [(k * n, ids, engine.generate(ids, params, n)) for k, (ids, params, n) in enumerate(plans)]
+        if req.stream:
+            return self._completion_stream(streams, req, rid, created, tok)
+        choices: dict[int, dict[str, Any]] = {}
+        prompt_tokens = completion_tokens = 0
+        for base, ids, events in streams:
+            echo = tok.decode(ids) if req.echo else ""
+            async for ev in events:
+                if isinstance(ev, TokenEvent):
+                    c = choices.setdefault(base + ev.index, {"index": base + ev.index, "text": echo,
+                                                             "finish_reason": None, "lp": []})
+                    if ev.choice is not None and req.logprobs is not None:
+                        c["lp"].append((ev.choice, len(c["text"])))
+                    c["text"] += ev.text
+                    c["finish_reason"] = ev.finish_reason or c["finish_reason"]
+                elif isinstance(ev, Done):
+                    prompt_tokens += ev.prompt_tokens
+                    completion_tokens += ev.completion_tokens
+        out = []
+        for i in sorted(choices):
+            c = choices[i]
+            out.append({"index": i, "text": c["text"], "finish_reason": c["finish_reason"],
+                        "logprobs": _completion_logprobs(tok, c["lp"]) if req.logprobs is not None else None})
+        return Completion(id=rid, created=created, model=req.model, choices=out, usage={
+            "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens})
+
+    async def _completion_stream(self, streams: list[tuple[int, list[int], AsyncIterator[Any]]], req: CompletionRequest,
+                                 rid: str, created: int, tok: Any) -> AsyncIterator[Completion]:
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        totals = [0, 0]
+        try:
+            async for base, ev in _merge([(base, events) for base, _, events in streams]):
+                if isinstance(ev, TokenEvent):
+                    if not ev.text and ev.finish_reason is None:
+                        continue
+                    lp = None
+                    if ev.choice is not None and req.logprobs is not None:
+                        lp = _completion_logprobs(tok, [(ev.choice, 0)])
+                    yield Completion(id=rid, created=created, model=req.model, choices=[
+                        {"index": base + ev.index, "text": ev.text, "finish_reason": ev.finish_reason, "logprobs": lp}])
+                elif isinstance(ev, Done):
+                    totals[0] += ev.prompt_tokens
+                    totals[1] += ev.completion_tokens
+            if include_usage:
+                yield Completion(id=rid, created=created, model=req.model, choices=[], usage={
+                    "prompt_tokens": totals[0], "completion_tokens": totals[1], "total_tokens": sum(totals)})
+        finally:
+            for _, _, events in streams:
+                await events.aclose()  # type: ignore[attr-defined]
+
+    # -- embeddings ---------------------------------------------------------------------------------
+
+    async def embed(self, req: EmbeddingRequest, options: RequestOptions) -> CreateEmbeddingResponse:
+        model_id = req.model or DEFAULT_EMBEDDING_MODEL
+        source = resolve_source(model_id, self.extra_models)
+        if source.kind != "embedding":
+            raise BadRequestError(f"model {model_id!r} is not an embedding model; try {DEFAULT_EMBEDDING_MODEL!r}",
+                                  status_code=400, param="model", code="wrong_model_type")
+        embedder = self._embedders.get(source.id)
+        if embedder is None:
+            from .embeddings import Embedder
+
+            embedder = await self._on_torch_thread(lambda: Embedder(str(source.path), source.id))
+            self._embedders[source.id] = embedder
+        texts = embedder.texts(req)
+        counts = embedder.count(texts)
+        return await self._on_torch_thread(lambda: embedder.embed(req, texts, counts))
+
+    async def _on_torch_thread(self, fn: Any) -> Any:
+        """Embedding work runs on one long-lived thread of its own, never on a pool of many."""
+        if self._torch is None:
+            self._torch = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmaas-torch")
+        return await asyncio.wrap_future(self._torch.submit(fn))
+
+    # -- models -------------------------------------------------------------------------------------
+
+    async def list_models(self, options: RequestOptions) -> PageResult[Model]:
+        ids = [*builtin_sources(), *self.extra_models]
+        return PageResult(data=[Model(id=i, created=self._created, owned_by="llmaas") for i in ids])
+
+    async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
+        try:
+            source = resolve_source(model, self.extra_models)
+        except NotFoundError:
+            raise
+        return Model(id=source.id, created=self._created, owned_by="llmaas")
+
+    async def aclose(self) -> None:
+        engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            await asyncio.to_thread(engine.shutdown)
+        if self._torch is not None:
+            self._torch.shutdown(wait=False)
+            self._torch = None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _usage(done: Done) -> dict[str, int]:
+    return {"prompt_tokens": done.prompt_tokens, "completion_tokens": done.completion_tokens,
+            "total_tokens": done.prompt_tokens + done.completion_tokens}
+
+
+def _token_text(tok: Any, token: int) -> str:
+    return tok.decode([token], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+
+def _token_logprob(tok: Any, choice: Choice) -> dict[str, Any]:
+    text = _token_text(tok, choice.token)
+    return {"token": text, "logprob": choice.logprob, "bytes": list(text.encode("utf-8")),
+            "top_logprobs": [{"token": (t := _token_text(tok, i)), "logprob": lp, "bytes": list(t.encode("utf-8"))}
+                             for i, lp in (choice.top or [])]}
+
+
+def _completion_logprobs(tok: Any, items: list[tuple[Choice, int]]) -> dict[str, Any]:
+    return {
+        "tokens": [_token_text(tok, c.token) for c, _ in items],
+        "token_logprobs": [c.logprob for c, _ in items],
+        "top_logprobs": [{_token_text(tok, i): lp for i, lp in (c.top or [])} for c, _ in items],
+        "text_offset": [offset for _, offset in items],
+    }
+
+
+async def _merge(sources: list[tuple[int, AsyncIterator[Any]]]) -> AsyncIterator[tuple[int, Any]]:
+    """Interleave several async iterators as their items arrive."""
+    if len(sources) == 1:
+        base, it = sources[0]
+        async for item in it:
+            yield base, item
+        return
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    end = object()
+
+    async def pump(base: int, it: AsyncIterator[Any]) -> None:
+        try:
+            async for item in it:
+                await queue.put((base, item))
+        finally:
+            await queue.put(end)
+
+    tasks = [asyncio.create_task(pump(b, it)) for b, it in sources]
+    try:
+        remaining = len(tasks)
+        while remaining:
+            item = await queue.get()
+            if item is end:
+                remaining -= 1
+                continue
+            yield item
+        for t in tasks:
+            t.result()
+    finally:
+        for t in tasks:
+            t.cancel()

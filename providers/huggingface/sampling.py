@@ -1,0 +1,119 @@
+"""Per-request sampling over a batch of logits: penalties, logit bias, temperature, top-k, top-p, seeds,
+and the log-probabilities OpenAI returns. Work is vectorised across the batch; rows that ask for nothing
+special cost nothing extra."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class SamplingParams:
+    max_tokens: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    stop_token_ids: list[int] = field(default_factory=list)
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    logit_bias: dict[int, float] = field(default_factory=dict)
+    logprobs: bool = False
+    top_logprobs: int = 0
+    ignore_eos: bool = False
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    @property
+    def penalised(self) -> bool:
+        return self.presence_penalty != 0.0 or self.frequency_penalty != 0.0
+
+
+@dataclass
+class Choice:
+    """What was sampled for one row, with its log-probability information when asked for."""
+
+    token: int
+    logprob: float | None = None
+    top: list[tuple[int, float]] | None = None
+
+
+def sample(
+    logits: torch.Tensor,
+    params: list[SamplingParams],
+    generators: list[torch.Generator | None],
+    counts: torch.Tensor | None,
+) -> list[Choice]:
+    """Pick the next token for every row of ``logits [B, V]`` (float32).
+
+    ``counts [B, V]`` holds how often each row has generated each token (for the penalties); it may be
+    None when no row is penalised.
+    """
+    b = logits.shape[0]
+    raw = logits
+    logits = logits.clone() if any(p.penalised or p.logit_bias for p in params) else logits
+    for i, p in enumerate(params):
+        if p.penalised and counts is not None:
+            row = counts[i]
+            logits[i] -= p.frequency_penalty * row + p.presence_penalty * (row > 0).to(row.dtype)
+        if p.logit_bias:
+            ids = torch.tensor(list(p.logit_bias), dtype=torch.long)
+            logits[i, ids] += torch.tensor(list(p.logit_bias.values()), dtype=logits.dtype)
+
+    chosen = torch.empty(b, dtype=torch.long)
+    greedy = [i for i, p in enumerate(params) if p.greedy]
+    if greedy:
+        idx = torch.tensor(greedy)
+        chosen[idx] = logits[idx].argmax(-1)
+    sampled = [i for i, p in enumerate(params) if not p.greedy]
+    if sampled:
+        idx = torch.tensor(sampled)
+        temps = torch.tensor([params[i].temperature for i in sampled], dtype=logits.dtype).unsqueeze(1)
+        scaled = logits[idx] / temps
+        scaled = _top_k(scaled, [params[i].top_k for i in sampled])
+        scaled = _top_p(scaled, [params[i].top_p for i in sampled])
+        probs = torch.softmax(scaled, dim=-1)
+        for row, i in enumerate(sampled):
+            chosen[i] = torch.multinomial(probs[row], 1, generator=generators[i])[0]
+
+    want = [i for i, p in enumerate(params) if p.logprobs]
+    out = [Choice(int(t)) for t in chosen.tolist()]
+    if want:
+        idx = torch.tensor(want)
+        logp = torch.log_softmax(raw[idx], dim=-1)
+        k = max(params[i].top_logprobs for i in want)
+        top_v, top_i = (logp.topk(k, dim=-1) if k else (None, None))
+        for row, i in enumerate(want):
+            c = out[i]
+            c.logprob = float(logp[row, c.token])
+            n = params[i].top_logprobs
+            if n and top_v is not None:
+                c.top = list(zip(top_i[row, :n].tolist(), top_v[row, :n].tolist(), strict=True))
+            else:
+                c.top = []
+    return out
+
+
+def _top_k(logits: torch.Tensor, ks: list[int]) -> torch.Tensor:
+    if not any(k > 0 for k in ks):
+        return logits
+    vocab = logits.shape[-1]
+    kk = torch.tensor([k if 0 < k < vocab else vocab for k in ks])
+    kth = logits.topk(int(kk.max()), dim=-1).values.gather(1, (kk - 1).unsqueeze(1))
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def _top_p(logits: torch.Tensor, ps: list[float]) -> torch.Tensor:
+    if all(p >= 1.0 for p in ps):
+        return logits
+    sorted_logits, order = logits.sort(dim=-1, descending=True)
+    cum = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
+    limit = torch.tensor(ps, dtype=cum.dtype).unsqueeze(1)
+    drop = (cum - torch.softmax(sorted_logits, dim=-1)) >= limit  # keep tokens until the mass reaches p
+    sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+    return torch.empty_like(logits).scatter_(1, order, sorted_logits)
