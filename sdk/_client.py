@@ -49,6 +49,7 @@ class AsyncClient:
         self._provider_options = provider_options or {}
         self._providers: dict[str, Provider] = {}
         self._default_kwargs: dict[str, Any] = {}
+        self._borrowed: set[str] = set()
         if isinstance(provider, str) or provider is None:
             if base_url is not None and provider is None:
                 from llmaas.providers.openai_compat import OpenAICompatProvider
@@ -66,6 +67,7 @@ class AsyncClient:
             self._default_name = provider.name
             self._providers[provider.name] = provider
             self._explicit = True
+            self._borrowed.add(provider.name)  # the caller's to close, not ours
 
         self.chat = AsyncChat(self)
         self.completions = AsyncCompletions(self)
@@ -110,9 +112,11 @@ class AsyncClient:
         return self.provider(), model
 
     async def aclose(self) -> None:
-        for provider in list(self._providers.values()):
-            await provider.aclose()
-        self._providers.clear()
+        """Close every provider this client created (a provider instance passed in stays open)."""
+        for name, provider in list(self._providers.items()):
+            if name not in self._borrowed:
+                await provider.aclose()
+                del self._providers[name]
 
     async def __aenter__(self) -> AsyncClient:
         return self

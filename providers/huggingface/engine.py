@@ -309,6 +309,8 @@ class Engine:
         tokens = torch.tensor([s.last for s in seqs], dtype=torch.long)
         positions = torch.tensor([s.pos for s in seqs], dtype=torch.long)
         logits = model.decode(tokens, positions)
+        for s in seqs:
+            s.pos += 1  # the fed token is in the cache now
         params = [s.request.params for s in seqs]
         counts = self._counts[: len(seqs)] if any(p.penalised for p in params) else None
         choices = sample(logits, params, [s.generator for s in seqs], counts)
@@ -331,7 +333,6 @@ class Engine:
             else:
                 seq.tokens.append(token)
                 seq.last = token
-                seq.pos += 1
                 if params.penalised and self._counts is not None:
                     self._counts[seq.slot, token] += 1
                 text, event_token, event_choice = seq.text.add(token), token, choice

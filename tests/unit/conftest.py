@@ -1,6 +1,5 @@
-import pytest
-
 import llmaas._retry as retry
+import pytest
 
 BASE = "https://api.test/v1"
 

@@ -1,10 +1,9 @@
 """Every server's error shape maps to the same typed exceptions, keeping the server's message."""
 
 import httpx
+import llmaas
 import pytest
 import respx
-
-import llmaas
 
 from .conftest import BASE, chat_body
 

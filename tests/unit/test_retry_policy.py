@@ -2,7 +2,6 @@
 
 import httpx
 import pytest
-
 from llmaas import _retry as policy
 from llmaas._errors import (
     APIConnectionError,

@@ -1,0 +1,247 @@
+"""The in-process engine through the public client: sampling, stop, n, logprobs, usage, streaming,
+cancellation, and a typed error for every bad input, with the engine still serving afterwards."""
+
+import asyncio
+import time
+
+import llmaas
+import pytest
+
+from .conftest import CHAT
+
+Q = [{"role": "user", "content": "List the days of the week."}]
+
+
+def chat(client, **kw):
+    kw.setdefault("model", CHAT)
+    kw.setdefault("messages", Q)
+    return client.chat.completions.create(**kw)
+
+
+def test_greedy_is_deterministic_and_usage_is_exact(client, hf):
+    a = chat(client, temperature=0, max_tokens=24)
+    b = chat(client, temperature=0, max_tokens=24)
+    assert a.choices[0].message.content == b.choices[0].message.content
+    tok = hf.engine(CHAT).tokenizer
+    prompt = tok.apply_chat_template(Q, add_generation_prompt=True, tokenize=True, return_dict=False)
+    assert a.usage.prompt_tokens == len(prompt)
+    assert a.usage.total_tokens == a.usage.prompt_tokens + a.usage.completion_tokens
+    if a.choices[0].finish_reason == "length":
+        assert a.usage.completion_tokens == 24
+
+
+def test_seed_gives_same_output_and_different_seeds_differ(client):
+    kw = {"temperature": 1.0, "max_tokens": 20, "messages": [{"role": "user", "content": "Tell me a story."}]}
+    a = chat(client, seed=7, **kw).choices[0].message.content
+    b = chat(client, seed=7, **kw).choices[0].message.content
+    others = {chat(client, seed=s, **kw).choices[0].message.content for s in (8, 9, 10)}
+    assert a == b
+    assert len(others | {a}) > 1
+
+
+def test_max_tokens_gives_length(client):
+    out = chat(client, max_tokens=3, temperature=0)
+    assert out.choices[0].finish_reason == "length" and out.usage.completion_tokens == 3
+
+
+def test_stop_sequence_cuts_text_and_reports_stop(client):
+    full = chat(client, temperature=0, max_tokens=40).choices[0].message.content
+    assert "Tuesday" in full, full
+    out = chat(client, temperature=0, max_tokens=40, stop=["Tuesday"])
+    assert out.choices[0].finish_reason == "stop"
+    assert out.choices[0].message.content == full[: full.index("Tuesday")]
+    streamed = "".join(c.choices[0].delta.content or "" for c in chat(client, temperature=0, max_tokens=40,
+                                                                        stop=["Tuesday"], stream=True) if c.choices)
+    assert streamed == out.choices[0].message.content
+
+
+def test_n_choices_and_logprobs(client):
+    out = chat(client, n=3, seed=3, temperature=1.0, max_tokens=8, logprobs=True, top_logprobs=3)
+    assert [c.index for c in out.choices] == [0, 1, 2]
+    for c in out.choices:
+        content = c.logprobs.content
+        assert 1 <= len(content) <= 8
+        for entry in content:
+            assert entry.logprob <= 0 and len(entry.top_logprobs) == 3
+            tops = [t.logprob for t in entry.top_logprobs]
+            assert tops == sorted(tops, reverse=True) and entry.logprob <= tops[0] + 1e-5
+    assert out.usage.completion_tokens == sum(len(c.logprobs.content) + (c.finish_reason == "stop")
+                                              for c in out.choices)
+
+
+def test_penalties_change_greedy_output(client):
+    plain = chat(client, temperature=0, max_tokens=40).choices[0].message.content
+    penalised = chat(client, temperature=0, max_tokens=40, frequency_penalty=2.0, presence_penalty=2.0)
+    assert penalised.choices[0].message.content != plain
+
+
+def test_logit_bias_forces_a_token(client, hf):
+    tok = hf.engine(CHAT).tokenizer
+    token = tok.encode(" banana", add_special_tokens=False)[0]
+    out = chat(client, temperature=0, max_tokens=3, logit_bias={str(token): 100})
+    assert out.choices[0].message.content.startswith(tok.decode([token]))
+
+
+@pytest.mark.parametrize("narrow", [{"top_k": 1}, {"top_p": 1e-6}])
+def test_narrow_top_k_or_top_p_always_picks_a_most_likely_token(client, narrow):
+    out = chat(client, temperature=1.5, max_tokens=12, seed=5, logprobs=True, top_logprobs=1, **narrow)
+    for entry in out.choices[0].logprobs.content:  # ties in bf16 may go either way, so compare logprobs
+        assert entry.logprob == pytest.approx(entry.top_logprobs[0].logprob, abs=1e-6)
+
+
+def test_stream_with_usage_in_last_chunk(client):
+    chunks = list(chat(client, max_tokens=10, temperature=0, stream=True, stream_options={"include_usage": True}))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens >= 1
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] in ("stop", "length")
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == chat(client, max_tokens=10, temperature=0).choices[0].message.content
+
+
+def test_completions_with_logprobs_and_echo(client):
+    out = client.completions.create(model=CHAT, prompt="The capital of France is", max_tokens=5, temperature=0,
+                                    logprobs=2, echo=True)
+    c = out.choices[0]
+    assert c.text.startswith("The capital of France is")
+    assert len(c.logprobs.tokens) == len(c.logprobs.token_logprobs) == 5
+    assert all(len(t) == 2 for t in c.logprobs.top_logprobs)
+    many = client.completions.create(model=CHAT, prompt=["One, two,", "A, B,"], max_tokens=4, temperature=0, n=2)
+    assert [c.index for c in many.choices] == [0, 1, 2, 3]
+
+
+def test_async_agents_share_the_engine(hf):
+    async def run():
+        async with llmaas.AsyncClient(provider=hf) as c:
+            async def one(i):
+                r = await c.chat.completions.create(model=CHAT, max_tokens=16, temperature=0, messages=[
+                    {"role": "user", "content": f"Say the number {i}."}])
+                return r.choices[0].message.content
+
+            return await asyncio.gather(*(one(i) for i in range(12)))
+
+    outs = asyncio.run(run())
+    assert len(outs) == 12 and all(outs)
+
+
+def test_breaking_out_of_a_stream_frees_the_slot(client, hf):
+    engine = hf.engine(CHAT)
+    stream = chat(client, max_tokens=500, temperature=1.0, stream=True, messages=[
+        {"role": "user", "content": "Write a very long essay about the history of Rome."}])
+    for i, _ in enumerate(stream):
+        if i == 3:
+            break
+    deadline = time.time() + 10
+    while engine.running and time.time() < deadline:
+        time.sleep(0.05)
+    assert engine.running == 0
+    assert chat(client, max_tokens=2).choices[0].message.content is not None
+
+
+def test_timeout_cancels_generation(hf):
+    engine = hf.engine(CHAT)
+
+    async def run():
+        async with llmaas.AsyncClient(provider=hf) as c:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(c.chat.completions.create(
+                    model=CHAT, max_tokens=1000, messages=[{"role": "user", "content": "Write a long essay."}]), 0.5)
+
+    asyncio.run(run())
+    deadline = time.time() + 10
+    while engine.running and time.time() < deadline:
+        time.sleep(0.05)
+    assert engine.running == 0
+
+
+def test_full_queue_answers_rate_limit():
+    from llmaas.providers.huggingface import HuggingFaceProvider
+
+    provider = HuggingFaceProvider(max_waiting=1, max_num_seqs=1, progress=False)
+
+    async def run():
+        async with llmaas.AsyncClient(provider=provider) as c:
+            await c.chat.completions.create(model=CHAT, messages=Q, max_tokens=1)  # loaded and warm
+            engine = provider.engine(CHAT)
+            first = asyncio.create_task(c.chat.completions.create(model=CHAT, messages=Q, max_tokens=30))
+            while engine.running == 0:
+                await asyncio.sleep(0.01)
+            results = await asyncio.gather(*(c.chat.completions.create(model=CHAT, messages=Q, max_tokens=30)
+                                             for _ in range(4)), return_exceptions=True)
+            await first
+        await provider.aclose()
+        return results
+
+    results = asyncio.run(run())
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert errors and all(isinstance(e, llmaas.RateLimitError) and e.code == "queue_full" for e in errors)
+    assert errors[0].status_code == 429 and errors[0].retry_after
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "param"),
+    [
+        ({"model": "no-such-model"}, llmaas.NotFoundError, "model"),
+        ({"messages": []}, llmaas.BadRequestError, "messages"),
+        ({"max_tokens": 10**6}, llmaas.ContextLengthExceededError, "max_tokens"),
+        ({"messages": [{"role": "user", "content": "word " * 9000}]}, llmaas.ContextLengthExceededError, "messages"),
+        ({"temperature": -1}, llmaas.BadRequestError, "temperature"),
+        ({"temperature": 1e9}, llmaas.BadRequestError, "temperature"),
+        ({"top_p": 0}, llmaas.BadRequestError, "top_p"),
+        ({"max_tokens": 0}, llmaas.BadRequestError, "max_tokens"),
+        ({"n": 1000}, llmaas.BadRequestError, "n"),
+        ({"presence_penalty": 5}, llmaas.BadRequestError, "presence_penalty"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, llmaas.BadRequestError, "stop"),
+        ({"top_logprobs": 2}, llmaas.BadRequestError, "top_logprobs"),
+        ({"logit_bias": {"99999999": 5}}, llmaas.BadRequestError, "logit_bias"),
+        ({"messages": [{"role": "user", "content": "bad \udcff byte"}]}, llmaas.BadRequestError,
+         "messages.0.content"),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/i.png"}}]}]},
+         llmaas.BadRequestError, "messages.0.content.0.type"),
+        ({"response_format": {"type": "json_object"}}, llmaas.BadRequestError, "response_format"),
+        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, llmaas.BadRequestError, "tools"),
+    ],
+)
+def test_bad_input_gets_typed_error_naming_the_field(client, kwargs, exc, param):
+    with pytest.raises(exc) as info:
+        chat(client, **kwargs)
+    assert info.value.param == param, info.value
+    assert type(info.value) is exc
+
+
+def test_engine_keeps_serving_after_errors(client):
+    for bad in ({"max_tokens": 10**6}, {"stop": ["a"] * 9}):
+        with pytest.raises(llmaas.BadRequestError):
+            chat(client, **bad)
+    assert chat(client, max_tokens=4).usage.completion_tokens >= 1
+
+
+def test_context_error_names_both_lengths(client):
+    with pytest.raises(llmaas.ContextLengthExceededError) as info:
+        chat(client, max_tokens=9000)
+    assert "maximum context length is 8192 tokens" in str(info.value)
+    assert "9000 in the completion" in str(info.value)
+    assert info.value.code == "context_length_exceeded"
+
+
+STRICT_TEMPLATE = (
+    "{% for m in messages %}{% if m['role'] not in ['system', 'user', 'assistant'] %}"
+    "{{ raise_exception('role ' + m['role'] + ' is not supported') }}{% endif %}"
+    "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def test_role_the_template_cannot_render(hf):
+    import copy
+
+    from llmaas.providers.huggingface.requests import chat_prompt
+    from llmaas.types import ChatCompletionRequest
+
+    tok = copy.deepcopy(hf.engine(CHAT).tokenizer)
+    tok.chat_template = STRICT_TEMPLATE
+    ok = ChatCompletionRequest(model=CHAT, messages=[{"role": "user", "content": "hi"}])
+    assert chat_prompt(tok, ok)
+    bad = ChatCompletionRequest(model=CHAT, messages=[{"role": "tool", "content": "42", "tool_call_id": "c1"}])
+    with pytest.raises(llmaas.BadRequestError, match="cannot render.*role tool is not supported") as info:
+        chat_prompt(tok, bad)
+    assert info.value.param == "messages"
