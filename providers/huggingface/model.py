@@ -17,6 +17,9 @@ import torch.nn.functional as F
 SUPPORTED = {"llama", "mistral", "qwen2"}
 
 
+Int8 = tuple[torch.Tensor, torch.Tensor]  # int8 weight [N, K] and its per-row scales [N]
+
+
 @dataclass
 class Layer:
     ln_in: torch.Tensor
@@ -26,6 +29,14 @@ class Layer:
     ln_post: torch.Tensor
     w_gate_up: torch.Tensor
     w_down: torch.Tensor
+    q8: dict[str, Int8] | None = None
+
+
+def quantize_int8(w: torch.Tensor) -> Int8:
+    """Symmetric per-output-row int8, the layout ``torch._weight_int8pack_mm`` takes."""
+    scale = (w.float().abs().amax(dim=1) / 127.0).clamp(min=1e-8)
+    q = torch.round(w.float() / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+    return q, scale.to(w.dtype)
 
 
 class CompactLM:
@@ -60,6 +71,23 @@ class CompactLM:
         self.sin = sin[0].to(dtype).contiguous()
         self.k_cache = torch.empty(0)
         self.v_cache = torch.empty(0)
+        self.int8_max_batch = 0  # decode steps with at most this many sequences use int8 weights
+        self._lm_head8: Int8 | None = None
+        self._use8 = False
+
+    def enable_int8_decode(self, max_batch: int) -> None:
+        """Keep an int8 copy of every matmul weight for small decode batches.
+
+        A decode step at batch 1 reads every weight once and does little else, so it is bound by memory
+        bandwidth: int8 weights halve the bytes (measured 2.5x faster per matmul at batch 1 here, slower
+        than bf16 from batch 8 up). Prefill and larger batches keep using the bf16 weights.
+        """
+        if self.dtype != torch.bfloat16 or max_batch <= 0:
+            return
+        for layer in self.layers:
+            layer.q8 = {name: quantize_int8(getattr(layer, name)) for name in ("w_qkv", "w_o", "w_gate_up", "w_down")}
+        self._lm_head8 = quantize_int8(self.lm_head)
+        self.int8_max_batch = max_batch
 
     @staticmethod
     def _layer(block: torch.nn.Module, dtype: torch.dtype) -> Layer:
@@ -119,23 +147,34 @@ class CompactLM:
         rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
         return x * cos + rotated * sin
 
+    def _linear(self, x: torch.Tensor, layer: Layer, name: str, bias: torch.Tensor | None = None) -> torch.Tensor:
+        if self._use8 and layer.q8 is not None:
+            w, scale = layer.q8[name]
+            out = torch._weight_int8pack_mm(x, w, scale)
+            return out + bias if bias is not None else out
+        return F.linear(x, getattr(layer, name), bias)
+
     def _qkv(self, layer: Layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        qkv = F.linear(h, layer.w_qkv, layer.b_qkv)
+        qkv = self._linear(h, layer, "w_qkv", layer.b_qkv)
         nq, nk = self.n_heads * self.head_dim, self.n_kv * self.head_dim
         return qkv[..., :nq], qkv[..., nq:nq + nk], qkv[..., nq + nk:]
 
     def _mlp(self, layer: Layer, x: torch.Tensor) -> torch.Tensor:
         h = self._rms(x, layer.ln_post)
-        gate, up = F.linear(h, layer.w_gate_up).chunk(2, dim=-1)
-        return x + F.linear(F.silu(gate) * up, layer.w_down)
+        gate, up = self._linear(h, layer, "w_gate_up").chunk(2, dim=-1)
+        return x + self._linear(F.silu(gate) * up, layer, "w_down")
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(self._rms(x, self.norm), self.lm_head).float()
+        h = self._rms(x, self.norm)
+        if self._use8 and self._lm_head8 is not None:
+            return torch._weight_int8pack_mm(h, *self._lm_head8).float()
+        return F.linear(h, self.lm_head).float()
 
     @torch.inference_mode()
     def prefill(self, tokens: torch.Tensor, slot: int) -> torch.Tensor:
         """Run a prompt ``[P]`` into ``slot`` (positions 0..P-1); the logits of its last position ``[V]``."""
         p = tokens.shape[0]
+        self._use8 = False
         d, hq, hk = self.head_dim, self.n_heads, self.n_kv
         cos, sin = self.cos[:p], self.sin[:p]
         x = self.embed[tokens]
@@ -151,7 +190,7 @@ class CompactLM:
                 q.unsqueeze(0), k.repeat_interleave(group, 0).unsqueeze(0),
                 v.repeat_interleave(group, 0).unsqueeze(0), is_causal=True, scale=self.scale,
             )[0]
-            x = x + F.linear(out.transpose(0, 1).reshape(p, hq * d), layer.w_o)
+            x = x + self._linear(out.transpose(0, 1).reshape(p, hq * d), layer, "w_o")
             x = self._mlp(layer, x)
         return self._logits(x[-1:])[0]
 
@@ -159,6 +198,7 @@ class CompactLM:
     def decode(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """One token for each of the sequences in slots ``0..B-1``; their next-token logits ``[B, V]``."""
         b = tokens.shape[0]
+        self._use8 = b <= self.int8_max_batch
         d, hq, hk = self.head_dim, self.n_heads, self.n_kv
         group = hq // hk
         t = int(positions.max()) + 1
@@ -179,6 +219,6 @@ class CompactLM:
             scores = torch.matmul(q.view(b, hk, group, d), keys.transpose(-1, -2)) * self.scale + bias
             probs = torch.softmax(scores.float(), dim=-1).to(self.dtype)
             out = torch.matmul(probs, values)  # [B, hk, group, d]
-            x = x + F.linear(out.reshape(b, hq * d), layer.w_o)
+            x = x + self._linear(out.reshape(b, hq * d), layer, "w_o")
             x = self._mlp(layer, x)
         return self._logits(x)

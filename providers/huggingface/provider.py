@@ -45,11 +45,11 @@ class HuggingFaceProvider(BaseProvider):
 
     def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
-                 models: dict[str, str] | None = None, progress: bool = True, **_ignored: Any) -> None:
+                 int8_decode_batch: int | None = None, models: dict[str, str] | None = None, progress: bool = True, **_ignored: Any) -> None:
         # _ignored: client-wide options such as timeout and max_retries mean nothing in process
         self.settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
                                          max_waiting=max_waiting, max_model_len=max_model_len,
-                                         kv_cache_gb=kv_cache_gb)
+                                         kv_cache_gb=kv_cache_gb, int8_decode_batch=int8_decode_batch)
         self.extra_models = dict(models or {})
         self.progress = progress
         self._engines: dict[str, Engine] = {}
@@ -90,6 +90,7 @@ class HuggingFaceProvider(BaseProvider):
         context = int(getattr(hf.config, "max_position_embeddings", 2048))
         max_len = min(context, self.settings.max_model_len) if self.settings.max_model_len else context
         model = CompactLM(hf, getattr(torch, self.settings.torch_dtype_name), max_len)
+        model.enable_int8_decode(self.settings.int8_decode_batch)
         stops = {tokenizer.eos_token_id, *_as_list(hf.config.eos_token_id),
                  *_as_list(getattr(hf.generation_config, "eos_token_id", None))}
         tokenizer.llmaas_stop_ids = sorted(s for s in stops if s is not None)

@@ -170,5 +170,6 @@ def sampling_params(
         logit_bias=bias,
         logprobs=logprobs,
         top_logprobs=top_logprobs,
+        ignore_eos=bool(req.ignore_eos),
     )
     return params, n

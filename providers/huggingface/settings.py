@@ -30,6 +30,7 @@ class Settings:
     max_waiting: int = 1024
     max_model_len: int = 0  # 0: the model's own context length
     kv_cache_gb: float = 2.0
+    int8_decode_batch: int = 4  # decode steps of at most this many sequences use int8 weights (0: never)
 
     @classmethod
     def resolve(cls, **given: object) -> Settings:
@@ -40,11 +41,13 @@ class Settings:
             "max_waiting": given.get("max_waiting") or _env("MAX_WAITING", "1024"),
             "max_model_len": given.get("max_model_len") or _env("MAX_MODEL_LEN", "0"),
             "kv_cache_gb": given.get("kv_cache_gb") or _env("KV_CACHE_GB", "2"),
+            "int8_decode_batch": given.get("int8_decode_batch") if given.get("int8_decode_batch") is not None
+            else _env("INT8_DECODE_BATCH", "4"),
         }
         try:
             s = cls(dtype=str(raw["dtype"]).lower(), threads=int(raw["threads"]), max_num_seqs=int(raw["max_num_seqs"]),
                     max_waiting=int(raw["max_waiting"]), max_model_len=int(raw["max_model_len"]),
-                    kv_cache_gb=float(raw["kv_cache_gb"]))
+                    kv_cache_gb=float(raw["kv_cache_gb"]), int8_decode_batch=int(raw["int8_decode_batch"]))
         except ValueError as exc:
             raise ConfigurationError(f"invalid engine setting: {exc}") from None
         if s.dtype not in ("auto", "bfloat16", "float32"):
@@ -61,4 +64,4 @@ class Settings:
 
     @property
     def thread_count(self) -> int:
-        return self.threads or max(1, min(os.cpu_count() or 1, 2))
+        return self.threads or max(1, min(os.cpu_count() or 1, 8))

@@ -29,6 +29,7 @@ class CompletionRequest(RequestModel):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
     top_k: int | None = Field(default=None, ge=-1, description="llmaas and vLLM extension; -1 or 0 is off")
+    ignore_eos: bool | None = Field(default=None, description="llmaas and vLLM extension: generate max_tokens")
     user: str | None = None
 
     @property
