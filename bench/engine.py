@@ -21,9 +21,8 @@ import sys
 import tempfile
 import time
 
-import torch
-
 import llmaas
+import torch
 from llmaas.providers.huggingface import HuggingFaceProvider
 from llmaas.providers.huggingface.loading import SMOLLM2, ensure_converted, resolve_source
 

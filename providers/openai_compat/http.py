@@ -47,12 +47,14 @@ class HTTPTransport:
         default_headers: dict[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         retry_wait: Any = None,
+        prepare: Any = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = as_timeout(timeout)
         self.max_retries = max_retries
         self._retry_wait = retry_wait
+        self._prepare = prepare  # awaited before each request (the local provider starts its server there)
         headers = {"User-Agent": f"llmaas/{__version__}", "Accept": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -92,6 +94,8 @@ class HTTPTransport:
 
     async def send(self, method: str, path: str, options: RequestOptions, *, stream: bool = False,
                    **kwargs: Any) -> httpx.Response:
+        if self._prepare is not None:
+            await self._prepare()
         retries = self.max_retries if options.max_retries is None else options.max_retries
         overrides = {"wait": self._retry_wait} if self._retry_wait is not None else {}
         async for attempt in async_retrying(retries, **overrides):

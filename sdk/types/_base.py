@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 
 class ResponseModel(BaseModel):
-    """A body a server sends. Unknown fields are kept and reachable as attributes."""
+    """A body a server sends. Unknown fields are kept and reachable as attributes.
+
+    Serialized, a field that is None is left out, as the OpenAI spec has it for optional fields, except
+    the fields named in ``keep_null``, which the spec requires even when they are null.
+    """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+    keep_null: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _drop_nulls(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None or k in self.keep_null}
+        return data
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_unset=False)

@@ -216,12 +216,14 @@ class ChatCompletionRequest(RequestModel):
 
 
 class TopLogprob(ResponseModel):
+    keep_null = frozenset({'bytes'})
     token: str
     logprob: float
     bytes: list[int] | None = None
 
 
 class TokenLogprob(ResponseModel):
+    keep_null = frozenset({'bytes'})
     token: str
     logprob: float
     bytes: list[int] | None = None
@@ -229,6 +231,7 @@ class TokenLogprob(ResponseModel):
 
 
 class ChoiceLogprobs(ResponseModel):
+    keep_null = frozenset({'content', 'refusal'})
     content: list[TokenLogprob] | None = None
     refusal: list[TokenLogprob] | None = None
 
@@ -245,6 +248,7 @@ class ResponseToolCall(ResponseModel):
 
 
 class ChatCompletionMessage(ResponseModel):
+    keep_null = frozenset({'content', 'refusal'})
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     refusal: str | None = None
@@ -258,6 +262,7 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "functi
 
 
 class Choice(ResponseModel):
+    keep_null = frozenset({'logprobs', 'finish_reason'})
     index: int
     message: ChatCompletionMessage
     finish_reason: FinishReason | None = None
@@ -299,6 +304,7 @@ class ChoiceDelta(ResponseModel):
 
 
 class ChunkChoice(ResponseModel):
+    keep_null = frozenset({'finish_reason'})
     index: int
     delta: ChoiceDelta
     finish_reason: FinishReason | None = None

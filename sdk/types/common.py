@@ -33,6 +33,7 @@ class CompletionUsage(ResponseModel):
 
 
 class ErrorObject(ResponseModel):
+    keep_null = frozenset({'param', 'code'})
     message: str
     type: str
     param: str | None = None

@@ -47,6 +47,7 @@ class CompletionLogprobs(ResponseModel):
 
 
 class CompletionChoice(ResponseModel):
+    keep_null = frozenset({'logprobs', 'finish_reason'})
     index: int
     text: str
     finish_reason: Literal["stop", "length", "content_filter"] | None = None

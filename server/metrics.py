@@ -1,0 +1,28 @@
+"""Prometheus metrics, in a registry of the app's own (several apps may live in one process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class Metrics:
+    def __init__(self, queue_depth: Callable[[], float], running: Callable[[], float]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("llmaas_requests", "Requests served", ["endpoint", "status"],
+                                registry=self.registry)
+        self.tokens = Counter("llmaas_tokens", "Tokens processed", ["model", "kind"], registry=self.registry)
+        self.latency = Histogram("llmaas_request_latency_seconds", "Time from request to last byte", ["endpoint"],
+                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.ttft = Histogram("llmaas_time_to_first_token_seconds", "Time from request to first streamed token",
+                              ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        Gauge("llmaas_queue_depth", "Requests waiting for the engine",
+              registry=self.registry).set_function(queue_depth)
+        Gauge("llmaas_running_sequences", "Sequences in the engine's running batch",
+              registry=self.registry).set_function(running)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,96 @@
+"""/v1/files: upload, list, retrieve, delete, content. Files belong to the key that uploaded them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from llmaas._errors import BadRequestError, NotFoundError
+
+from ._common import caller
+
+router = APIRouter(prefix="/v1")
+
+PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
+
+
+def _file(row: Any) -> dict[str, Any]:
+    return {"id": row["id"], "object": "file", "bytes": row["bytes"], "created_at": row["created_at"],
+            "filename": row["filename"], "purpose": row["purpose"], "status": row["status"],
+            "expires_at": None, "status_details": None}
+
+
+def _missing(file_id: str) -> NotFoundError:
+    return NotFoundError(f"No such File object: {file_id}", status_code=404, param="id", code="file_not_found")
+
+
+@router.post("/files")
+async def upload(request: Request, file: UploadFile = File(...), purpose: str = Form(...)) -> Any:
+    state, who = caller(request)
+    if purpose not in PURPOSES:
+        raise BadRequestError(f"purpose must be one of {sorted(PURPOSES)}, got {purpose!r}", status_code=400,
+                              param="purpose")
+    content = await file.read()
+    if not content:
+        raise BadRequestError("the uploaded file is empty", status_code=400, param="file")
+    if purpose == "fine-tune":
+        _check_jsonl(content)
+    return _file(state.store.add_file(who.key_id, file.filename or "upload", purpose, content))
+
+
+def _check_jsonl(content: bytes) -> None:
+    import json
+
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequestError(f"fine-tune files must be UTF-8 JSONL; byte {exc.start} is not UTF-8",
+                              status_code=400, param="file") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise BadRequestError(f"line {number} of the file is not valid JSON: {exc}", status_code=400,
+                                  param="file") from None
+        if not isinstance(row, dict) or not ({"messages", "prompt"} & row.keys()):
+            raise BadRequestError(f"line {number} must be an object with 'messages' (or 'prompt' and "
+                                  "'completion')", status_code=400, param="file")
+
+
+@router.get("/files")
+async def list_files(request: Request, purpose: str | None = None, limit: int = Query(10000, ge=1, le=10000),
+                     order: str = Query("desc", pattern="^(asc|desc)$"), after: str | None = None) -> Any:
+    state, who = caller(request)
+    rows, more = state.store.list_files(who.key_id, purpose, after, limit, order)
+    data = [_file(r) for r in rows]
+    return {"object": "list", "data": data, "has_more": more,
+            "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
+
+
+@router.get("/files/{file_id}")
+async def retrieve(file_id: str, request: Request) -> Any:
+    state, who = caller(request)
+    row = state.store.get_file(file_id, who.key_id)
+    if row is None:
+        raise _missing(file_id)
+    return _file(row)
+
+
+@router.delete("/files/{file_id}")
+async def delete(file_id: str, request: Request) -> Any:
+    state, who = caller(request)
+    if not state.store.delete_file(file_id, who.key_id):
+        raise _missing(file_id)
+    return {"id": file_id, "object": "file", "deleted": True}
+
+
+@router.get("/files/{file_id}/content")
+async def content(file_id: str, request: Request) -> Any:
+    state, who = caller(request)
+    row = state.store.get_file(file_id, who.key_id)
+    if row is None:
+        raise _missing(file_id)
+    return Response(state.store.blob_path(file_id).read_bytes(), media_type="application/octet-stream")

@@ -1,0 +1,104 @@
+"""/v1/fine_tuning/jobs: the routes and their store. Jobs belong to the key that created them.
+
+Training itself is not part of this server yet: creating a job checks the request thoroughly, then answers
+501 rather than accept a job nothing would run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from llmaas._errors import APIStatusError, BadRequestError, NotFoundError
+from llmaas.types import FineTuningJobRequest
+
+from ._common import OPTIONS, caller
+
+router = APIRouter(prefix="/v1/fine_tuning")
+
+
+def _job(state: Any, job_id: str, owner: str | None) -> dict[str, Any]:
+    rows = state.store.query("SELECT body FROM fine_tuning_jobs WHERE id = ? AND owner IS ?", (job_id, owner))
+    if not rows:
+        raise NotFoundError(f"Could not find fine-tune: {job_id}", status_code=404, param="fine_tuning_job_id",
+                            code="fine_tune_not_found")
+    return json.loads(rows[0]["body"])
+
+
+def _page(rows: list[Any], limit: int) -> dict[str, Any]:
+    data = [json.loads(r["body"]) for r in rows[:limit]]
+    return {"object": "list", "data": data, "has_more": len(rows) > limit}
+
+
+@router.post("/jobs")
+async def create(body: FineTuningJobRequest, request: Request) -> Any:
+    state, who = caller(request)
+    for param, file_id in (("training_file", body.training_file), ("validation_file", body.validation_file)):
+        if file_id is None:
+            continue
+        row = state.store.get_file(file_id, who.key_id)
+        if row is None:
+            raise BadRequestError(f"invalid {param}: no such file {file_id!r}", status_code=400, param=param,
+                                  code="invalid_file")
+        if row["purpose"] != "fine-tune":
+            raise BadRequestError(f"{param} {file_id!r} was uploaded with purpose {row['purpose']!r}, not "
+                                  "'fine-tune'", status_code=400, param=param, code="invalid_file")
+    await state.provider.retrieve_model(body.model, OPTIONS)  # 404 for an unknown base model
+    raise APIStatusError("fine-tuning jobs cannot run on this server yet: it has no training worker",
+                         status_code=501, type="not_implemented_error", code="fine_tuning_unavailable")
+
+
+@router.get("/jobs")
+async def list_jobs(request: Request, limit: int = Query(20, ge=1, le=100), after: str | None = None) -> Any:
+    state, who = caller(request)
+    sql, args = "SELECT body, created_at, id FROM fine_tuning_jobs WHERE owner IS ?", [who.key_id]
+    if after:
+        anchor = _job(state, after, who.key_id)
+        sql += " AND (created_at, id) < (?, ?)"
+        args += [anchor["created_at"], after]
+    rows = state.store.query(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit + 1))
+    return _page(rows, limit)
+
+
+@router.get("/jobs/{job_id}")
+async def retrieve(job_id: str, request: Request) -> Any:
+    state, who = caller(request)
+    return _job(state, job_id, who.key_id)
+
+
+@router.post("/jobs/{job_id}/cancel")
+async def cancel(job_id: str, request: Request) -> Any:
+    state, who = caller(request)
+    job = _job(state, job_id, who.key_id)
+    if job["status"] in ("succeeded", "failed", "cancelled"):
+        raise BadRequestError(f"job {job_id} has already {job['status']}", status_code=400,
+                              param="fine_tuning_job_id", code="job_not_cancellable")
+    job["status"] = "cancelled"
+    with state.store.transaction() as db:
+        db.execute("UPDATE fine_tuning_jobs SET status = ?, body = ? WHERE id = ?",
+                   ("cancelled", json.dumps(job), job_id))
+    return job
+
+
+@router.get("/jobs/{job_id}/events")
+async def events(job_id: str, request: Request, limit: int = Query(20, ge=1, le=100), after: str | None = None) -> Any:
+    state, who = caller(request)
+    _job(state, job_id, who.key_id)
+    sql, args = "SELECT body, seq FROM fine_tuning_events WHERE job_id = ?", [job_id]
+    if after:
+        sql += " AND seq < (SELECT seq FROM fine_tuning_events WHERE id = ?)"
+        args.append(after)
+    return _page(state.store.query(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit + 1)), limit)
+
+
+@router.get("/jobs/{job_id}/checkpoints")
+async def checkpoints(job_id: str, request: Request, limit: int = Query(10, ge=1, le=100),
+                      after: str | None = None) -> Any:
+    state, who = caller(request)
+    _job(state, job_id, who.key_id)
+    sql, args = "SELECT body, step FROM fine_tuning_checkpoints WHERE job_id = ?", [job_id]
+    if after:
+        sql += " AND step < (SELECT step FROM fine_tuning_checkpoints WHERE id = ?)"
+        args.append(after)
+    return _page(state.store.query(sql + " ORDER BY step DESC LIMIT ?", (*args, limit + 1)), limit)

@@ -1,0 +1,41 @@
+"""GET /v1/models, GET /v1/models/{model}, DELETE /v1/models/{model}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from llmaas._errors import NotFoundError, PermissionDeniedError
+
+from ._common import OPTIONS, caller, dump
+
+router = APIRouter(prefix="/v1")
+
+
+@router.get("/models")
+async def list_models(request: Request) -> Any:
+    state, _ = caller(request)
+    page = await state.provider.list_models(OPTIONS)
+    return {"object": "list", "data": [dump(m) for m in page.data]}
+
+
+@router.get("/models/{model:path}")
+async def retrieve_model(model: str, request: Request) -> Any:
+    state, _ = caller(request)
+    return dump(await state.provider.retrieve_model(model, OPTIONS))
+
+
+@router.delete("/models/{model:path}")
+async def delete_model(model: str, request: Request) -> Any:
+    state, who = caller(request)
+    rows = state.store.query("SELECT * FROM models WHERE id = ?", (model,))
+    if not rows or rows[0]["owner"] != who.key_id:
+        await state.provider.retrieve_model(model, OPTIONS)  # 404 for a model nobody has
+        if not rows:
+            raise PermissionDeniedError(f"model {model!r} is a base model and cannot be deleted", status_code=403,
+                                        param="model", code="model_not_deletable")
+        raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
+                            code="model_not_found")
+    with state.store.transaction() as db:
+        db.execute("DELETE FROM models WHERE id = ?", (model,))
+    return {"id": model, "object": "model", "deleted": True}

@@ -1,0 +1,187 @@
+"""The built-in server driven by the official ``openai`` client, bodies checked against the reference spec."""
+
+import asyncio
+import json
+import time
+
+import httpx
+import openai
+import pytest
+
+from .conftest import CHAT, EMBED
+from .spec import validate
+
+MSG = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def raw(server, method, path, **kw):
+    return httpx.request(method, server.base_url + path, timeout=120, **kw)
+
+
+def test_chat(oai, server):
+    out = oai.chat.completions.create(model=CHAT, messages=MSG, max_tokens=12, temperature=0)
+    assert out.choices[0].message.content and out.usage.completion_tokens >= 1
+    body = raw(server, "POST", "/chat/completions", json={"model": CHAT, "messages": MSG, "max_tokens": 5}).json()
+    validate(body, "CreateChatCompletionResponse")
+
+
+def test_stream_with_usage(oai, server):
+    chunks = list(oai.chat.completions.create(model=CHAT, messages=MSG, max_tokens=8, stream=True,
+                                              stream_options={"include_usage": True}))
+    assert chunks[-1].usage is not None and chunks[-1].choices == []
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    with httpx.stream("POST", server.base_url + "/chat/completions", timeout=120,
+                      json={"model": CHAT, "messages": MSG, "max_tokens": 4, "stream": True}) as r:
+        lines = [line for line in r.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]"
+    events = [json.loads(line[6:]) for line in lines[:-1]]
+    assert all(e.get("usage") is None for e in events)  # usage only when asked for
+    for e in events:
+        validate(e, "CreateChatCompletionStreamResponse")
+
+
+def test_completions(oai, server):
+    out = oai.completions.create(model=CHAT, prompt="The capital of France is", max_tokens=5, temperature=0)
+    assert out.choices[0].text and out.usage.prompt_tokens > 0
+    body = raw(server, "POST", "/completions", json={"model": CHAT, "prompt": "Hello", "max_tokens": 3}).json()
+    validate(body, "CreateCompletionResponse")
+
+
+def test_embeddings(oai, server):
+    out = oai.embeddings.create(model=EMBED, input=["hello", "world"])
+    assert len(out.data) == 2 and len(out.data[0].embedding) == 384
+    validate(raw(server, "POST", "/embeddings", json={"model": EMBED, "input": "hi"}).json(),
+             "CreateEmbeddingResponse")
+
+
+def test_models(oai, server):
+    ids = [m.id for m in oai.models.list()]
+    assert CHAT in ids and EMBED in ids
+    assert oai.models.retrieve(CHAT).id == CHAT
+    validate(raw(server, "GET", "/models").json(), "ListModelsResponse")
+    validate(raw(server, "GET", f"/models/{CHAT}").json(), "Model")
+    with pytest.raises(openai.NotFoundError):
+        oai.models.retrieve("no-such-model")
+    with pytest.raises(openai.PermissionDeniedError):
+        oai.models.delete(CHAT)
+
+
+def test_moderations_answers_a_clear_error(oai):
+    with pytest.raises(openai.BadRequestError, match="does not support moderations"):
+        oai.moderations.create(input="hello")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "param", "code"),
+    [
+        ({"model": "no-such-model", "messages": MSG}, 404, "model", "model_not_found"),
+        ({"model": CHAT, "messages": MSG, "max_tokens": 100000}, 400, "max_tokens", "context_length_exceeded"),
+        ({"model": CHAT, "messages": []}, 400, "messages", "invalid_value"),
+        ({"model": CHAT, "messages": MSG, "temperature": "hot"}, 400, "temperature", "invalid_value"),
+        ({"model": CHAT, "messages": MSG, "n": 0}, 400, "n", "invalid_value"),
+        ({"model": CHAT, "messages": MSG, "bogus_field": 1}, 400, "bogus_field", "invalid_value"),
+        ({"messages": MSG}, 400, "model", "invalid_value"),
+        ({"model": CHAT, "messages": MSG, "stop": ["a"] * 9}, 400, "stop", "invalid_value"),
+        ({"model": CHAT, "messages": [{"role": "user", "content": "x " * 9000}]}, 400, "messages",
+         "context_length_exceeded"),
+    ],
+)
+def test_errors_in_openai_envelope(server, body, status, param, code):
+    r = raw(server, "POST", "/chat/completions", json=body)
+    assert r.status_code == status, r.text
+    err = r.json()
+    validate(err, "ErrorResponse")
+    assert err["error"]["param"] == param and err["error"]["code"] == code
+
+
+def test_malformed_json_is_400_not_500(server):
+    r = raw(server, "POST", "/chat/completions", content=b'{"model": "x", "messages": [', headers={
+        "content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    r = raw(server, "POST", "/chat/completions", content=b"\xff\xfe not json", headers={
+        "content-type": "application/json"})
+    assert r.status_code == 400
+
+
+def test_body_too_large_is_413(server):
+    big = b'{"model": "x", "input": "' + b"a" * (65 * 2**20) + b'"}'
+    r = raw(server, "POST", "/embeddings", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+
+
+def test_unknown_route_is_404_envelope(server):
+    r = raw(server, "GET", "/nothing/here")
+    assert r.status_code == 404 and "Unknown route" in r.json()["error"]["message"]
+
+
+def test_official_client_errors_are_typed(oai):
+    with pytest.raises(openai.BadRequestError) as info:
+        oai.chat.completions.create(model=CHAT, messages=MSG, max_tokens=10**6)
+    assert info.value.code == "context_length_exceeded"
+    with pytest.raises(openai.NotFoundError):
+        oai.chat.completions.create(model="ghost", messages=MSG)
+
+
+def _running(server):
+    text = httpx.get(server.root + "/metrics").text
+    line = next(x for x in text.splitlines() if x.startswith("llmaas_running_sequences "))
+    return float(line.split()[1])
+
+
+def test_disconnect_frees_the_slot(server):
+    with httpx.stream("POST", server.base_url + "/chat/completions", timeout=120, json={
+            "model": CHAT, "messages": [{"role": "user", "content": "Write a very long story."}],
+            "max_tokens": 2000, "stream": True, "ignore_eos": True}) as r:
+        for i, _ in enumerate(r.iter_lines()):
+            if i > 5:
+                break
+    deadline = time.time() + 20
+    while _running(server) and time.time() < deadline:
+        time.sleep(0.1)
+    assert _running(server) == 0
+
+
+def test_flood_with_short_timeouts_then_fresh_request_is_prompt(server):
+    async def flood():
+        async with openai.AsyncOpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=0.3) as c:
+            async def one():
+                try:
+                    await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=500,
+                                                    extra_body={"ignore_eos": True})
+                except (openai.APITimeoutError, openai.RateLimitError):
+                    pass
+            await asyncio.gather(*(one() for _ in range(12)))
+
+    asyncio.run(flood())
+    deadline = time.time() + 30
+    while _running(server) and time.time() < deadline:
+        time.sleep(0.1)
+    assert _running(server) == 0  # abandoned requests were cancelled, not left running
+    c = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=30)
+    start = time.time()
+    assert c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=5).choices[0].message.content
+    assert time.time() - start < 30
+
+
+def test_full_queue_answers_429_with_retry_after(server):
+    async def burst():
+        async with httpx.AsyncClient(timeout=120) as c:
+            body = {"model": CHAT, "messages": MSG, "max_tokens": 64, "ignore_eos": True}
+            return await asyncio.gather(*(c.post(server.base_url + "/chat/completions", json=body)
+                                          for _ in range(16)))
+
+    responses = asyncio.run(burst())
+    limited = [r for r in responses if r.status_code == 429]
+    assert limited, [r.status_code for r in responses]
+    assert all(r.headers.get("retry-after") and r.json()["error"]["code"] == "queue_full" for r in limited)
+    assert all(r.status_code in (200, 429) for r in responses)
+
+
+def test_health_ready_metrics_docs(server):
+    assert httpx.get(server.root + "/health").json() == {"status": "ok"}
+    assert httpx.get(server.root + "/ready").status_code == 200
+    text = httpx.get(server.root + "/metrics").text
+    for name in ("llmaas_requests_total", "llmaas_tokens_total", "llmaas_queue_depth",
+                 "llmaas_time_to_first_token_seconds_bucket", "llmaas_request_latency_seconds_bucket"):
+        assert name in text
+    assert httpx.get(server.root + "/docs").status_code == 200
