@@ -14,12 +14,14 @@ Usage: python bench/engine.py [--quick]
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 import llmaas
 import torch
@@ -135,6 +137,32 @@ def llama_cpp(threads: int) -> tuple[float, float] | None:
     return single, total / (time.perf_counter() - start)
 
 
+def isolated(kind: str, *args: str) -> Any:
+    """Run one contestant in a fresh process: torch called from two threads of one process (a baseline in
+    the main thread, the engine on its own) ran the engine about 40% slower here, so no run shares a
+    process with another."""
+    out = subprocess.run([sys.executable, __file__, "--only", kind, *args], capture_output=True, text=True,
+                         check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_only(kind: str, args: list[str]) -> Any:
+    threads = int(args[0])
+    if kind == "hf_single":
+        return hf_single(getattr(torch, args[1]), threads)
+    if kind == "hf_static":
+        return hf_static_batch(int(args[2]), getattr(torch, args[1]), threads)
+    if kind == "llama_cpp":
+        return llama_cpp(threads)
+    if kind == "llmaas":
+        provider = HuggingFaceProvider(progress=False)
+        single = llmaas_single(provider)
+        levels = {n: asyncio.run(llmaas_concurrent(provider, n)) for n in map(int, args[1:])}
+        return {"single": single, "levels": {n: [r, t] for n, (r, t) in levels.items()},
+                "dtype": provider.settings.torch_dtype_name}
+    raise ValueError(kind)
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -142,35 +170,33 @@ def pct(values: list[float], q: float) -> float:
 
 def main(quick: bool = False) -> str:
     threads = HuggingFaceProvider(progress=False).settings.thread_count
+    t = str(threads)
+    levels = (8, 32) if quick else (8, 32, 64)
     lines = [f"Machine: {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads for every contestant; "
-             f"{NEW_TOKENS} new tokens per request, greedy.", ""]
-    base_fp32 = hf_single(torch.float32, threads)
-    base_bf16 = hf_single(torch.bfloat16, threads)
-    provider = HuggingFaceProvider(progress=False)
-    ours = llmaas_single(provider)
+             f"{NEW_TOKENS} new tokens per request, greedy; each contestant in a fresh process.", ""]
+    base_fp32 = isolated("hf_single", t, "float32")
+    base_bf16 = isolated("hf_single", t, "bfloat16")
+    ours = isolated("llmaas", t, *map(str, levels))
     lines += ["### Single request decode", "",
               "| engine | tokens/s | vs transformers generate (fp32) |", "| --- | ---: | ---: |",
               f"| transformers `generate`, fp32 (the default) | {base_fp32:.1f} | 1.00 |",
               f"| transformers `generate`, bf16 | {base_bf16:.1f} | {base_bf16 / base_fp32:.2f} |",
-              f"| llmaas engine ({provider.settings.torch_dtype_name}, through AsyncClient) | {ours:.1f} | "
-              f"{ours / base_fp32:.2f} |"]
-    cpp = None if quick else llama_cpp(threads)
+              f"| llmaas engine ({ours['dtype']}, streamed through AsyncClient) | {ours['single']:.1f} | "
+              f"{ours['single'] / base_fp32:.2f} |"]
+    cpp = None if quick else isolated("llama_cpp", t)
     if cpp:
         lines.append(f"| llama-cpp-python, same GGUF (Q4_1) | {cpp[0]:.1f} | {cpp[0] / base_fp32:.2f} |")
-    static_dtype = getattr(torch, provider.settings.torch_dtype_name)
-    static = hf_static_batch(32, static_dtype, threads)
+    static = isolated("hf_static", t, ours["dtype"], "32")
     lines += ["", "### Concurrent requests (aggregate tokens/s)", "",
-              f"Baseline: transformers static batched `generate` at batch 32 ({provider.settings.torch_dtype_name}): "
-              f"{static:.0f} tokens/s.", "",
-              "| concurrent requests | llmaas tokens/s | vs static batch 32 | TTFT p50 (s) | TTFT p95 (s) |",
+              f"Baseline: transformers static batched `generate` at batch 32 ({ours['dtype']}): {static:.0f} tokens/s.",
+              "", "| concurrent requests | llmaas tokens/s | vs static batch 32 | TTFT p50 (s) | TTFT p95 (s) |",
               "| ---: | ---: | ---: | ---: | ---: |"]
-    for n in ((8, 32) if quick else (8, 32, 64)):
-        rate, ttfts = asyncio.run(llmaas_concurrent(provider, n))
+    for n in levels:
+        rate, ttfts = ours["levels"][str(n)]
         lines.append(f"| {n} | {rate:.0f} | {rate / static:.2f} | {statistics.median(ttfts):.2f} | "
                      f"{pct(ttfts, 0.95):.2f} |")
     if cpp:
         lines.append(f"| 8 (llama-cpp-python, one at a time) | {cpp[1]:.0f} | {cpp[1] / static:.2f} | | |")
-    asyncio.run(provider.aclose())
     if not quick:
         with tempfile.TemporaryDirectory() as home:
             first = cold_start(home)
@@ -182,4 +208,8 @@ def main(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    print(main(quick="--quick" in sys.argv))
+    if "--only" in sys.argv:
+        i = sys.argv.index("--only")
+        print(json.dumps(run_only(sys.argv[i + 1], sys.argv[i + 2:])))
+    else:
+        print(main(quick="--quick" in sys.argv))

@@ -11,6 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 SECTIONS = [
     ("import time", "import_time"),
     ("client overhead", "client_overhead"),
+    ("engine", "engine"),
+    ("server", "server"),
 ]
 
 
