@@ -177,7 +177,7 @@ class CompactLM:
     def prefill(self, tokens: torch.Tensor, slot: int) -> torch.Tensor:
         """Run a prompt ``[P]`` into ``slot`` (positions 0..P-1); the logits of its last position ``[V]``."""
         p = tokens.shape[0]
-        self._use8 = False
+        self._use8 = p <= self.int8_max_batch  # a prompt of a few tokens is as memory-bound as a decode step
         d, hq, hk = self.head_dim, self.n_heads, self.n_kv
         cos, sin = self.cos[:p], self.sin[:p]
         x = self.embed[tokens]

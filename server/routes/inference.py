@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,7 @@ from llmaas.types import (
 )
 from llmaas.types.common import StreamOptions
 
+from ..state import state_of
 from ._common import OPTIONS, caller, metered, sse
 
 router = APIRouter(prefix="/v1")
@@ -31,28 +33,31 @@ def _with_usage(req: Any) -> tuple[Any, bool]:
     return req.model_copy(update={"stream_options": StreamOptions(include_usage=True)}), wanted
 
 
-@router.post("/chat/completions", response_model=ChatCompletion, response_model_exclude_none=False)
-async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+async def _generate(request: Request, body: Any, endpoint: str, capability: Capability, feature: str,
+                    call: Callable[[Any], Awaitable[Any]]) -> Any:
+    """A chat or text completion: answered whole, or streamed as SSE with usage metered either way."""
     state, who = caller(request)
-    require(state.provider, Capability.CHAT, "chat completions")
-    if body.stream:
-        started = time.perf_counter()
-        req, wanted = _with_usage(body)
-        stream = await metered_open(state, who, "chat.completions", body.model, lambda: state.provider.chat(req, OPTIONS))
-        return sse(state, who, "chat.completions", body.model, stream, started, wanted)
-    return await metered(state, who, "chat.completions", body.model, lambda: state.provider.chat(body, OPTIONS), request)
+    require(state.provider, capability, feature)
+    if not body.stream:
+        return await metered(state, who, endpoint, body.model, lambda: call(body), request)
+    started = time.perf_counter()
+    req, wanted = _with_usage(body)
+    stream = await metered_open(state, who, endpoint, body.model, lambda: call(req))
+    return sse(state, who, endpoint, body.model, stream, started, wanted)
+
+
+@router.post("/chat/completions", response_model=ChatCompletion)
+async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+    provider = state_of(request).provider
+    return await _generate(request, body, "chat.completions", Capability.CHAT, "chat completions",
+                           lambda req: provider.chat(req, OPTIONS))
 
 
 @router.post("/completions", response_model=Completion)
 async def completions(body: CompletionRequest, request: Request) -> Any:
-    state, who = caller(request)
-    require(state.provider, Capability.COMPLETIONS, "completions")
-    if body.stream:
-        started = time.perf_counter()
-        req, wanted = _with_usage(body)
-        stream = await metered_open(state, who, "completions", body.model, lambda: state.provider.complete(req, OPTIONS))
-        return sse(state, who, "completions", body.model, stream, started, wanted)
-    return await metered(state, who, "completions", body.model, lambda: state.provider.complete(body, OPTIONS), request)
+    provider = state_of(request).provider
+    return await _generate(request, body, "completions", Capability.COMPLETIONS, "completions",
+                           lambda req: provider.complete(req, OPTIONS))
 
 
 @router.post("/embeddings", response_model=CreateEmbeddingResponse)
