@@ -70,13 +70,18 @@ async def list_files(request: Request, purpose: str | None = None, limit: int = 
             "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
 
 
-@router.get("/files/{file_id}")
-async def retrieve(file_id: str, request: Request) -> Any:
+def _owned(request: Request, file_id: str) -> tuple[Any, Any]:
+    """The store and the caller's file ``file_id``; 404 when it is missing or another key's."""
     state, who = caller(request)
     row = state.store.get_file(file_id, who.key_id)
     if row is None:
         raise _missing(file_id)
-    return _file(row)
+    return state.store, row
+
+
+@router.get("/files/{file_id}")
+async def retrieve(file_id: str, request: Request) -> Any:
+    return _file(_owned(request, file_id)[1])
 
 
 @router.delete("/files/{file_id}")
@@ -89,8 +94,5 @@ async def delete(file_id: str, request: Request) -> Any:
 
 @router.get("/files/{file_id}/content")
 async def content(file_id: str, request: Request) -> Any:
-    state, who = caller(request)
-    row = state.store.get_file(file_id, who.key_id)
-    if row is None:
-        raise _missing(file_id)
-    return Response(state.store.blob_path(file_id).read_bytes(), media_type="application/octet-stream")
+    store, _ = _owned(request, file_id)
+    return Response(store.blob_path(file_id).read_bytes(), media_type="application/octet-stream")

@@ -81,24 +81,23 @@ async def cancel(job_id: str, request: Request) -> Any:
     return job
 
 
-@router.get("/jobs/{job_id}/events")
-async def events(job_id: str, request: Request, limit: int = Query(20, ge=1, le=100), after: str | None = None) -> Any:
+def _children(request: Request, job_id: str, table: str, order: str, limit: int, after: str | None) -> Any:
+    """A page of a job's events or checkpoints, newest first, after the row with id ``after``."""
     state, who = caller(request)
     _job(state, job_id, who.key_id)
-    sql, args = "SELECT body, seq FROM fine_tuning_events WHERE job_id = ?", [job_id]
+    sql, args = f"SELECT body FROM {table} WHERE job_id = ?", [job_id]
     if after:
-        sql += " AND seq < (SELECT seq FROM fine_tuning_events WHERE id = ?)"
+        sql += f" AND {order} < (SELECT {order} FROM {table} WHERE id = ?)"
         args.append(after)
-    return _page(state.store.query(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit + 1)), limit)
+    return _page(state.store.query(sql + f" ORDER BY {order} DESC LIMIT ?", (*args, limit + 1)), limit)
+
+
+@router.get("/jobs/{job_id}/events")
+async def events(job_id: str, request: Request, limit: int = Query(20, ge=1, le=100), after: str | None = None) -> Any:
+    return _children(request, job_id, "fine_tuning_events", "seq", limit, after)
 
 
 @router.get("/jobs/{job_id}/checkpoints")
 async def checkpoints(job_id: str, request: Request, limit: int = Query(10, ge=1, le=100),
                       after: str | None = None) -> Any:
-    state, who = caller(request)
-    _job(state, job_id, who.key_id)
-    sql, args = "SELECT body, step FROM fine_tuning_checkpoints WHERE job_id = ?", [job_id]
-    if after:
-        sql += " AND step < (SELECT step FROM fine_tuning_checkpoints WHERE id = ?)"
-        args.append(after)
-    return _page(state.store.query(sql + " ORDER BY step DESC LIMIT ?", (*args, limit + 1)), limit)
+    return _children(request, job_id, "fine_tuning_checkpoints", "step", limit, after)
