@@ -250,27 +250,48 @@ class Engine:
             self._retire(gone)
 
     def _admit(self) -> None:
+        """Move waiting requests into free slots, up to the prefill token budget, and prefill them together."""
         model = self.model
         assert model is not None
         budget = self.config.prefill_tokens_per_step
+        batch: list[GenerationRequest] = []
+        used = len(self._running)
         while self._waiting:
             request = self._waiting[0]
-            if len(self._running) + request.n > model.slots:
-                if self._running:
-                    return
+            if used + request.n > model.slots:
+                if used:
+                    break
                 model.allocate(request.n, model.capacity)  # a lone request with a large n
-            if budget <= 0 and self._running:
-                return
+            if batch and len(request.prompt) > budget:
+                break
             self._waiting.popleft()
+            batch.append(request)
+            used += request.n
             budget -= len(request.prompt)
-            self._prefill(request)
+        if batch:
+            self._prefill(batch)
 
-    def _prefill(self, request: GenerationRequest) -> None:
+    def _prefill(self, batch: list[GenerationRequest]) -> None:
+        model = self.model
+        assert model is not None
+        self._ensure_capacity(max(len(r.prompt) for r in batch) + 1)
+        first_slots, slot = [], len(self._running)
+        for request in batch:
+            first_slots.append(slot)
+            slot += request.n
+        logits = model.prefill([torch.tensor(r.prompt, dtype=torch.long) for r in batch], first_slots)
+        seqs: list[Sequence] = []
+        choices: list[Choice] = []
+        for request, first, row in zip(batch, first_slots, logits, strict=True):
+            started, picked = self._start(request, first, row)
+            seqs += started
+            choices += picked
+        self._accept(seqs, choices)  # only now: retiring a sequence moves others between slots
+
+    def _start(self, request: GenerationRequest, first: int, logits: torch.Tensor) -> tuple[list[Sequence], list[Choice]]:
+        """Give a prefilled request its sequences (copying the prompt's cache for n > 1) and first tokens."""
         model, params = self.model, request.params
         assert model is not None
-        self._ensure_capacity(len(request.prompt) + 1)
-        first = len(self._running)
-        logits = model.prefill(torch.tensor(request.prompt, dtype=torch.long), first)
         seqs = []
         for i in range(request.n):
             gen = None
@@ -289,7 +310,7 @@ class Engine:
         choices = sample(logits.unsqueeze(0).expand(request.n, -1), [params] * request.n,
                          [s.generator for s in seqs], None)
         request.first_token_at = time.perf_counter()
-        self._accept(seqs, choices)
+        return seqs, choices
 
     def _penalty_counts(self) -> torch.Tensor:
         assert self.model is not None

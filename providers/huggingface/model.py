@@ -174,30 +174,38 @@ class CompactLM:
         return F.linear(h, self.lm_head).float()
 
     @torch.inference_mode()
-    def prefill(self, tokens: torch.Tensor, slot: int) -> torch.Tensor:
-        """Run a prompt ``[P]`` into ``slot`` (positions 0..P-1); the logits of its last position ``[V]``."""
-        p = tokens.shape[0]
-        self._use8 = p <= self.int8_max_batch  # a prompt of a few tokens is as memory-bound as a decode step
+    def prefill(self, prompts: list[torch.Tensor], slots: list[int]) -> torch.Tensor:
+        """Run prompts into their slots (positions 0..P-1) in one forward pass; last-position logits ``[n, V]``.
+
+        Prompts are right-padded to the longest: under the causal mask a real token never sees the padding
+        after it, and only real positions are written to the cache or read for logits.
+        """
+        n = len(prompts)
+        lengths = [int(t.shape[0]) for t in prompts]
+        p = max(lengths)
+        self._use8 = n * p <= self.int8_max_batch  # a few tokens are as memory-bound as a decode step
         d, hq, hk = self.head_dim, self.n_heads, self.n_kv
+        group = hq // hk
+        tokens = torch.zeros(n, p, dtype=torch.long)
+        for j, t in enumerate(prompts):
+            tokens[j, : lengths[j]] = t
         cos, sin = self.cos[:p], self.sin[:p]
-        x = self.embed[tokens]
+        x = self.embed[tokens]  # [n, P, hidden]
         for i, layer in enumerate(self.layers):
             q, k, v = self._qkv(layer, self._rms(x, layer.ln_in))
-            q = self._rope(q.view(p, hq, d).transpose(0, 1), cos, sin)  # [hq, P, d]
-            k = self._rope(k.view(p, hk, d).transpose(0, 1), cos, sin)  # [hk, P, d]
-            v = v.view(p, hk, d).transpose(0, 1)
-            k, v = k.to(self.cache_dtype), v.to(self.cache_dtype)
-            q = q.to(self.cache_dtype)
-            self.k_cache[i, slot, :, :p] = k
-            self.v_cache[i, slot, :, :p] = v
-            group = hq // hk
+            q = self._rope(q.view(n, p, hq, d).transpose(1, 2), cos, sin).to(self.cache_dtype)  # [n, hq, P, d]
+            k = self._rope(k.view(n, p, hk, d).transpose(1, 2), cos, sin).to(self.cache_dtype)  # [n, hk, P, d]
+            v = v.view(n, p, hk, d).transpose(1, 2).to(self.cache_dtype)
+            for j, slot in enumerate(slots):
+                self.k_cache[i, slot, :, : lengths[j]] = k[j, :, : lengths[j]]
+                self.v_cache[i, slot, :, : lengths[j]] = v[j, :, : lengths[j]]
             out = F.scaled_dot_product_attention(
-                q.unsqueeze(0), k.repeat_interleave(group, 0).unsqueeze(0),
-                v.repeat_interleave(group, 0).unsqueeze(0), is_causal=True, scale=self.scale,
-            )[0].to(self.dtype)
-            x = x + self._linear(out.transpose(0, 1).reshape(p, hq * d), layer, "w_o")
+                q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1), is_causal=True, scale=self.scale,
+            ).to(self.dtype)
+            x = x + self._linear(out.transpose(1, 2).reshape(n, p, hq * d), layer, "w_o")
             x = self._mlp(layer, x)
-        return self._logits(x[-1:])[0]
+        last = x[torch.arange(n), torch.tensor(lengths) - 1]  # [n, hidden]
+        return self._logits(last)
 
     @torch.inference_mode()
     def decode(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:

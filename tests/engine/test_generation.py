@@ -245,3 +245,30 @@ def test_role_the_template_cannot_render(hf):
     with pytest.raises(llmaas.BadRequestError, match="cannot render.*role tool is not supported") as info:
         chat_prompt(tok, bad)
     assert info.value.param == "messages"
+
+
+def test_batched_prefill_with_requests_finishing_at_once_matches_one_at_a_time():
+    """Prompts admitted together are prefilled in one padded forward pass; some finish on their first
+    token (and leave their slots) while others go on. In float32 each reads exactly what it reads alone."""
+    from llmaas.providers.huggingface import HuggingFaceProvider
+
+    provider = HuggingFaceProvider(dtype="float32", progress=False)
+    prompts = [f"Name a fruit that starts with the letter {c}." for c in "ABCDEFGH"]
+    limits = [1, 6, 1, 9, 2, 1, 7, 3]
+
+    async def ask(c, prompt, limit):
+        r = await c.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": prompt}],
+                                            max_tokens=limit, temperature=0, logprobs=True)
+        return [t.token for t in r.choices[0].logprobs.content]
+
+    async def run():
+        async with llmaas.AsyncClient(provider=provider) as c:
+            await ask(c, "warm up", 1)
+            together = await asyncio.gather(*(ask(c, p, n) for p, n in zip(prompts, limits, strict=True)))
+            alone = [await ask(c, p, n) for p, n in zip(prompts, limits, strict=True)]
+        await provider.aclose()
+        return together, alone
+
+    together, alone = asyncio.run(run())
+    assert together == alone
+    assert [len(t) for t in together] == limits
