@@ -89,9 +89,7 @@ class AsyncClient:
         if found is None:
             kwargs = self._options_for(name)
             if name == self._default_name:
-                kwargs.update({k: v for k, v in self._default_kwargs.items() if v is not None})
-                if self._http["default_headers"] or self._http["http_client"]:
-                    kwargs.update({k: v for k, v in self._http.items() if v is not None})
+                kwargs.update({k: v for k, v in (self._default_kwargs | self._http).items() if v is not None})
             found = self._providers[name] = _registry.create(name, **kwargs)
         return found
 

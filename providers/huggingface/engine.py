@@ -12,12 +12,14 @@ Every torch call happens on this thread. Callers live on asyncio event loops: re
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import itertools
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -103,6 +105,17 @@ class EngineConfig:
     prefill_tokens_per_step: int = 4096
 
 
+_live: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop engines a program never closed before the interpreter tears down: a daemon thread still inside
+    torch during finalization aborts the process."""
+    for engine in list(_live):
+        engine.shutdown(timeout=5)
+
+
 class Engine:
     def __init__(self, load: Callable[[], tuple[CompactLM, Any]], config: EngineConfig, threads: int) -> None:
         self._load = load
@@ -120,6 +133,7 @@ class Engine:
         self.steps = 0
         self._thread = threading.Thread(target=self._main, name="llmaas-engine", daemon=True)
         self._thread.start()
+        _live.add(self)
 
     # -- public, any thread --------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from llmaas._errors import BadRequestError, NotFoundError
+from llmaas._errors import BadRequestError
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
@@ -262,10 +262,7 @@ class HuggingFaceProvider(BaseProvider):
         return PageResult(data=[Model(id=i, created=self._created, owned_by="llmaas") for i in ids])
 
     async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
-        try:
-            source = resolve_source(model, self.extra_models)
-        except NotFoundError:
-            raise
+        source = resolve_source(model, self.extra_models)  # NotFoundError for a model it cannot find
         return Model(id=source.id, created=self._created, owned_by="llmaas")
 
     async def aclose(self) -> None:

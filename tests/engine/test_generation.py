@@ -272,3 +272,15 @@ def test_batched_prefill_with_requests_finishing_at_once_matches_one_at_a_time()
     together, alone = asyncio.run(run())
     assert together == alone
     assert [len(t) for t in together] == limits
+
+
+def test_a_script_that_never_closes_its_client_exits_cleanly():
+    import subprocess
+    import sys
+
+    code = ("import llmaas; c = llmaas.Client(); "
+            "c.chat.completions.create(model='smollm2-135m-instruct', max_tokens=4, "
+            "messages=[{'role': 'user', 'content': 'Hi'}])")
+    for _ in range(2):  # an engine thread left inside torch at interpreter exit used to abort the process
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
