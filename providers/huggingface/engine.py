@@ -21,7 +21,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,38 @@ class GenerationRequest:
             self.loop.call_soon_threadsafe(self.events.put_nowait, item)
         except RuntimeError:  # the caller's loop is gone: nobody is listening any more
             self.cancelled = True
+
+
+class RequestStream:
+    """The events of one request, as an async iterator."""
+
+    def __init__(self, request: GenerationRequest) -> None:
+        self.request = request
+        self._finished = False
+
+    def __aiter__(self) -> RequestStream:
+        return self
+
+    async def __anext__(self) -> TokenEvent | Done:
+        if self._finished:
+            raise StopAsyncIteration
+        try:
+            item = await self.request.events.get()
+        except BaseException:  # the caller was cancelled or timed out
+            self.request.cancelled = True
+            raise
+        if isinstance(item, Failed):
+            self._finished = True
+            raise item.error
+        if isinstance(item, Done):
+            self._finished = True
+        return item
+
+    async def aclose(self) -> None:
+        self.request.cancelled = True  # a no-op for a finished request
+
+    def __del__(self) -> None:
+        self.request.cancelled = True
 
 
 @dataclass
@@ -164,24 +196,13 @@ class Engine:
         self._inbox.put((fn, future))
         return future
 
-    def generate(self, prompt: list[int], params: SamplingParams, n: int = 1) -> AsyncIterator[Any]:
+    def generate(self, prompt: list[int], params: SamplingParams, n: int = 1) -> RequestStream:
         """Queue a request now (RateLimitError if the queue is full) and return its events: TokenEvents for
-        every choice, then one Done. Leaving the iterator early cancels the request."""
+        every choice, then one Done. Closing the stream, dropping it, or cancelling the task that awaits it
+        cancels the request; its slots are free at the next step."""
         request = GenerationRequest(prompt, params, n, asyncio.get_running_loop())
         self.submit(request)
-        return self._events(request)
-
-    async def _events(self, request: GenerationRequest) -> AsyncIterator[Any]:
-        try:
-            while True:
-                item = await request.events.get()
-                if isinstance(item, Failed):
-                    raise item.error
-                yield item
-                if isinstance(item, Done):
-                    return
-        finally:
-            request.cancelled = True  # a no-op when finished; frees the slots at the next step otherwise
+        return RequestStream(request)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self._stopping = True

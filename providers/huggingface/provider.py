@@ -28,10 +28,10 @@ from llmaas.types import (
     Model,
 )
 
-from .engine import Done, Engine, EngineConfig, TokenEvent
+from . import chat, completions
+from .engine import Engine, EngineConfig
 from .loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted, resolve_source
 from .requests import chat_prompt, completion_prompts, sampling_params
-from .sampling import Choice
 from .settings import Settings
 
 DEFAULT_CHAT_MODEL = SMOLLM2
@@ -120,45 +120,8 @@ class HuggingFaceProvider(BaseProvider):
         events = engine.generate(prompt, params, n)
         rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if req.stream:
-            include_usage = bool(req.stream_options and req.stream_options.include_usage)
-            return self._chat_stream(events, req, rid, created, n, tok, include_usage)
-        texts, finishes, logprobs = [""] * n, ["stop"] * n, [[] for _ in range(n)]
-        usage = None
-        async for ev in events:
-            if isinstance(ev, TokenEvent):
-                texts[ev.index] += ev.text
-                if ev.choice is not None and req.logprobs:
-                    logprobs[ev.index].append(_token_logprob(tok, ev.choice))
-                if ev.finish_reason:
-                    finishes[ev.index] = ev.finish_reason
-            elif isinstance(ev, Done):
-                usage = _usage(ev)
-        return ChatCompletion(id=rid, created=created, model=req.model, usage=usage, choices=[
-            {"index": i, "message": {"role": "assistant", "content": texts[i], "refusal": None},
-             "finish_reason": finishes[i], "logprobs": {"content": logprobs[i], "refusal": None} if req.logprobs else None}
-            for i in range(n)])
-
-    async def _chat_stream(self, events: AsyncIterator[Any], req: ChatCompletionRequest, rid: str, created: int,
-                           n: int, tok: Any, include_usage: bool) -> AsyncIterator[ChatCompletionChunk]:
-        def chunk(choices: list[dict[str, Any]], usage: Any = None) -> ChatCompletionChunk:
-            return ChatCompletionChunk(id=rid, created=created, model=req.model, choices=choices, usage=usage)
-
-        try:
-            for i in range(n):
-                yield chunk([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-            async for ev in events:
-                if isinstance(ev, TokenEvent):
-                    if not ev.text and ev.finish_reason is None:
-                        continue
-                    lp = None
-                    if ev.choice is not None and req.logprobs:
-                        lp = {"content": [_token_logprob(tok, ev.choice)], "refusal": None}
-                    delta = {"content": ev.text} if ev.text else {}
-                    yield chunk([{"index": ev.index, "delta": delta, "finish_reason": ev.finish_reason, "logprobs": lp}])
-                elif isinstance(ev, Done) and include_usage:
-                    yield chunk([], usage=_usage(ev))
-        finally:
-            await events.aclose()  # type: ignore[attr-defined]
+            return chat.stream(events, req, rid, created, n, tok)
+        return await chat.collect(events, req, rid, created, n, tok)
 
     # -- completions --------------------------------------------------------------------------------
 
@@ -180,56 +143,16 @@ class HuggingFaceProvider(BaseProvider):
                                         max_n=engine.config.max_num_seqs)
             plans.append((ids, params, n))
         rid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
-        streams = [(k * n, ids, engine.generate(ids, params, n)) for k, (ids, params, n) in enumerate(plans)]
-        if req.stream:
-            return self._completion_stream(streams, req, rid, created, tok)
-        choices: dict[int, dict[str, Any]] = {}
-        prompt_tokens = completion_tokens = 0
-        for base, ids, events in streams:
-            echo = tok.decode(ids) if req.echo else ""
-            async for ev in events:
-                if isinstance(ev, TokenEvent):
-                    c = choices.setdefault(base + ev.index, {"index": base + ev.index, "text": echo,
-                                                             "finish_reason": None, "lp": []})
-                    if ev.choice is not None and req.logprobs is not None:
-                        c["lp"].append((ev.choice, len(c["text"])))
-                    c["text"] += ev.text
-                    c["finish_reason"] = ev.finish_reason or c["finish_reason"]
-                elif isinstance(ev, Done):
-                    prompt_tokens += ev.prompt_tokens
-                    completion_tokens += ev.completion_tokens
-        out = []
-        for i in sorted(choices):
-            c = choices[i]
-            out.append({"index": i, "text": c["text"], "finish_reason": c["finish_reason"],
-                        "logprobs": _completion_logprobs(tok, c["lp"]) if req.logprobs is not None else None})
-        return Completion(id=rid, created=created, model=req.model, choices=out, usage={
-            "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens})
-
-    async def _completion_stream(self, streams: list[tuple[int, list[int], AsyncIterator[Any]]], req: CompletionRequest,
-                                 rid: str, created: int, tok: Any) -> AsyncIterator[Completion]:
-        include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        totals = [0, 0]
+        streams: completions.Streams = []
         try:
-            async for base, ev in _merge([(base, events) for base, _, events in streams]):
-                if isinstance(ev, TokenEvent):
-                    if not ev.text and ev.finish_reason is None:
-                        continue
-                    lp = None
-                    if ev.choice is not None and req.logprobs is not None:
-                        lp = _completion_logprobs(tok, [(ev.choice, 0)])
-                    yield Completion(id=rid, created=created, model=req.model, choices=[
-                        {"index": base + ev.index, "text": ev.text, "finish_reason": ev.finish_reason, "logprobs": lp}])
-                elif isinstance(ev, Done):
-                    totals[0] += ev.prompt_tokens
-                    totals[1] += ev.completion_tokens
-            if include_usage:
-                yield Completion(id=rid, created=created, model=req.model, choices=[], usage={
-                    "prompt_tokens": totals[0], "completion_tokens": totals[1], "total_tokens": sum(totals)})
-        finally:
-            for _, _, events in streams:
-                await events.aclose()  # type: ignore[attr-defined]
+            for k, (ids, params, n) in enumerate(plans):
+                streams.append((k * n, ids, engine.generate(ids, params, n)))
+        except BaseException:  # a full queue part way: the prompts already queued are withdrawn
+            await completions.close(streams)
+            raise
+        if req.stream:
+            return completions.stream(streams, req, rid, created, tok)
+        return await completions.collect(streams, req, rid, created, tok)
 
     # -- embeddings ---------------------------------------------------------------------------------
 
@@ -278,61 +201,3 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _usage(done: Done) -> dict[str, int]:
-    return {"prompt_tokens": done.prompt_tokens, "completion_tokens": done.completion_tokens,
-            "total_tokens": done.prompt_tokens + done.completion_tokens}
-
-
-def _token_text(tok: Any, token: int) -> str:
-    return tok.decode([token], skip_special_tokens=False, clean_up_tokenization_spaces=False)
-
-
-def _token_logprob(tok: Any, choice: Choice) -> dict[str, Any]:
-    text = _token_text(tok, choice.token)
-    return {"token": text, "logprob": choice.logprob, "bytes": list(text.encode("utf-8")),
-            "top_logprobs": [{"token": (t := _token_text(tok, i)), "logprob": lp, "bytes": list(t.encode("utf-8"))}
-                             for i, lp in (choice.top or [])]}
-
-
-def _completion_logprobs(tok: Any, items: list[tuple[Choice, int]]) -> dict[str, Any]:
-    return {
-        "tokens": [_token_text(tok, c.token) for c, _ in items],
-        "token_logprobs": [c.logprob for c, _ in items],
-        "top_logprobs": [{_token_text(tok, i): lp for i, lp in (c.top or [])} for c, _ in items],
-        "text_offset": [offset for _, offset in items],
-    }
-
-
-async def _merge(sources: list[tuple[int, AsyncIterator[Any]]]) -> AsyncIterator[tuple[int, Any]]:
-    """Interleave several async iterators as their items arrive."""
-    if len(sources) == 1:
-        base, it = sources[0]
-        async for item in it:
-            yield base, item
-        return
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    end = object()
-
-    async def pump(base: int, it: AsyncIterator[Any]) -> None:
-        try:
-            async for item in it:
-                await queue.put((base, item))
-        finally:
-            await queue.put(end)
-
-    tasks = [asyncio.create_task(pump(b, it)) for b, it in sources]
-    try:
-        remaining = len(tasks)
-        while remaining:
-            item = await queue.get()
-            if item is end:
-                remaining -= 1
-                continue
-            yield item
-        for t in tasks:
-            t.result()
-    finally:
-        for t in tasks:
-            t.cancel()

@@ -1,0 +1,102 @@
+"""Engine events to legacy text completions: several prompts, each with n choices, whole or streamed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from llmaas.types import Completion, CompletionRequest
+
+from .engine import Done, RequestStream, TokenEvent
+from .logprobs import completion_logprobs
+
+# (index of the prompt's first choice, prompt token ids, the prompt's events)
+Streams = list[tuple[int, list[int], RequestStream]]
+
+
+async def collect(streams: Streams, req: CompletionRequest, rid: str, created: int, tok: Any) -> Completion:
+    choices: dict[int, dict[str, Any]] = {}
+    prompt_tokens = completion_tokens = 0
+    try:
+        for base, ids, events in streams:
+            echo = tok.decode(ids) if req.echo else ""
+            async for ev in events:
+                if isinstance(ev, TokenEvent):
+                    c = choices.setdefault(base + ev.index, {"text": echo, "finish_reason": None, "lp": []})
+                    if ev.choice is not None and req.logprobs is not None:
+                        c["lp"].append((ev.choice, len(c["text"])))
+                    c["text"] += ev.text
+                    c["finish_reason"] = ev.finish_reason or c["finish_reason"]
+                elif isinstance(ev, Done):
+                    prompt_tokens += ev.prompt_tokens
+                    completion_tokens += ev.completion_tokens
+    finally:
+        await close(streams)
+    out = [{"index": i, "text": c["text"], "finish_reason": c["finish_reason"],
+            "logprobs": completion_logprobs(tok, c["lp"]) if req.logprobs is not None else None}
+           for i, c in sorted(choices.items())]
+    return Completion(id=rid, created=created, model=req.model, choices=out, usage={
+        "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens})
+
+
+async def stream(streams: Streams, req: CompletionRequest, rid: str, created: int, tok: Any) -> AsyncIterator[Completion]:
+    include_usage = bool(req.stream_options and req.stream_options.include_usage)
+    totals = [0, 0]
+    try:
+        async for base, ev in _merge([(base, events) for base, _, events in streams]):
+            if isinstance(ev, TokenEvent):
+                if not ev.text and ev.finish_reason is None:
+                    continue
+                lp = None
+                if ev.choice is not None and req.logprobs is not None:
+                    lp = completion_logprobs(tok, [(ev.choice, 0)])
+                yield Completion(id=rid, created=created, model=req.model, choices=[
+                    {"index": base + ev.index, "text": ev.text, "finish_reason": ev.finish_reason, "logprobs": lp}])
+            elif isinstance(ev, Done):
+                totals[0] += ev.prompt_tokens
+                totals[1] += ev.completion_tokens
+        if include_usage:
+            yield Completion(id=rid, created=created, model=req.model, choices=[], usage={
+                "prompt_tokens": totals[0], "completion_tokens": totals[1], "total_tokens": sum(totals)})
+    finally:
+        await close(streams)
+
+
+async def close(streams: Streams) -> None:
+    for _, _, events in streams:
+        await events.aclose()
+
+
+async def _merge(sources: list[tuple[int, AsyncIterator[Any]]]) -> AsyncIterator[tuple[int, Any]]:
+    """Interleave several async iterators as their items arrive."""
+    if len(sources) == 1:
+        base, it = sources[0]
+        async for item in it:
+            yield base, item
+        return
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    end = object()
+
+    async def pump(base: int, it: AsyncIterator[Any]) -> None:
+        try:
+            async for item in it:
+                await queue.put((base, item))
+        finally:
+            await queue.put(end)
+
+    tasks = [asyncio.create_task(pump(b, it)) for b, it in sources]
+    try:
+        remaining = len(tasks)
+        while remaining:
+            item = await queue.get()
+            if item is end:
+                remaining -= 1
+                continue
+            yield item
+        for t in tasks:
+            t.result()
+    finally:
+        for t in tasks:
+            t.cancel()
