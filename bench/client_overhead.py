@@ -15,8 +15,9 @@ import sys
 import time
 
 import httpx
-import llmaas
 import openai
+
+import llmaas
 
 MSG = [{"role": "user", "content": "hi"}]
 

@@ -23,8 +23,9 @@ import tempfile
 import time
 from typing import Any
 
-import llmaas
 import torch
+
+import llmaas
 from llmaas.providers.huggingface import HuggingFaceProvider
 from llmaas.providers.huggingface.loading import SMOLLM2, ensure_converted, resolve_source
 

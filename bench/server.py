@@ -19,8 +19,9 @@ import tempfile
 import time
 
 import httpx
-import llmaas
 import openai
+
+import llmaas
 from llmaas.providers.huggingface import HuggingFaceProvider
 from llmaas.server.serve import free_port
 

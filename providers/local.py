@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import httpx
+
 from llmaas._errors import APIConnectionError
 
 from .openai_compat import OpenAICompatProvider

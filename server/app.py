@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+
 from llmaas._options import RequestOptions
 from llmaas._provider import Capability, Provider
 

@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from llmaas._errors import APIStatusError, ConfigurationError, LLMaaSError, UnsupportedFeatureError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from llmaas._errors import APIStatusError, ConfigurationError, LLMaaSError, UnsupportedFeatureError
 
 log = logging.getLogger("llmaas.server")
 

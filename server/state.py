@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
+
 from llmaas._errors import AuthenticationError
 from llmaas._provider import Provider
 

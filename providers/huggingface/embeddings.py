@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import numpy as np
+
 from llmaas._errors import ContextLengthExceededError
 from llmaas.types import CreateEmbeddingResponse, EmbeddingRequest
 

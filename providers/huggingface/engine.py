@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
 from llmaas._errors import InternalServerError, RateLimitError
 
 from .detokenizer import IncrementalText
@@ -314,7 +315,13 @@ class Engine:
         for request in batch:
             first_slots.append(slot)
             slot += request.n
-        logits = model.prefill([torch.tensor(r.prompt, dtype=torch.long) for r in batch], first_slots)
+        try:
+            logits = model.prefill([torch.tensor(r.prompt, dtype=torch.long) for r in batch], first_slots)
+        except Exception as exc:  # a bug: these requests fail, the running ones go on
+            log.exception("prefill failed")
+            for request in batch:
+                request.push(Failed(InternalServerError(f"engine error during prefill: {exc}", status_code=500)))
+            return
         seqs: list[Sequence] = []
         choices: list[Choice] = []
         for request, first, row in zip(batch, first_slots, logits, strict=True):

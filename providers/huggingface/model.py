@@ -153,7 +153,7 @@ class CompactLM:
     def _linear(self, x: torch.Tensor, layer: Layer, name: str, bias: torch.Tensor | None = None) -> torch.Tensor:
         if self._use8 and layer.q8 is not None:
             w, scale = layer.q8[name]
-            out = torch._weight_int8pack_mm(x, w, scale)
+            out = torch._weight_int8pack_mm(x.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
             return out + bias if bias is not None else out
         return F.linear(x, getattr(layer, name), bias)
 

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
+
 from llmaas._errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -19,7 +21,6 @@ from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._retry import async_retrying
 from llmaas._sse import aiter_events
 from llmaas._version import __version__
-from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 

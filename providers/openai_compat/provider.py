@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel
+
 from llmaas._errors import MissingAPIKeyError, UnknownProviderError
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
@@ -34,7 +36,6 @@ from llmaas.types import (
     ModerationRequest,
     ModerationResponse,
 )
-from pydantic import BaseModel
 
 from ..presets import PRESETS, Preset
 from .http import DEFAULT_TIMEOUT, HTTPTransport, validate

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
+
 from llmaas._errors import APIStatusError
 from llmaas._options import RequestOptions
 

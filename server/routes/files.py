@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
+
 from llmaas._errors import BadRequestError, NotFoundError
 
 from ._common import caller

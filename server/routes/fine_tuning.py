@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+
 from llmaas._errors import APIStatusError, BadRequestError, NotFoundError
 from llmaas.types import FineTuningJobRequest
 

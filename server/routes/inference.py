@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+
 from llmaas._provider import Capability, require
 from llmaas.types import (
     ChatCompletion,

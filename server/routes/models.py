@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+
 from llmaas._errors import NotFoundError, PermissionDeniedError
 
 from ._common import OPTIONS, caller, dump

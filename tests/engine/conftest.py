@@ -1,5 +1,6 @@
-import llmaas
 import pytest
+
+import llmaas
 
 CHAT = "smollm2-135m-instruct"
 EMBED = "all-minilm-l6-v2"

@@ -2,8 +2,9 @@
 
 import math
 
-import llmaas
 import pytest
+
+import llmaas
 
 from .conftest import EMBED
 

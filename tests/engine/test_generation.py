@@ -4,8 +4,9 @@ cancellation, and a typed error for every bad input, with the engine still servi
 import asyncio
 import time
 
-import llmaas
 import pytest
+
+import llmaas
 
 from .conftest import CHAT
 
@@ -284,3 +285,26 @@ def test_a_script_that_never_closes_its_client_exits_cleanly():
     for _ in range(2):  # an engine thread left inside torch at interpreter exit used to abort the process
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_prompts_of_a_few_tokens(client):
+    """Prompts of up to 4 tokens prefill on the int8 weights, alone and batched."""
+    out = client.completions.create(model=CHAT, prompt="Hello", max_tokens=3, temperature=0)
+    assert out.usage.prompt_tokens == 1 and out.usage.completion_tokens == 3
+    many = client.completions.create(model=CHAT, prompt=["Hi", "Yes"], max_tokens=2, temperature=0)
+    assert len(many.choices) == 2
+
+
+def test_an_engine_error_fails_the_request_and_the_engine_goes_on(hf, monkeypatch):
+    engine = hf.engine(CHAT)
+    real = engine.model.prefill
+
+    def broken(prompts, slots):
+        raise RuntimeError("simulated kernel failure")
+
+    monkeypatch.setattr(engine.model, "prefill", broken)
+    with llmaas.Client(provider=hf) as c:
+        with pytest.raises(llmaas.InternalServerError, match="simulated kernel failure"):
+            c.chat.completions.create(model=CHAT, messages=Q, max_tokens=3)
+        monkeypatch.setattr(engine.model, "prefill", real)
+        assert c.chat.completions.create(model=CHAT, messages=Q, max_tokens=3).usage.completion_tokens >= 1

@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 import torch
+
 from llmaas.providers.huggingface import HuggingFaceProvider
 from llmaas.providers.huggingface.loading import ensure_converted, resolve_source
 from llmaas.providers.huggingface.sampling import SamplingParams

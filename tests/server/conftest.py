@@ -5,6 +5,7 @@ import time
 
 import httpx
 import pytest
+
 from llmaas.server.serve import free_port
 
 CHAT = "smollm2-135m-instruct"

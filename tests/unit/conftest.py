@@ -1,5 +1,6 @@
-import llmaas._retry as retry
 import pytest
+
+import llmaas._retry as retry
 
 BASE = "https://api.test/v1"
 

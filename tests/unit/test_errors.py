@@ -1,9 +1,10 @@
 """Every server's error shape maps to the same typed exceptions, keeping the server's message."""
 
 import httpx
-import llmaas
 import pytest
 import respx
+
+import llmaas
 
 from .conftest import BASE, chat_body
 

@@ -3,9 +3,10 @@
 import json
 
 import httpx
-import llmaas
 import pytest
 import respx
+
+import llmaas
 from llmaas.types import ChatCompletion, ChatCompletionChunk
 
 from .conftest import BASE, chat_body, chunk

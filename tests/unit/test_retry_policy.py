@@ -2,6 +2,7 @@
 
 import httpx
 import pytest
+
 from llmaas import _retry as policy
 from llmaas._errors import (
     APIConnectionError,

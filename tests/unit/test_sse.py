@@ -1,6 +1,7 @@
 """The SSE parser against the awkward streams real servers and proxies send."""
 
 import pytest
+
 from llmaas._sse import iter_events
 
 
