@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -88,6 +89,7 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
                 warm.cancel()
             await provider.aclose()
             store.close()
+            print("llmaas: engine stopped and store closed", file=sys.stderr, flush=True)
 
     app = FastAPI(title="llmaas", version="0.1.0", lifespan=lifespan,
                   description="OpenAI-compatible API over llmaas providers")

@@ -41,7 +41,7 @@ def build_provider(name: str, base_url: str | None, api_key: str | None) -> Any:
 
 def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model: str | None = None,
           base_url: str | None = None, api_key: str | None = None, home: str | None = None,
-          max_body_mb: int = 64, graceful_timeout: float = 30.0, fd: int | None = None) -> None:
+          max_body_mb: int = 64, graceful_timeout: float | None = None, fd: int | None = None) -> None:
     import uvicorn
 
     from .app import create_app
@@ -59,6 +59,8 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
                           default_rpm=_int_env("LLMAAS_DEFAULT_RPM"), default_tpd=_int_env("LLMAAS_DEFAULT_TPD"))
     app = create_app(build_provider(provider, base_url, api_key), store, config)
     print(f"llmaas: data in {home}; serving http://{host}:{port}/v1 (docs at /docs)", file=sys.stderr)
+    if graceful_timeout is None:
+        graceful_timeout = float(os.environ.get("LLMAAS_GRACEFUL_TIMEOUT", "30"))
     kwargs: dict[str, Any] = {"log_level": os.environ.get("LLMAAS_LOG_LEVEL", "warning"),
                               "timeout_graceful_shutdown": graceful_timeout}
     if fd is not None:

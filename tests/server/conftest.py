@@ -37,7 +37,8 @@ class ServerProcess:
 
     def start(self):
         self.log = open(os.path.join(self.home, "server.log"), "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "llmaas.server", "--port", str(self.port)],
+        args = ["--port", str(self.port), *getattr(self, "extra_args", [])]
+        self.proc = subprocess.Popen([sys.executable, "-m", "llmaas.server", *args],
                                      env=self.env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 180
         while time.time() < deadline:
