@@ -21,7 +21,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +112,30 @@ class RequestStream:
 
     def __del__(self) -> None:
         self.request.cancelled = True
+
+
+class MeteredStream:
+    """Response chunks, and the usage of the requests behind them so far: a server meters what a client
+    that disconnected part way did consume."""
+
+    def __init__(self, chunks: AsyncIterator[Any], streams: list[RequestStream]) -> None:
+        self._chunks = chunks
+        self._requests = [s.request for s in streams]
+
+    def __aiter__(self) -> MeteredStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()  # type: ignore[attr-defined]
+
+    @property
+    def partial_usage(self) -> dict[str, int]:
+        prompt = sum(len(r.prompt) for r in self._requests)
+        completion = sum(r.completion_tokens for r in self._requests)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 @dataclass

@@ -29,7 +29,7 @@ from llmaas.types import (
 )
 
 from . import chat, completions
-from .engine import Engine, EngineConfig
+from .engine import Engine, EngineConfig, MeteredStream
 from .loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted, resolve_source
 from .requests import chat_prompt, completion_prompts, sampling_params
 from .settings import Settings
@@ -120,7 +120,7 @@ class HuggingFaceProvider(BaseProvider):
         events = engine.generate(prompt, params, n)
         rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if req.stream:
-            return chat.stream(events, req, rid, created, n, tok)
+            return MeteredStream(chat.stream(events, req, rid, created, n, tok), [events])
         return await chat.collect(events, req, rid, created, n, tok)
 
     # -- completions --------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ class HuggingFaceProvider(BaseProvider):
             await completions.close(streams)
             raise
         if req.stream:
-            return completions.stream(streams, req, rid, created, tok)
+            return MeteredStream(completions.stream(streams, req, rid, created, tok), [e for _, _, e in streams])
         return await completions.collect(streams, req, rid, created, tok)
 
     # -- embeddings ---------------------------------------------------------------------------------

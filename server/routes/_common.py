@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from llmaas._errors import APIStatusError
 from llmaas._options import RequestOptions
+from llmaas.types.common import CompletionUsage
 
 from ..errors import from_exception
 from ..state import Caller, ServerState, state_of
@@ -56,7 +57,11 @@ def sse(state: ServerState, who: Caller, endpoint: str, model: str, stream: Asyn
             yield _error_event(exc)
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
-            state.meter(who, endpoint, model, usage, started, status if usage is not None or status != 200 else 499)
+            if usage is None and status == 200:
+                status = 499  # the client went away before the end
+            if usage is None and hasattr(stream, "partial_usage"):
+                usage = CompletionUsage(**stream.partial_usage)  # what it consumed before it left
+            state.meter(who, endpoint, model, usage, started, status)
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -128,17 +128,23 @@ def _running(server):
     return float(line.split()[1])
 
 
-def test_disconnect_frees_the_slot(server):
+def _completion_tokens(server):
+    return sum(r["completion_tokens"] for r in httpx.get(server.base_url + "/usage").json()["data"])
+
+
+def test_disconnect_frees_the_slot_and_meters_what_was_used(server):
+    before = _completion_tokens(server)
     with httpx.stream("POST", server.base_url + "/chat/completions", timeout=120, json={
             "model": CHAT, "messages": [{"role": "user", "content": "Write a very long story."}],
             "max_tokens": 2000, "stream": True, "ignore_eos": True}) as r:
         for i, _ in enumerate(r.iter_lines()):
-            if i > 5:
+            if i > 20:
                 break
     deadline = time.time() + 20
     while _running(server) and time.time() < deadline:
         time.sleep(0.1)
     assert _running(server) == 0
+    assert _completion_tokens(server) - before >= 5  # the abandoned stream's tokens still count
 
 
 def test_flood_with_short_timeouts_then_fresh_request_is_prompt(server):
