@@ -22,17 +22,9 @@ import llmaas
 MSG = [{"role": "user", "content": "hi"}]
 
 
-def seq_llmaas(url: str, n: int) -> float:
-    with llmaas.Client(base_url=url, api_key="k") as c:
-        c.chat.completions.create(model="m", messages=MSG)
-        t = time.perf_counter()
-        for _ in range(n):
-            c.chat.completions.create(model="m", messages=MSG)
-        return (time.perf_counter() - t) / n
-
-
-def seq_openai(url: str, n: int) -> float:
-    with openai.OpenAI(base_url=url, api_key="k") as c:
+def seq_sdk(client_class: type, url: str, n: int) -> float:
+    """Seconds per chat request, one after another, with an OpenAI-shaped sync client."""
+    with client_class(base_url=url, api_key="k") as c:
         c.chat.completions.create(model="m", messages=MSG)
         t = time.perf_counter()
         for _ in range(n):
@@ -89,8 +81,8 @@ def main(n: int = 400, rounds: int = 3) -> str:
     try:
         url = server.stdout.readline().strip()
         for _ in range(rounds):  # interleaved rounds, so drift in machine load hits all three alike
-            rows["llmaas"].append(seq_llmaas(url, n))
-            rows["openai-python"].append(seq_openai(url, n))
+            rows["llmaas"].append(seq_sdk(llmaas.Client, url, n))
+            rows["openai-python"].append(seq_sdk(openai.OpenAI, url, n))
             rows["raw httpx"].append(seq_httpx(url, n))
             crow["llmaas"].append(asyncio.run(conc_llmaas(url, n, 16)))
             crow["openai-python"].append(asyncio.run(conc_openai(url, n, 16)))
