@@ -290,7 +290,9 @@ class Engine:
         budget = int(self.config.kv_cache_gb * 2**30) // (self.model.bytes_per_token() * capacity)
         return max(1, min(self.config.max_num_seqs, budget))
 
-    def _ensure_capacity(self, needed: int) -> None:
+    def _ensure_capacity(self, needed: int, min_slots: int = 0) -> None:
+        """Room for ``needed`` positions per slot. Longer slots mean fewer of them within the cache budget,
+        but never fewer than the sequences running plus ``min_slots`` about to start."""
         model = self.model
         assert model is not None
         if needed <= model.capacity:
@@ -299,7 +301,7 @@ class Engine:
         while cap < needed:
             cap *= 2
         cap = min(cap, model.max_len)
-        slots = max(len(self._running), self._slot_limit(cap))
+        slots = max(len(self._running) + min_slots, self._slot_limit(cap))
         model.allocate(slots, cap, keep=len(self._running))
 
     def _drop_cancelled(self) -> None:
@@ -334,7 +336,7 @@ class Engine:
     def _prefill(self, batch: list[GenerationRequest]) -> None:
         model = self.model
         assert model is not None
-        self._ensure_capacity(max(len(r.prompt) for r in batch) + 1)
+        self._ensure_capacity(max(len(r.prompt) for r in batch) + 1, min_slots=sum(r.n for r in batch))
         first_slots, slot = [], len(self._running)
         for request in batch:
             first_slots.append(slot)

@@ -308,3 +308,31 @@ def test_an_engine_error_fails_the_request_and_the_engine_goes_on(hf, monkeypatc
             c.chat.completions.create(model=CHAT, messages=Q, max_tokens=3)
         monkeypatch.setattr(engine.model, "prefill", real)
         assert c.chat.completions.create(model=CHAT, messages=Q, max_tokens=3).usage.completion_tokens >= 1
+
+
+def test_a_long_prompt_growing_the_cache_does_not_drop_the_requests_admitted_with_it():
+    """Growing every slot for a long prompt leaves fewer slots in the cache budget; the sequence running
+    and the requests admitted in the same batch must all still fit."""
+    from llmaas.providers.huggingface import HuggingFaceProvider
+
+    provider = HuggingFaceProvider(kv_cache_gb=0.09, progress=False)  # 4 slots of 512 positions, 2 of 1024
+
+    async def run():
+        async with llmaas.AsyncClient(provider=provider) as c:
+            await c.chat.completions.create(model=CHAT, messages=Q, max_tokens=1)
+            engine = provider.engine(CHAT)
+            busy = asyncio.create_task(c.chat.completions.create(model=CHAT, messages=Q, max_tokens=60,
+                                                                 ignore_eos=True))
+            while engine.running == 0:
+                await asyncio.sleep(0.005)
+            long = [{"role": "user", "content": "Summarise: " + "the cat sat on the mat. " * 90}]
+            outs = await asyncio.gather(  # queued during one decode step: admitted together
+                c.chat.completions.create(model=CHAT, messages=long, max_tokens=4),
+                c.chat.completions.create(model=CHAT, messages=Q, max_tokens=4))
+            await busy
+        await provider.aclose()
+        return outs
+
+    outs = asyncio.run(run())
+    assert outs[0].usage.prompt_tokens > 512
+    assert all(o.usage.completion_tokens >= 1 for o in outs)
