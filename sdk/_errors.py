@@ -50,6 +50,7 @@ __all__ = [
     "InternalServerError",
     "status_error_from_response",
     "status_error",
+    "error_type",
 ]
 
 
@@ -162,11 +163,6 @@ class APIStatusError(APIError):
         self.request_id = response.headers.get("x-request-id") if response is not None else None
         self.retry_after = retry_after
 
-    def to_dict(self) -> dict[str, Any]:
-        """The OpenAI error envelope for this error."""
-        return {"error": {"message": self.message, "type": self.type or _DEFAULT_TYPE.get(self.status_code,
-                "api_error"), "param": self.param, "code": self.code}}
-
 
 class BadRequestError(APIStatusError):
     status_code = 400
@@ -222,16 +218,22 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     429: RateLimitError,
 }
 
-_DEFAULT_TYPE = {
+_ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
+    405: "invalid_request_error",
     409: "conflict_error",
     413: "invalid_request_error",
     422: "invalid_request_error",
     429: "rate_limit_error",
 }
+
+
+def error_type(status: int) -> str:
+    """The envelope's ``type`` for an error of this status when nothing more specific is known."""
+    return _ERROR_TYPES.get(status, "server_error")
 
 
 def _request_of(response: httpx.Response | None) -> httpx.Request | None:

@@ -10,18 +10,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from llmaas._errors import APIStatusError, ConfigurationError, LLMaaSError, UnsupportedFeatureError
+from llmaas._errors import (
+    APIStatusError,
+    ConfigurationError,
+    LLMaaSError,
+    UnsupportedFeatureError,
+    error_type,
+)
 
 log = logging.getLogger("llmaas.server")
 
-TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-         404: "not_found_error", 405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
-         429: "rate_limit_error"}
-
-
 def envelope(status: int, message: str, *, param: str | None = None, code: str | None = None,
              type: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"message": message, "type": type or TYPES.get(status, "server_error"), "param": param,
+    body = {"error": {"message": message, "type": type or error_type(status), "param": param,
                       "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
 
