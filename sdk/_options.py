@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -30,7 +30,3 @@ class RequestOptions:
     extra_query: dict[str, Any] | None = None
     timeout: Any = NOT_GIVEN
     max_retries: int | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-DEFAULT_OPTIONS = RequestOptions()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -19,7 +19,6 @@ class PageResult(Generic[T]):
     data: list[T]
     has_more: bool = False
     object: str = "list"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def cursor_of(item: Any) -> str | None:

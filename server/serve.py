@@ -41,7 +41,7 @@ def build_provider(name: str, base_url: str | None, api_key: str | None) -> Any:
 
 def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model: str | None = None,
           base_url: str | None = None, api_key: str | None = None, home: str | None = None,
-          max_body_mb: int = 64, graceful_timeout: float | None = None, fd: int | None = None) -> None:
+          max_body_mb: int = 64, graceful_timeout: float | None = None) -> None:
     import uvicorn
 
     from .app import create_app
@@ -63,10 +63,7 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
         graceful_timeout = float(os.environ.get("LLMAAS_GRACEFUL_TIMEOUT", "30"))
     kwargs: dict[str, Any] = {"log_level": os.environ.get("LLMAAS_LOG_LEVEL", "warning"),
                               "timeout_graceful_shutdown": graceful_timeout}
-    if fd is not None:
-        uvicorn.run(app, fd=fd, **kwargs)
-    else:
-        uvicorn.run(app, host=host, port=port, **kwargs)
+    uvicorn.run(app, host=host, port=port, **kwargs)
 
 
 def _int_env(name: str) -> int | None:

@@ -1,9 +1,8 @@
 """The engine: iteration-level continuous batching on one long-lived thread.
 
-Each turn of the loop (1) takes new requests and jobs from the inbox, (2) runs queued jobs (embeddings,
-anything else that needs torch), (3) drops cancelled sequences, (4) admits waiting requests while slots
-are free and prefills them, (5) decodes one token for every running sequence and (6) retires the finished
-ones, moving the last running sequence into the freed slot so running sequences stay in slots 0..B-1.
+Each turn of the loop (1) takes new requests from the inbox, (2) drops cancelled sequences, (3) admits
+waiting requests while slots are free and prefills them, (4) decodes one token for every running sequence
+and (5) retires the finished ones, moving the last running sequence into the freed slot so running sequences stay in slots 0..B-1.
 
 Every torch call happens on this thread. Callers live on asyncio event loops: results go back through
 ``loop.call_soon_threadsafe`` into one ``asyncio.Queue`` per request.
@@ -13,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures
 import itertools
 import logging
 import queue
 import threading
-import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -51,7 +48,6 @@ class TokenEvent:
 class Done:
     prompt_tokens: int
     completion_tokens: int
-    first_token_at: float | None
 
 
 @dataclass
@@ -70,8 +66,6 @@ class GenerationRequest:
         self.loop = loop
         self.events: asyncio.Queue[Any] = asyncio.Queue()
         self.cancelled = False
-        self.submitted_at = time.perf_counter()
-        self.first_token_at: float | None = None
         self.completion_tokens = 0
         self.open_choices = n
 
@@ -215,12 +209,6 @@ class Engine:
             )
         self._inbox.put(request)
 
-    def call(self, fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
-        """Run ``fn`` on the engine thread between decode steps (for any other torch work)."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._inbox.put((fn, future))
-        return future
-
     def generate(self, prompt: list[int], params: SamplingParams, n: int = 1) -> RequestStream:
         """Queue a request now (RateLimitError if the queue is full) and return its events: TokenEvents for
         every choice, then one Done. Closing the stream, dropping it, or cancelling the task that awaits it
@@ -271,15 +259,8 @@ class Engine:
         while True:
             if item is None:
                 self._stopping = True
-            elif isinstance(item, GenerationRequest):
-                self._waiting.append(item)
             else:
-                fn, future = item
-                if future.set_running_or_notify_cancel():
-                    try:
-                        future.set_result(fn())
-                    except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                        future.set_exception(exc)
+                self._waiting.append(item)
             try:
                 item = self._inbox.get_nowait()
             except queue.Empty:
@@ -377,7 +358,6 @@ class Engine:
             counts[first:first + request.n].zero_()
         choices = sample(logits.unsqueeze(0).expand(request.n, -1), [params] * request.n,
                          [s.generator for s in seqs], None)
-        request.first_token_at = time.perf_counter()
         return seqs, choices
 
     def _penalty_counts(self) -> torch.Tensor:
@@ -454,7 +434,7 @@ class Engine:
             request = seq.request
             request.open_choices -= 1
             if request.open_choices == 0 and not request.cancelled:
-                request.push(Done(len(request.prompt), request.completion_tokens, request.first_token_at))
+                request.push(Done(len(request.prompt), request.completion_tokens))
 
     def _fail_running(self, error: BaseException) -> None:
         requests = {id(s.request): s.request for s in self._running}
@@ -470,7 +450,4 @@ class Engine:
                 continue
             if item is None:
                 return
-            if isinstance(item, GenerationRequest):
-                item.push(Failed(error))
-            else:
-                item[1].set_exception(error)
+            item.push(Failed(error))

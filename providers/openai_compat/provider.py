@@ -156,8 +156,7 @@ class OpenAICompatProvider(BaseProvider):
         response = await self.http.send("GET", path, options, params=query)
         page = validate(response.json(), _ListBody, response)
         data = [validate(x, item, response) for x in page.data]
-        extra = {k: v for k, v in (page.model_extra or {}).items()}
-        return PageResult(data=data, has_more=bool(page.has_more), object=page.object, extra=extra)
+        return PageResult(data=data, has_more=bool(page.has_more), object=page.object)
 
     async def aclose(self) -> None:
         if self.http._owns_client:

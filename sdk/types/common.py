@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from ._base import Part, ResponseModel
 
 
@@ -49,5 +47,3 @@ class DeletedObject(ResponseModel):
     object: str
     deleted: bool
 
-
-ListObject = Literal["list"]
