@@ -162,6 +162,8 @@ class APIStatusError(APIError):
             self.status_code = response.status_code
         self.request_id = response.headers.get("x-request-id") if response is not None else None
         self.retry_after = retry_after
+        #: whether retrying can help, when the error knows better than its status (a daily quota: no)
+        self.should_retry: bool | None = None
 
 
 class BadRequestError(APIStatusError):

@@ -35,6 +35,8 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, APIConnectionError):
         return True
     if isinstance(exc, APIStatusError):
+        if exc.should_retry is not None:  # an in-process provider's own verdict
+            return exc.should_retry
         if exc.response is not None:
             hint = exc.response.headers.get("x-should-retry")
             if hint in ("true", "false"):

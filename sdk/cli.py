@@ -6,49 +6,79 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 
-def _store(args: argparse.Namespace) -> object:
-    from llmaas.server.serve import home_dir
+def _store(args: argparse.Namespace) -> Any:
+    # the store and the home need only the standard library: no torch, no fastapi
+    from llmaas._home import cache_home
     from llmaas.server.store import Store
 
-    return Store(args.home or home_dir())
+    return Store(args.home or cache_home())
+
+
+def limit(text: str) -> int | None:
+    """A per-key limit on the command line: a whole number of at least 1, or 'unlimited'."""
+    if text.lower() in ("unlimited", "none"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'unlimited', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a limit must be at least 1 (or 'unlimited'), got {value}")
+    return value
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from llmaas.server.serve import serve
+    from llmaas.server.serve import serve, upstream_key
 
+    try:
+        api_key = upstream_key(args.api_key_env, args.api_key_file)
+    except (OSError, ValueError) as exc:
+        print(f"llmaas: {exc}", file=sys.stderr)
+        return 2
     serve(args.host, args.port, provider=args.provider, model=args.model, base_url=args.base_url,
-          api_key=args.api_key, home=args.home, max_body_mb=args.max_body_mb)
+          api_key=api_key, home=args.home, max_body_mb=args.max_body_mb, max_json_mb=args.max_json_mb,
+          cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics)
     return 0
 
 
+def _limits(row: Any) -> str:
+    return f"rpm={row['rpm_limit'] or 'unlimited'} tpd={row['tpd_limit'] or 'unlimited'}"
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
+    from llmaas.server.store import UNSET, KeyError_
+
     store = _store(args)
-    if args.action == "create":
-        key_id, secret = store.create_key(args.name, args.rpm, args.tpd)
-        print(f"Created key {key_id} ({args.name}). Copy the secret now: it is stored only as a hash and "
-              "cannot be shown again.")
-        print(secret)
-    elif args.action == "list":
-        rows = store.list_keys()
-        if not rows:
-            print("no keys: the server runs without authentication, on loopback only")
-        for r in rows:
-            state = "revoked" if r["revoked_at"] else "active"
-            limits = f"rpm={r['rpm_limit'] or '-'} tpd={r['tpd_limit'] or '-'}"
-            created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(r["created_at"]))
-            print(f"{r['id']}  {r['name']:<20} {r['prefix']}...  {state:<8} {limits}  created {created}")
-    elif args.action == "revoke":
-        if not store.revoke_key(args.key):
-            print(f"no active key {args.key!r}", file=sys.stderr)
-            return 1
-        print(f"revoked {args.key}")
-    elif args.action == "limits":
-        if not store.set_limits(args.key, args.rpm, args.tpd):
-            print(f"no key {args.key!r}", file=sys.stderr)
-            return 1
-        print(f"limits of {args.key}: rpm={args.rpm or 'unlimited'} tpd={args.tpd or 'unlimited'}")
+    try:
+        if args.action == "create":
+            key_id, secret = store.create_key(args.name, args.rpm, args.tpd, role="admin" if args.admin else "user")
+            role = "an admin key" if args.admin else "a key"
+            print(f"Created {role} {key_id} ({args.name}). Copy the secret now: it is stored only as a hash and "
+                  "cannot be shown again.")
+            print(secret)
+        elif args.action == "list":
+            rows = store.list_keys()
+            if not rows:
+                print("no keys: the server runs without authentication, on loopback only")
+            for r in rows:
+                state = "revoked" if r["revoked_at"] else "active"
+                created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(r["created_at"]))
+                print(f"{r['id']}  {r['name']:<20} {r['prefix']}...  {state:<8} {r['role']:<5} {_limits(r)}  "
+                      f"created {created}")
+        elif args.action == "revoke":
+            key_id = store.revoke_key(args.key)
+            print(f"revoked {key_id}")
+            if store.active_keys() == 0:
+                print("no active key is left: the server refuses every /v1 request until you create one")
+        elif args.action == "limits":
+            row = store.set_limits(args.key, getattr(args, "rpm", UNSET), getattr(args, "tpd", UNSET))
+            print(f"limits of {row['id']} ({row['name']}): {_limits(row)}")
+    except (KeyError_, ValueError) as exc:
+        print(f"llmaas: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -78,23 +108,33 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--provider", default="hf", help="provider to serve (default: the in-process engine)")
     s.add_argument("--model", help="default model to load at start")
     s.add_argument("--base-url", help="serve a remote OpenAI-style API instead")
-    s.add_argument("--api-key", help="key for the remote API")
-    s.add_argument("--max-body-mb", type=int, default=64)
+    s.add_argument("--api-key-env", metavar="VAR",
+                   help="environment variable holding the remote API's key (default: LLMAAS_UPSTREAM_API_KEY)")
+    s.add_argument("--api-key-file", metavar="PATH", help="file holding the remote API's key")
+    s.add_argument("--max-body-mb", type=int, default=64, help="largest file upload (default 64)")
+    s.add_argument("--max-json-mb", type=float, default=None, help="largest JSON body (default 4)")
+    s.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="a browser origin allowed to call the API (repeatable); none by default")
+    s.add_argument("--allowed-host", action="append", default=[], metavar="HOST",
+                   help="another Host header to accept without keys (loopback names are always accepted)")
+    s.add_argument("--public-metrics", action="store_true",
+                   help="serve /metrics to anyone (default: loopback clients and admin keys)")
     s.set_defaults(func=cmd_serve)
 
     k = sub.add_parser("keys", help="manage API keys")
     ks = k.add_subparsers(dest="action", required=True)
     c = ks.add_parser("create")
     c.add_argument("name")
-    c.add_argument("--rpm", type=int, help="requests per minute")
-    c.add_argument("--tpd", type=int, help="tokens per day")
+    c.add_argument("--rpm", type=limit, help="requests per minute")
+    c.add_argument("--tpd", type=limit, help="tokens per day")
+    c.add_argument("--admin", action="store_true", help="an admin key: sees every key's usage, manages models")
     ks.add_parser("list")
     r = ks.add_parser("revoke")
     r.add_argument("key", help="key id or name")
-    lim = ks.add_parser("limits")
+    lim = ks.add_parser("limits", help="change a key's limits; the ones not given stay as they are")
     lim.add_argument("key")
-    lim.add_argument("--rpm", type=int)
-    lim.add_argument("--tpd", type=int)
+    lim.add_argument("--rpm", type=limit, default=argparse.SUPPRESS, help="requests per minute, or 'unlimited'")
+    lim.add_argument("--tpd", type=limit, default=argparse.SUPPRESS, help="tokens per day, or 'unlimited'")
     k.set_defaults(func=cmd_keys)
 
     u = sub.add_parser("usage", help="usage by day, key and model")

@@ -7,14 +7,15 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from llmaas._options import RequestOptions
 from llmaas._provider import Capability, Provider
 
 from . import errors
+from .gate import Gate
 from .limits import Limiter
 from .metrics import Metrics
 from .routes import files, fine_tuning, inference, models, service
@@ -27,46 +28,6 @@ log = logging.getLogger("llmaas.server")
 def _engine_stat(provider: Provider, attr: str) -> float:
     engines = getattr(provider, "_engines", {})
     return float(sum(getattr(e, attr, 0) for e in engines.values()))
-
-
-class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, whether or not they declare a Content-Length."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await self._reject(send)
-        seen = 0
-
-        async def counting() -> Any:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counting, send)
-        except _TooLarge:
-            await self._reject(send)
-
-    async def _reject(self, send: Any) -> None:
-        response = errors.envelope(413, f"Request body too large: the limit is {self.limit} bytes",
-                                   code="request_too_large")
-        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
-        await send({"type": "http.response.body", "body": response.body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def create_app(provider: Provider, store: Store, config: ServerConfig | None = None) -> FastAPI:
@@ -97,7 +58,10 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
     errors.install(app)
     for module in (inference, models, files, fine_tuning, service):
         app.include_router(module.router)
-    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    app.add_middleware(Gate, state=state)
+    if config.cors_origins:  # outermost: it answers preflights, which carry no key
+        app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["x-request-id", "retry-after", "x-should-retry"])
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,7 +12,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from llmaas._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
+    APITimeoutError,
     ConfigurationError,
     LLMaaSError,
     UnsupportedFeatureError,
@@ -27,10 +31,37 @@ def envelope(status: int, message: str, *, param: str | None = None, code: str |
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+PASSED_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
+
+
+def _retry_headers(exc: APIStatusError) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if exc.response is not None:  # an upstream's answer: its own hints, so the caller decides
+        headers.update({k: v for k, v in exc.response.headers.items() if k.lower() in PASSED_HEADERS})
+    if exc.retry_after:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    if exc.should_retry is not None:
+        headers["x-should-retry"] = "true" if exc.should_retry else "false"
+    return headers
+
+
 def from_exception(exc: BaseException) -> JSONResponse:
     if isinstance(exc, APIStatusError):
-        headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after else None
-        return envelope(exc.status_code, exc.message, param=exc.param, code=exc.code, type=exc.type, headers=headers)
+        if exc.response is not None and exc.status_code in (401, 403, 407):
+            # the upstream refused this server's own credentials: not the caller's fault nor its key's
+            return envelope(502, f"the upstream API refused this server's credentials ({exc.message})",
+                            code="upstream_auth_failed", type="server_error")
+        return envelope(exc.status_code, exc.message, param=exc.param, code=exc.code, type=exc.type,
+                        headers=_retry_headers(exc) or None)
+    if isinstance(exc, APITimeoutError):
+        return envelope(504, f"the upstream API did not answer in time: {exc.message}", code="upstream_timeout",
+                        type="server_error")
+    if isinstance(exc, APIConnectionError):
+        return envelope(502, f"the upstream API could not be reached or broke off: {exc.message}",
+                        code="upstream_unavailable", type="server_error")
+    if isinstance(exc, APIResponseValidationError):
+        return envelope(502, f"the upstream API answered with something that is not a valid response: "
+                        f"{exc.message}", code="upstream_invalid_response", type="server_error")
     if isinstance(exc, UnsupportedFeatureError):
         return envelope(400, str(exc), code="unsupported_feature")
     if isinstance(exc, ConfigurationError):

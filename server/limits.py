@@ -1,15 +1,34 @@
-"""Per-key limits: requests per minute (sliding window, in memory) and tokens per day (from the store)."""
+"""Per-key limits: requests per minute (sliding window, in memory) and tokens per day (from the store).
+
+Tokens per day hold under concurrency: a request reserves the most it can use (its prompt, estimated from
+above, plus ``max_tokens`` for each of its ``n`` choices) when it is admitted, and the reservation is settled
+to the real usage when it ends. Requests that would overrun the quota together are refused.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 
 from llmaas._errors import RateLimitError
 
 from .store import Store
 
 DAY = 86400.0
+OPEN_COMPLETION_RESERVE = 16384  # held per choice for a request without max_tokens
+NO_POINT_WAITING = 60.0  # past this, a retry loop would only sleep: say x-should-retry: false
+
+log = logging.getLogger("llmaas.server")
+
+
+@dataclass
+class Reservation:
+    key_id: str
+    tokens: int
+    settled: bool = False
 
 
 class Limiter:
@@ -18,25 +37,96 @@ class Limiter:
         self.default_rpm = default_rpm
         self.default_tpd = default_tpd
         self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._reserved: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
 
-    def check(self, key_id: str, rpm: int | None, tpd: int | None) -> None:
-        """Count one request against the key, or raise RateLimitError with how long to wait."""
-        now = time.time()
+    def tpd_of(self, tpd: int | None) -> int | None:
+        return tpd if tpd is not None else self.default_tpd
+
+    def check_rate(self, key_id: str, rpm: int | None) -> None:
+        """Count one request against the key's requests per minute, or raise RateLimitError with the wait."""
         rpm = rpm if rpm is not None else self.default_rpm
-        tpd = tpd if tpd is not None else self.default_tpd
-        if tpd is not None:
-            used = self.store.tokens_since(key_id, now - DAY)
-            if used >= tpd:
-                raise RateLimitError(f"token limit reached for this key: {used} of {tpd} tokens used in the last "
-                                     "24 hours", status_code=429, code="tokens_per_day", type="tokens",
-                                     retry_after=60.0)
-        if rpm is not None:
+        if rpm is None:
+            return
+        if rpm < 1:  # a store edited by hand: refuse clearly rather than fail
+            raise _refuse(f"this key's request limit is {rpm} per minute: it may not make requests",
+                          "requests_per_minute", None)
+        now = time.time()
+        with self._lock:
             hits = self._hits[key_id]
             while hits and hits[0] <= now - 60:
                 hits.popleft()
             if len(hits) >= rpm:
                 wait = 60 - (now - hits[0])
-                raise RateLimitError(f"rate limit reached for this key: {rpm} requests per minute; retry in "
-                                     f"{wait:.1f} s", status_code=429, code="requests_per_minute", type="requests",
-                                     retry_after=max(wait, 1.0))
+                raise _refuse(f"rate limit reached for this key: {rpm} requests per minute; retry in {wait:.1f} s",
+                              "requests_per_minute", max(wait, 0.1))
             hits.append(now)
+
+    def reserve(self, key_id: str, tpd: int | None, prompt: int, completion: int | None, n: int = 1
+                ) -> Reservation | None:
+        """Hold the most a request can use of the key's daily quota (blocking: call off the event loop).
+
+        ``prompt`` bounds its prompt from above; ``completion`` is its max_tokens per choice, or None when it
+        sent none: then it holds what remains of the quota, up to ``OPEN_COMPLETION_RESERVE`` per choice."""
+        tpd = self.tpd_of(tpd)
+        if tpd is None:
+            return None
+        if completion is None:
+            with self._lock:
+                left = tpd - self.store.tokens_since(key_id, time.time() - DAY) - self._reserved[key_id] - prompt
+            completion = max(1, min(left // max(n, 1), OPEN_COMPLETION_RESERVE))
+        tokens = prompt + completion * n
+        if tokens > tpd:
+            raise _refuse(f"this request may use up to {tokens} tokens, more than this key's limit of {tpd} tokens "
+                          "per day: send a shorter prompt or a smaller max_tokens", "tokens_per_day", None)
+        with self._lock:  # the check and the hold are one step: concurrent requests cannot both pass
+            now = time.time()
+            used = self.store.tokens_since(key_id, now - DAY)
+            held = self._reserved[key_id]
+            if used + held + tokens > tpd:
+                wait = self._wait_for(key_id, used + held + tokens - tpd, now)
+                shown = f" ({held} held by requests in flight)" if held else ""
+                when = f"; enough frees up in {_human(wait)}" if wait is not None else \
+                    "; retry when requests in flight finish"
+                raise _refuse(f"token limit reached for this key: {used} of {tpd} tokens used in the last 24 hours"
+                              f"{shown}, and this request may use up to {tokens}{when}", "tokens_per_day",
+                              wait if wait is not None else 1.0)
+            self._reserved[key_id] += tokens
+        return Reservation(key_id, tokens)
+
+    def release(self, reservation: Reservation | None) -> None:
+        """Give a reservation back (its request's real usage is in the store by now)."""
+        if reservation is None or reservation.settled:
+            return
+        reservation.settled = True
+        with self._lock:
+            left = self._reserved[reservation.key_id] - reservation.tokens
+            if left > 0:
+                self._reserved[reservation.key_id] = left
+            else:
+                self._reserved.pop(reservation.key_id, None)
+
+    def _wait_for(self, key_id: str, excess: int, now: float) -> float | None:
+        """Seconds until records leaving the 24-hour window free ``excess`` tokens; None if only requests in
+        flight can free them."""
+        freed = 0
+        for at, tokens in self.store.token_times(key_id, now - DAY):
+            freed += tokens
+            if freed >= excess:
+                return max(at + DAY - now, 1.0)
+        return None
+
+
+def _refuse(message: str, code: str, wait: float | None) -> RateLimitError:
+    exc = RateLimitError(message, status_code=429, code=code, type="tokens" if "token" in code else "requests",
+                         retry_after=wait)
+    exc.should_retry = wait is not None and wait <= NO_POINT_WAITING
+    return exc
+
+
+def _human(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

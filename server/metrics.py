@@ -7,6 +7,8 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+MAX_MODEL_LABELS = 64  # label values come from requests: keep their number bounded
+OTHER = "other"
 
 
 class Metrics:
@@ -23,6 +25,18 @@ class Metrics:
               registry=self.registry).set_function(queue_depth)
         Gauge("llmaas_running_sequences", "Sequences in the engine's running batch",
               registry=self.registry).set_function(running)
+
+        self._models: set[str] = set()
+
+    def model_label(self, model: str) -> str:
+        """``model`` as a label value (only models that served a request get here), or "other" once
+        ``MAX_MODEL_LABELS`` distinct models have one."""
+        if model in self._models:
+            return model
+        if len(self._models) >= MAX_MODEL_LABELS:
+            return OTHER
+        self._models.add(model)
+        return model
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

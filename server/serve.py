@@ -6,16 +6,18 @@ import ipaddress
 import os
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 from .state import ServerConfig
 from .store import Store
 
 LOOPBACK = "127.0.0.1"
+UPSTREAM_KEY_ENV = "LLMAAS_UPSTREAM_API_KEY"
 
 
 def home_dir() -> str:
-    from llmaas.providers.huggingface.loading import cache_home
+    from llmaas._home import cache_home
 
     return str(cache_home())
 
@@ -29,34 +31,70 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def upstream_key(env_var: str | None = None, path: str | None = None) -> str | None:
+    """The remote API's key, from a file or an environment variable: never from the command line, where
+    every user of the machine can read it in ``ps``."""
+    if path:
+        text = Path(path).expanduser().read_text().strip()
+        if not text:
+            raise ValueError(f"the key file {path} is empty")
+        return text
+    if env_var:
+        value = os.environ.get(env_var)
+        if not value:
+            raise ValueError(f"--api-key-env names {env_var}, which is not set")
+        return value
+    return os.environ.get(UPSTREAM_KEY_ENV) or None
+
+
 def build_provider(name: str, base_url: str | None, api_key: str | None) -> Any:
+    """The provider the server fronts. Upstream clients do not retry (the caller's SDK does: retrying
+    here too would multiply one call into many), and a local provider serves names, never paths."""
     from llmaas import _registry
 
     if base_url:
         from llmaas.providers.openai_compat import OpenAICompatProvider
 
-        return OpenAICompatProvider(base_url=base_url, api_key=api_key, name=name if name != "hf" else "openai")
-    return _registry.create(name, api_key=api_key)
+        return OpenAICompatProvider(base_url=base_url, api_key=api_key, name=name if name != "hf" else "openai",
+                                    max_retries=0)
+    options: dict[str, Any] = {"api_key": api_key, "max_retries": 0}
+    if name == "hf":
+        options = {"allow_paths": False}
+    return _registry.create(name, **options)
 
 
 def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model: str | None = None,
           base_url: str | None = None, api_key: str | None = None, home: str | None = None,
-          max_body_mb: int = 64, graceful_timeout: float | None = None) -> None:
+          max_body_mb: int = 64, max_json_mb: float | None = None, graceful_timeout: float | None = None,
+          cors_origins: list[str] | None = None, allowed_hosts: list[str] | None = None,
+          public_metrics: bool = False) -> None:
     import uvicorn
 
     from .app import create_app
 
     home = home or home_dir()
     store = Store(home)
-    if store.active_keys() == 0 and not is_loopback(host):
+    store.remove_orphans()
+    if not store.keys_ever_created() and not is_loopback(host):
         print(f"llmaas: no API key exists, so the server binds to {LOOPBACK} only instead of {host}. "
               "Create a key with 'llmaas keys create NAME' to serve other machines.", file=sys.stderr)
         host = LOOPBACK
+    elif not store.keys_ever_created():
+        print("llmaas: no API key exists: serving without authentication, to loopback clients only.",
+              file=sys.stderr)
     elif store.active_keys() == 0:
-        print("llmaas: no API key exists: serving without authentication, on loopback only.", file=sys.stderr)
+        print("llmaas: every API key is revoked: /v1 answers 401 until you create one.", file=sys.stderr)
     default_model = model or ("smollm2-135m-instruct" if provider == "hf" and not base_url else None)
-    config = ServerConfig(default_model=default_model, max_body_bytes=max_body_mb * 2**20,
-                          default_rpm=_int_env("LLMAAS_DEFAULT_RPM"), default_tpd=_int_env("LLMAAS_DEFAULT_TPD"))
+    env_json = os.environ.get("LLMAAS_MAX_JSON_MB")
+    json_mb = max_json_mb if max_json_mb is not None else float(env_json) if env_json else 4.0
+    config = ServerConfig(
+        default_model=default_model, max_body_bytes=max_body_mb * 2**20, max_json_bytes=int(json_mb * 2**20),
+        default_rpm=_int_env("LLMAAS_DEFAULT_RPM"), default_tpd=_int_env("LLMAAS_DEFAULT_TPD"),
+        bound_host=host, port=port,
+        cors_origins=[*(cors_origins or []), *_list_env("LLMAAS_CORS_ORIGINS")],
+        allowed_hosts=[*(allowed_hosts or []), *_list_env("LLMAAS_ALLOWED_HOSTS")],
+        public_metrics=public_metrics or os.environ.get("LLMAAS_PUBLIC_METRICS", "") in ("1", "true"),
+    )
     app = create_app(build_provider(provider, base_url, api_key), store, config)
     print(f"llmaas: data in {home}; serving http://{host}:{port}/v1 (docs at /docs)", file=sys.stderr)
     if graceful_timeout is None:
@@ -69,6 +107,10 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
 def _int_env(name: str) -> int | None:
     value = os.environ.get(name)
     return int(value) if value else None
+
+
+def _list_env(name: str) -> list[str]:
+    return [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
 
 
 def free_port(host: str = LOOPBACK) -> int:

@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
-import hmac
+import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 
-from llmaas._errors import AuthenticationError
 from llmaas._provider import Provider
 
-from .limits import Limiter
+from .limits import Limiter, Reservation
 from .metrics import Metrics
-from .store import Store, hash_key
+from .store import Store
+
+log = logging.getLogger("llmaas.server")
 
 
 @dataclass
 class ServerConfig:
     default_model: str | None = None
-    max_body_bytes: int = 64 * 2**20
+    max_body_bytes: int = 64 * 2**20  # file uploads (multipart)
+    max_json_bytes: int = 4 * 2**20  # every other body
     default_rpm: int | None = None
     default_tpd: int | None = None
     warm_up: bool = True
+    bound_host: str = "127.0.0.1"
+    port: int | None = None
+    cors_origins: list[str] = field(default_factory=list)
+    allowed_hosts: list[str] = field(default_factory=list)  # Host headers accepted in keyless mode
+    public_metrics: bool = False
 
 
 @dataclass
 class Caller:
     key_id: str | None  # None: the server runs without keys (loopback only)
     name: str = "anonymous"
+    admin: bool = False
+    tpd_limit: int | None = None
 
 
 @dataclass
@@ -42,36 +52,46 @@ class ServerState:
     ready: bool = False
     started_at: float = field(default_factory=time.time)
 
-    def authenticate(self, request: Request) -> Caller:
-        """The caller behind the request's bearer key; with no keys configured, everyone is anonymous."""
-        if self.store.active_keys() == 0:
-            return Caller(None)
-        header = request.headers.get("authorization", "")
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise AuthenticationError("Missing API key: send it as 'Authorization: Bearer <key>'. Create one with "
-                                      "'llmaas keys create NAME'.", status_code=401, code="missing_api_key")
-        digest = hash_key(secret.strip())
-        row = self.store.key_by_hash(digest)
-        if row is None or not hmac.compare_digest(row["hash"], digest):
-            shown = secret.strip()[:10] + "..." if len(secret.strip()) > 10 else "***"
-            raise AuthenticationError(f"Incorrect API key provided: {shown}. Keys are listed by 'llmaas keys list'.",
-                                      status_code=401, code="invalid_api_key")
-        self.limiter.check(row["id"], row["rpm_limit"], row["tpd_limit"])
-        return Caller(row["id"], row["name"])
+    async def run(self, fn: Any, *args: Any) -> Any:
+        """A blocking store call, off the event loop: one slow write must not stall every stream."""
+        return await asyncio.to_thread(fn, *args)
 
-    def meter(self, caller: Caller, endpoint: str, model: str | None, usage: Any, started: float,
-              status: int) -> None:
-        prompt = getattr(usage, "prompt_tokens", 0) or 0
-        completion = getattr(usage, "completion_tokens", 0) or 0
+    async def reserve(self, who: Caller, prompt: int, completion: int | None, n: int) -> Reservation | None:
+        if who.key_id is None or self.limiter.tpd_of(who.tpd_limit) is None:
+            return None
+        return await self.run(self.limiter.reserve, who.key_id, who.tpd_limit, prompt, completion, n)
+
+    async def meter(self, caller: Caller, endpoint: str, model: str | None, usage: Any, started: float,
+                    status: int, reservation: Reservation | None = None) -> None:
+        """Record a request's usage, then give back what it reserved of its key's quota."""
+        prompt = _tokens(usage, "prompt_tokens")
+        completion = _tokens(usage, "completion_tokens")
         latency = time.perf_counter() - started
-        self.store.record_usage(caller.key_id, endpoint, model, prompt, completion, latency * 1000, status)
+        try:
+            await self.run(self.store.record_usage, caller.key_id, endpoint, model, prompt, completion,
+                           latency * 1000, status)
+        finally:
+            self.limiter.release(reservation)
         self.metrics.requests.labels(endpoint, str(status)).inc()
         self.metrics.latency.labels(endpoint).observe(latency)
-        if model and (prompt or completion):
-            self.metrics.tokens.labels(model, "prompt").inc(prompt)
-            self.metrics.tokens.labels(model, "completion").inc(completion)
+        if model and (prompt or completion) and status < 400:
+            label = self.metrics.model_label(model)
+            self.metrics.tokens.labels(label, "prompt").inc(prompt)
+            self.metrics.tokens.labels(label, "completion").inc(completion)
+
+
+def _tokens(usage: Any, name: str) -> int:
+    value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, 0)
+    return int(value or 0)
 
 
 def state_of(request: Request) -> ServerState:
     return request.app.state.llmaas
+
+
+def caller_of(request: Request) -> Caller:
+    """The caller the gate authenticated before the body was read."""
+    who = request.scope.get("state", {}).get("llmaas_caller")
+    if who is None:  # a route outside the gate's care: never reached by /v1 requests
+        raise RuntimeError("request was not authenticated by the gate")
+    return who

@@ -1,12 +1,16 @@
 """The store: one SQLite database (WAL) and a blobs folder under ``LLMAAS_HOME``.
 
 Every state change is one transaction, so a crash or kill loses nothing acknowledged. The schema evolves
-through numbered migrations recorded in ``PRAGMA user_version``.
+through numbered migrations recorded in ``PRAGMA user_version``, applied inside one write transaction so
+that several processes opening a fresh home at once agree. The store holds key hashes, prompts (in files)
+and usage: its folders are 0700 and its files 0600.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import secrets
 import sqlite3
@@ -83,7 +87,36 @@ MIGRATIONS: list[str] = [
         created_at INTEGER NOT NULL
     );
     """,
+    # 3: roles: an admin key sees every key's usage and manages models
+    """
+    ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
+    """,
 ]
+
+ROLES = ("user", "admin")
+ORPHAN_AGE = 600.0  # seconds: a blob or .part file younger than this may belong to an upload in flight
+UNSET: Any = object()
+
+log = logging.getLogger("llmaas.store")
+
+
+class KeyError_(ValueError):
+    """A key operation that names no key, or several: the message says which and what to do."""
+
+
+def private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def check_limit(name: str, value: int | None) -> int | None:
+    """A per-key limit is a positive whole number, or None for unlimited."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1 (or unlimited), got {value!r}")
+    return value
 
 
 def new_id(prefix: str) -> str:
@@ -96,27 +129,64 @@ def hash_key(secret: str) -> str:
 
 class Store:
     def __init__(self, home: str | os.PathLike[str]) -> None:
-        self.home = Path(home)
-        self.blobs = self.home / "blobs"
-        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.home = private_dir(Path(home))
+        self.blobs = private_dir(self.home / "blobs")
         self.path = self.home / "llmaas.db"
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # SQLite gives -wal and -shm the same mode
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._retry_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._keys_exist = False
         self.migrate()
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f"{self.path}{suffix}", 0o600)
+
+    @staticmethod
+    def _retry_locked(call: Any, deadline: float = 30.0) -> Any:
+        """Changing the journal mode takes a lock SQLite's busy timeout does not wait for."""
+        end = time.monotonic() + deadline
+        while True:
+            try:
+                return call()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > end:
+                    raise
+                time.sleep(0.05)
 
     def migrate(self) -> int:
-        with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        """Bring the schema up to date: the version is read and every step applied in one write
+        transaction, so a second process opening the same fresh home waits, then finds nothing to do."""
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                with self.transaction() as db:
-                    for statement in filter(str.strip, script.split(";")):
-                        db.execute(statement)
-                    db.execute(f"PRAGMA user_version = {number}")
-            return len(MIGRATIONS)
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+        return len(MIGRATIONS)
+
+    def remove_orphans(self, min_age: float = ORPHAN_AGE) -> int:
+        """Delete blobs no row points to and ``.part`` files an interrupted write left, once they are
+        older than ``min_age`` seconds (younger ones may belong to a write in flight)."""
+        folder = self.blobs / "files"
+        if not folder.is_dir():
+            return 0
+        known = {r["id"] for r in self.query("SELECT id FROM files")}
+        now, removed = time.time(), 0
+        for path in folder.iterdir():
+            try:
+                old = now - path.stat().st_mtime >= min_age
+            except FileNotFoundError:
+                continue
+            if old and (path.suffix == ".part" or path.name not in known):
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            log.info("removed %d orphaned blob(s) from %s", removed, folder)
+        return removed
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -139,33 +209,76 @@ class Store:
 
     # -- keys ---------------------------------------------------------------------------------------
 
-    def create_key(self, name: str, rpm_limit: int | None = None, tpd_limit: int | None = None) -> tuple[str, str]:
+    def create_key(self, name: str, rpm_limit: int | None = None, tpd_limit: int | None = None,
+                   role: str = "user") -> tuple[str, str]:
         """Store a new key's hash; return (key id, secret). The secret is not stored and cannot be shown again."""
+        if not name.strip():
+            raise ValueError("a key needs a name")
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+        rpm_limit, tpd_limit = check_limit("rpm", rpm_limit), check_limit("tpd", tpd_limit)
         secret = "sk-llmaas-" + secrets.token_urlsafe(32)
         key_id = new_id("key")
         with self.transaction() as db:
-            db.execute("INSERT INTO api_keys (id, name, prefix, hash, created_at, rpm_limit, tpd_limit) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (key_id, name, secret[:14], hash_key(secret), int(time.time()), rpm_limit, tpd_limit))
+            db.execute("INSERT INTO api_keys (id, name, prefix, hash, created_at, rpm_limit, tpd_limit, role) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key_id, name, secret[:14], hash_key(secret), int(time.time()), rpm_limit, tpd_limit, role))
+        self._keys_exist = True
         return key_id, secret
 
     def list_keys(self) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM api_keys ORDER BY created_at, id")
 
-    def revoke_key(self, key: str) -> bool:
-        with self.transaction() as db:
-            cur = db.execute("UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL",
-                             (int(time.time()), key, key))
-            return cur.rowcount > 0
+    def find_key(self, key: str, active_only: bool = False) -> sqlite3.Row:
+        """The one key whose id or name is ``key``; KeyError_ when none is, or when several share the name."""
+        sql = "SELECT * FROM api_keys WHERE (id = ? OR name = ?)" + (" AND revoked_at IS NULL" if active_only else "")
+        rows = self.query(sql + " ORDER BY created_at, id", (key, key))
+        if not rows:
+            raise KeyError_(f"no {'active ' if active_only else ''}key {key!r}")
+        exact = [r for r in rows if r["id"] == key]
+        if exact:
+            return exact[0]
+        if len(rows) > 1:
+            ids = ", ".join(r["id"] for r in rows)
+            raise KeyError_(f"{len(rows)} keys are named {key!r} ({ids}): name the one you mean by its id")
+        return rows[0]
 
-    def set_limits(self, key: str, rpm_limit: int | None, tpd_limit: int | None) -> bool:
+    def revoke_key(self, key: str) -> str:
+        """Revoke the active key with this id or (unique) name; return its id."""
+        row = self.find_key(key, active_only=True)
         with self.transaction() as db:
-            cur = db.execute("UPDATE api_keys SET rpm_limit = ?, tpd_limit = ? WHERE id = ? OR name = ?",
-                             (rpm_limit, tpd_limit, key, key))
-            return cur.rowcount > 0
+            db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                       (int(time.time()), row["id"]))
+        return row["id"]
+
+    def set_limits(self, key: str, rpm_limit: int | None = UNSET, tpd_limit: int | None = UNSET) -> sqlite3.Row:
+        """Change the limits given (None: unlimited), keep the others; return the updated key."""
+        row = self.find_key(key)
+        changes: dict[str, int | None] = {}
+        if rpm_limit is not UNSET:
+            changes["rpm_limit"] = check_limit("rpm", rpm_limit)
+        if tpd_limit is not UNSET:
+            changes["tpd_limit"] = check_limit("tpd", tpd_limit)
+        if changes:
+            with self.transaction() as db:
+                sets = ", ".join(f"{column} = ?" for column in changes)
+                db.execute(f"UPDATE api_keys SET {sets} WHERE id = ?", (*changes.values(), row["id"]))
+        return self.find_key(row["id"])
 
     def active_keys(self) -> int:
         return self.query("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL")[0][0]
+
+    @property
+    def keys_known_to_exist(self) -> bool:
+        """What keys_ever_created() last found, without asking the database."""
+        return self._keys_exist
+
+    def keys_ever_created(self) -> bool:
+        """Whether any key, revoked or not, was ever made: once one has, the server never runs keyless
+        again. The answer can only change from False to True, so True is remembered."""
+        if not self._keys_exist:
+            self._keys_exist = self.query("SELECT EXISTS (SELECT 1 FROM api_keys)")[0][0] == 1
+        return self._keys_exist
 
     def key_by_hash(self, digest: str) -> sqlite3.Row | None:
         rows = self.query("SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL", (digest,))
@@ -184,6 +297,12 @@ class Store:
         row = self.query("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage "
                          "WHERE key_id = ? AND created_at >= ?", (key_id, since))
         return int(row[0][0])
+
+    def token_times(self, key_id: str, since: float) -> list[tuple[float, int]]:
+        """(time, tokens) of the key's metered requests since ``since``, oldest first."""
+        rows = self.query("SELECT created_at, prompt_tokens + completion_tokens FROM usage "
+                          "WHERE key_id = ? AND created_at >= ? ORDER BY created_at", (key_id, since))
+        return [(float(r[0]), int(r[1])) for r in rows]
 
     def usage_report(self, key_id: str | None = None, since: float = 0.0) -> list[dict[str, Any]]:
         """Usage grouped by day, key and model (one key's, or everyone's when key_id is None)."""
@@ -206,9 +325,9 @@ class Store:
     def add_file(self, owner: str | None, filename: str, purpose: str, content: bytes) -> sqlite3.Row:
         file_id = new_id("file")
         path = self.blob_path(file_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         tmp = path.with_suffix(".part")
-        with open(tmp, "wb") as fh:
+        with open(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "wb") as fh:
             fh.write(content)
             fh.flush()
             os.fsync(fh.fileno())

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from llmaas._errors import InternalServerError, RateLimitError
+from llmaas._usage import track
 
 from .detokenizer import IncrementalText
 from .model import CompactLM
@@ -215,6 +216,7 @@ class Engine:
         cancels the request; its slots are free at the next step."""
         request = GenerationRequest(prompt, params, n, asyncio.get_running_loop())
         self.submit(request)
+        track(request)
         return RequestStream(request)
 
     def shutdown(self, timeout: float = 10.0) -> None:

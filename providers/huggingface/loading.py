@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmaas._errors import NotFoundError
+from llmaas._home import cache_home
 
 SMOLLM2 = "smollm2-135m-instruct"
 MINILM = "all-minilm-l6-v2"
@@ -27,14 +28,6 @@ class ModelSource:
     path: Path
     gguf_file: str | None = None
     kind: str = "chat"  # or "embedding"
-
-
-def cache_home() -> Path:
-    root = os.environ.get("LLMAAS_HOME")
-    if root:
-        return Path(root).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "llmaas"
 
 
 def _package_dir(package: str) -> Path | None:

@@ -1,10 +1,11 @@
-"""Helpers the resource routes share: authentication, metering, and SSE encoding."""
+"""Helpers the resource routes share: the caller, quota reservations, metering, and SSE encoding."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -12,56 +13,79 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from llmaas._errors import APIStatusError
 from llmaas._options import RequestOptions
+from llmaas._usage import consumed, tracking
 from llmaas.types.common import CompletionUsage
 
+from ..budget import completion_bound, prompt_bound
 from ..errors import from_exception
-from ..state import Caller, ServerState, state_of
+from ..limits import Reservation
+from ..state import Caller, ServerState, caller_of, state_of
 
 OPTIONS = RequestOptions()
+BYTES_PER_TOKEN = 4  # for estimating the prompt of an upstream that reports no usage
 
 
 def caller(request: Request) -> tuple[ServerState, Caller]:
-    state = state_of(request)
-    return state, state.authenticate(request)
+    return state_of(request), caller_of(request)
+
+
+async def reserve(state: ServerState, who: Caller, body: Any) -> Reservation | None:
+    """Hold the most this request can use of the caller's token quota (429 if that would overrun it)."""
+    completion, n = completion_bound(body)
+    return await state.reserve(who, prompt_bound(body), completion, n)
+
+
+def status_of(exc: BaseException) -> int:
+    return from_exception(exc).status_code if not isinstance(exc, asyncio.CancelledError) else 499
 
 
 def _error_event(exc: BaseException) -> bytes:
     return b"data: " + from_exception(exc).body + b"\n\n"
 
 
-def sse(state: ServerState, who: Caller, endpoint: str, model: str, stream: AsyncIterator[Any], started: float,
-        include_usage: bool) -> StreamingResponse:
-    """Stream chunks as server-sent events ending in ``data: [DONE]``. Usage is always metered; the usage
-    chunk reaches the client only if it asked for it. A client that disconnects cancels the generation."""
+def estimated_usage(body: Any, chunks_with_text: int) -> CompletionUsage:
+    """What a stream consumed when nobody reported it: its prompt from its size, one token per chunk."""
+    prompt = math.ceil(prompt_bound(body) / BYTES_PER_TOKEN)
+    return CompletionUsage(prompt_tokens=prompt, completion_tokens=chunks_with_text,
+                           total_tokens=prompt + chunks_with_text)
+
+
+def sse(state: ServerState, who: Caller, endpoint: str, body_in: Any, stream: AsyncIterator[Any], started: float,
+        include_usage: bool, reservation: Reservation | None) -> StreamingResponse:
+    """Stream chunks as server-sent events ending in ``data: [DONE]``. Usage is always metered (reported,
+    counted by the engine, or estimated); the usage chunk reaches the client only if it asked for it. A
+    client that disconnects cancels the generation."""
+    model = body_in.model
 
     async def body() -> AsyncIterator[bytes]:
-        usage, status, first = None, 200, True
+        usage, status, first, texts = None, 200, True, 0
         try:
             async for chunk in stream:
                 if chunk.usage is not None:
                     usage = chunk.usage
                     if not include_usage:
                         continue
-                if first and chunk.choices and any(_has_text(c) for c in chunk.choices):
-                    state.metrics.ttft.labels(endpoint).observe(time.perf_counter() - started)
-                    first = False
+                if chunk.choices and any(_has_text(c) for c in chunk.choices):
+                    texts += 1
+                    if first:
+                        state.metrics.ttft.labels(endpoint).observe(time.perf_counter() - started)
+                        first = False
                 yield b"data: " + chunk.model_dump_json(exclude_none=False).encode() + b"\n\n"
             yield b"data: [DONE]\n\n"
-        except APIStatusError as exc:
-            status = exc.status_code
-            yield _error_event(exc)
-        except Exception as exc:  # noqa: BLE001 - reported in the stream, then logged by from_exception
-            status = 500
+        except Exception as exc:  # noqa: BLE001 - reported in the stream (and logged if it is a bug)
+            status = status_of(exc)
             yield _error_event(exc)
         finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):
+                await stream.aclose()  # type: ignore[attr-defined]
             if usage is None and status == 200:
                 status = 499  # the client went away before the end
             if usage is None and hasattr(stream, "partial_usage"):
                 usage = CompletionUsage(**stream.partial_usage)  # what it consumed before it left
-            state.meter(who, endpoint, model, usage, started, status)
+            if usage is None and (texts or status in (200, 499)):
+                usage = estimated_usage(body_in, texts)  # an upstream that sent no usage chunk
+            await asyncio.shield(state.meter(who, endpoint, model, usage, started, status, reservation))
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -94,20 +118,22 @@ async def until_disconnect(request: Request, awaitable: Any, poll: float = 0.25)
 
 
 async def metered(state: ServerState, who: Caller, endpoint: str, model: str | None,
-                  call: Callable[[], Any], request: Request | None = None) -> Any:
+                  call: Callable[[], Any], request: Request | None = None,
+                  reservation: Reservation | None = None) -> Any:
+    """Run a call, metering what it used: its reported usage, or what the engine spent on it before the
+    client went away."""
     started = time.perf_counter()
-    try:
-        result = await (until_disconnect(request, call()) if request is not None else call())
-    except ClientGone:
-        state.meter(who, endpoint, model, None, started, 499)
-        return Response(status_code=499)
-    except APIStatusError as exc:
-        state.meter(who, endpoint, model, None, started, exc.status_code)
-        raise
-    except Exception:
-        state.meter(who, endpoint, model, None, started, 500)
-        raise
-    state.meter(who, endpoint, model, getattr(result, "usage", None), started, 200)
+    with tracking() as engine_requests:
+        try:
+            result = await (until_disconnect(request, call()) if request is not None else call())
+        except ClientGone:
+            await state.meter(who, endpoint, model, consumed(engine_requests), started, 499, reservation)
+            return Response(status_code=499)
+        except BaseException as exc:
+            await asyncio.shield(state.meter(who, endpoint, model, consumed(engine_requests), started,
+                                             status_of(exc), reservation))
+            raise
+    await state.meter(who, endpoint, model, getattr(result, "usage", None), started, 200, reservation)
     return result
 
 

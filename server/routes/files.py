@@ -36,8 +36,13 @@ async def upload(request: Request, file: UploadFile = File(...), purpose: str = 
     if not content:
         raise BadRequestError("the uploaded file is empty", status_code=400, param="file")
     if purpose == "fine-tune":
-        _check_jsonl(content)
-    return _file(state.store.add_file(who.key_id, file.filename or "upload", purpose, content))
+        await state.run(_check_jsonl, content)
+    name = file.filename or "upload"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequestError("the file name is not valid UTF-8", status_code=400, param="file") from None
+    return _file(await state.run(state.store.add_file, who.key_id, name, purpose, content))
 
 
 def _check_jsonl(content: bytes) -> None:
@@ -65,35 +70,36 @@ def _check_jsonl(content: bytes) -> None:
 async def list_files(request: Request, purpose: str | None = None, limit: int = Query(10000, ge=1, le=10000),
                      order: str = Query("desc", pattern="^(asc|desc)$"), after: str | None = None) -> Any:
     state, who = caller(request)
-    rows, more = state.store.list_files(who.key_id, purpose, after, limit, order)
+    rows, more = await state.run(state.store.list_files, who.key_id, purpose, after, limit, order)
     data = [_file(r) for r in rows]
     return {"object": "list", "data": data, "has_more": more,
             "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
 
 
-def _owned(request: Request, file_id: str) -> tuple[Any, Any]:
-    """The store and the caller's file ``file_id``; 404 when it is missing or another key's."""
+async def _owned(request: Request, file_id: str) -> tuple[Any, Any]:
+    """The server state and the caller's file ``file_id``; 404 when it is missing or another key's."""
     state, who = caller(request)
-    row = state.store.get_file(file_id, who.key_id)
+    row = await state.run(state.store.get_file, file_id, who.key_id)
     if row is None:
         raise _missing(file_id)
-    return state.store, row
+    return state, row
 
 
 @router.get("/files/{file_id}")
 async def retrieve(file_id: str, request: Request) -> Any:
-    return _file(_owned(request, file_id)[1])
+    return _file((await _owned(request, file_id))[1])
 
 
 @router.delete("/files/{file_id}")
 async def delete(file_id: str, request: Request) -> Any:
     state, who = caller(request)
-    if not state.store.delete_file(file_id, who.key_id):
+    if not await state.run(state.store.delete_file, file_id, who.key_id):
         raise _missing(file_id)
     return {"id": file_id, "object": "file", "deleted": True}
 
 
 @router.get("/files/{file_id}/content")
 async def content(file_id: str, request: Request) -> Any:
-    store, _ = _owned(request, file_id)
-    return Response(store.blob_path(file_id).read_bytes(), media_type="application/octet-stream")
+    state, _ = await _owned(request, file_id)
+    data = await state.run(state.store.blob_path(file_id).read_bytes)
+    return Response(data, media_type="application/octet-stream")

@@ -19,8 +19,8 @@ from ._common import OPTIONS, caller
 router = APIRouter(prefix="/v1/fine_tuning")
 
 
-def _job(state: Any, job_id: str, owner: str | None) -> dict[str, Any]:
-    rows = state.store.query("SELECT body FROM fine_tuning_jobs WHERE id = ? AND owner IS ?", (job_id, owner))
+async def _job(state: Any, job_id: str, owner: str | None) -> dict[str, Any]:
+    rows = await state.run(state.store.query, "SELECT body FROM fine_tuning_jobs WHERE id = ? AND owner IS ?", (job_id, owner))
     if not rows:
         raise NotFoundError(f"Could not find fine-tune: {job_id}", status_code=404, param="fine_tuning_job_id",
                             code="fine_tune_not_found")
@@ -38,7 +38,7 @@ async def create(body: FineTuningJobRequest, request: Request) -> Any:
     for param, file_id in (("training_file", body.training_file), ("validation_file", body.validation_file)):
         if file_id is None:
             continue
-        row = state.store.get_file(file_id, who.key_id)
+        row = await state.run(state.store.get_file, file_id, who.key_id)
         if row is None:
             raise BadRequestError(f"invalid {param}: no such file {file_id!r}", status_code=400, param=param,
                                   code="invalid_file")
@@ -55,50 +55,55 @@ async def list_jobs(request: Request, limit: int = Query(20, ge=1, le=100), afte
     state, who = caller(request)
     sql, args = "SELECT body, created_at, id FROM fine_tuning_jobs WHERE owner IS ?", [who.key_id]
     if after:
-        anchor = _job(state, after, who.key_id)
+        anchor = await _job(state, after, who.key_id)
         sql += " AND (created_at, id) < (?, ?)"
         args += [anchor["created_at"], after]
-    rows = state.store.query(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit + 1))
+    rows = await state.run(state.store.query, sql + " ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit + 1))
     return _page(rows, limit)
 
 
 @router.get("/jobs/{job_id}")
 async def retrieve(job_id: str, request: Request) -> Any:
     state, who = caller(request)
-    return _job(state, job_id, who.key_id)
+    return await _job(state, job_id, who.key_id)
 
 
 @router.post("/jobs/{job_id}/cancel")
 async def cancel(job_id: str, request: Request) -> Any:
     state, who = caller(request)
-    job = _job(state, job_id, who.key_id)
+    job = await _job(state, job_id, who.key_id)
     if job["status"] in ("succeeded", "failed", "cancelled"):
         raise BadRequestError(f"job {job_id} has already {job['status']}", status_code=400,
                               param="fine_tuning_job_id", code="job_not_cancellable")
     job["status"] = "cancelled"
-    with state.store.transaction() as db:
-        db.execute("UPDATE fine_tuning_jobs SET status = ?, body = ? WHERE id = ?",
-                   ("cancelled", json.dumps(job), job_id))
+
+    def save() -> None:
+        with state.store.transaction() as db:
+            db.execute("UPDATE fine_tuning_jobs SET status = ?, body = ? WHERE id = ?",
+                       ("cancelled", json.dumps(job), job_id))
+
+    await state.run(save)
     return job
 
 
-def _children(request: Request, job_id: str, table: str, order: str, limit: int, after: str | None) -> Any:
+async def _children(request: Request, job_id: str, table: str, order: str, limit: int, after: str | None) -> Any:
     """A page of a job's events or checkpoints, newest first, after the row with id ``after``."""
     state, who = caller(request)
-    _job(state, job_id, who.key_id)
+    await _job(state, job_id, who.key_id)
     sql, args = f"SELECT body FROM {table} WHERE job_id = ?", [job_id]
     if after:
         sql += f" AND {order} < (SELECT {order} FROM {table} WHERE id = ?)"
         args.append(after)
-    return _page(state.store.query(sql + f" ORDER BY {order} DESC LIMIT ?", (*args, limit + 1)), limit)
+    rows = await state.run(state.store.query, sql + f" ORDER BY {order} DESC LIMIT ?", (*args, limit + 1))
+    return _page(rows, limit)
 
 
 @router.get("/jobs/{job_id}/events")
 async def events(job_id: str, request: Request, limit: int = Query(20, ge=1, le=100), after: str | None = None) -> Any:
-    return _children(request, job_id, "fine_tuning_events", "seq", limit, after)
+    return await _children(request, job_id, "fine_tuning_events", "seq", limit, after)
 
 
 @router.get("/jobs/{job_id}/checkpoints")
 async def checkpoints(job_id: str, request: Request, limit: int = Query(10, ge=1, le=100),
                       after: str | None = None) -> Any:
-    return _children(request, job_id, "fine_tuning_checkpoints", "step", limit, after)
+    return await _children(request, job_id, "fine_tuning_checkpoints", "step", limit, after)

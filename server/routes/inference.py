@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,7 +23,7 @@ from llmaas.types import (
 from llmaas.types.common import StreamOptions
 
 from ..state import state_of
-from ._common import OPTIONS, caller, metered, sse
+from ._common import OPTIONS, caller, metered, reserve, sse, status_of
 
 router = APIRouter(prefix="/v1")
 
@@ -39,12 +40,13 @@ async def _generate(request: Request, body: Any, endpoint: str, capability: Capa
     """A chat or text completion: answered whole, or streamed as SSE with usage metered either way."""
     state, who = caller(request)
     require(state.provider, capability, feature)
+    reservation = await reserve(state, who, body)
     if not body.stream:
-        return await metered(state, who, endpoint, body.model, lambda: call(body), request)
+        return await metered(state, who, endpoint, body.model, lambda: call(body), request, reservation)
     started = time.perf_counter()
     req, wanted = _with_usage(body)
-    stream = await metered_open(state, who, endpoint, body.model, lambda: call(req))
-    return sse(state, who, endpoint, body.model, stream, started, wanted)
+    stream = await metered_open(state, who, endpoint, body.model, lambda: call(req), reservation)
+    return sse(state, who, endpoint, body, stream, started, wanted, reservation)
 
 
 @router.post("/chat/completions", response_model=ChatCompletion)
@@ -65,7 +67,9 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
 async def embeddings(body: EmbeddingRequest, request: Request) -> Any:
     state, who = caller(request)
     require(state.provider, Capability.EMBEDDINGS, "embeddings")
-    return await metered(state, who, "embeddings", body.model, lambda: state.provider.embed(body, OPTIONS), request)
+    reservation = await reserve(state, who, body)
+    return await metered(state, who, "embeddings", body.model, lambda: state.provider.embed(body, OPTIONS), request,
+                         reservation)
 
 
 @router.post("/moderations", response_model=ModerationResponse)
@@ -75,12 +79,12 @@ async def moderations(body: ModerationRequest, request: Request) -> Any:
     return await metered(state, who, "moderations", body.model, lambda: state.provider.moderate(body, OPTIONS), request)
 
 
-async def metered_open(state: Any, who: Any, endpoint: str, model: str, call: Any) -> Any:
+async def metered_open(state: Any, who: Any, endpoint: str, model: str, call: Any, reservation: Any) -> Any:
     """Open a stream; errors before the first chunk (bad input, full queue) are metered and answered as
     ordinary error responses with their status, not inside a 200 stream."""
     started = time.perf_counter()
     try:
         return await call()
-    except Exception as exc:
-        state.meter(who, endpoint, model, None, started, getattr(exc, "status_code", 500))
+    except BaseException as exc:
+        await asyncio.shield(state.meter(who, endpoint, model, None, started, status_of(exc), reservation))
         raise

@@ -29,7 +29,7 @@ async def retrieve_model(model: str, request: Request) -> Any:
 @router.delete("/models/{model:path}")
 async def delete_model(model: str, request: Request) -> Any:
     state, who = caller(request)
-    rows = state.store.query("SELECT * FROM models WHERE id = ?", (model,))
+    rows = await state.run(state.store.query, "SELECT * FROM models WHERE id = ?", (model,))
     if not rows or rows[0]["owner"] != who.key_id:
         await state.provider.retrieve_model(model, OPTIONS)  # 404 for a model nobody has
         if not rows:
@@ -37,6 +37,9 @@ async def delete_model(model: str, request: Request) -> Any:
                                         param="model", code="model_not_deletable")
         raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
                             code="model_not_found")
-    with state.store.transaction() as db:
-        db.execute("DELETE FROM models WHERE id = ?", (model,))
+    def delete() -> None:
+        with state.store.transaction() as db:
+            db.execute("DELETE FROM models WHERE id = ?", (model,))
+
+    await state.run(delete)
     return {"id": model, "object": "model", "deleted": True}

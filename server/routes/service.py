@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from llmaas._errors import PermissionDeniedError
+
 from ..state import state_of
 from ._common import caller
 
@@ -33,10 +35,21 @@ async def metrics(request: Request) -> Any:
 
 
 @router.get("/v1/usage")
-async def usage(request: Request, days: int = Query(30, ge=1, le=3650)) -> Any:
-    """The caller's own usage, by day and model."""
+async def usage(request: Request, days: int = Query(30, ge=1, le=3650), key: str | None = None) -> Any:
+    """Usage by day and model: the caller's own, or for an admin key every key's (``key`` narrows it to one).
+    An ordinary key asking for another key's usage gets 403."""
     state, who = caller(request)
-    rows = state.store.usage_report(who.key_id, since=time.time() - days * 86400)
+    since = time.time() - days * 86400
+    if not who.admin:
+        if key is not None and key != who.key_id:
+            raise PermissionDeniedError("only an admin key can see other keys' usage", status_code=403,
+                                        param="key", code="admin_required")
+        rows = await state.run(state.store.usage_report, who.key_id, since)
+        for r in rows:
+            r.pop("key_id", None)
+        return {"object": "list", "data": rows}
+    rows = await state.run(state.store.usage_report, key, since)
+    names = {r["id"]: r["name"] for r in await state.run(state.store.list_keys)}
     for r in rows:
-        r.pop("key_id", None)
+        r["key_name"] = names.get(r["key_id"])
     return {"object": "list", "data": rows}

@@ -35,7 +35,8 @@ def app_client(tmp_path):
                            "id": f"ck-{i}", "object": "fine_tuning.job.checkpoint", "created_at": i,
                            "fine_tuned_model_checkpoint": f"ft:m:ck{i}", "fine_tuning_job_id": "ftjob-1",
                            "metrics": {"step": i * 10}, "step_number": i * 10})))
-    with TestClient(create_app(ModelsOnly(), store, ServerConfig(warm_up=False))) as client:
+    app = create_app(ModelsOnly(), store, ServerConfig(warm_up=False))
+    with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as client:  # keyless: loopback
         yield client
 
 
@@ -51,8 +52,8 @@ def test_events_and_checkpoints_page_newest_first(app_client):
 def test_the_sdk_walks_every_event_page(app_client, tmp_path):
     import httpx
 
-    transport = httpx.ASGITransport(app=app_client.app)
-    with llmaas.Client(base_url="http://test/v1", http_client=httpx.AsyncClient(transport=transport)) as c:
+    transport = httpx.ASGITransport(app=app_client.app, client=("127.0.0.1", 50000))
+    with llmaas.Client(base_url="http://127.0.0.1/v1", http_client=httpx.AsyncClient(transport=transport)) as c:
         assert [e.id for e in c.fine_tuning.jobs.list_events("ftjob-1", limit=2)] == [f"ev-{i}" for i in (4, 3, 2, 1, 0)]
         assert c.fine_tuning.jobs.retrieve("ftjob-1").status == "running"
         assert c.fine_tuning.jobs.cancel("ftjob-1").status == "cancelled"
