@@ -21,6 +21,7 @@ from llmaas._errors import (
     UnsupportedFeatureError,
     error_type,
 )
+from llmaas.types._base import invalid_param
 
 log = logging.getLogger("llmaas.server")
 
@@ -77,6 +78,12 @@ def validation_param(loc: tuple[Any, ...]) -> str | None:
     return ".".join(parts) or None
 
 
+def _detail(error: dict[str, Any]) -> str:
+    if invalid_param(error):
+        return str(error["ctx"]["error"])
+    return f"{validation_param(error['loc']) or 'body'}: {error['msg']}"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -85,9 +92,9 @@ def install(app: FastAPI) -> None:
         if first.get("type") == "json_invalid":
             return envelope(400, f"We could not parse the JSON body of your request: {first.get('msg')}. "
                             "The body must be valid JSON.", code="invalid_json")
-        details = "; ".join(f"{validation_param(e['loc']) or 'body'}: {e['msg']}" for e in errors[:5])
-        return envelope(400, f"invalid request: {details}", param=validation_param(tuple(first["loc"])),
-                        code="invalid_value")
+        details = "; ".join(_detail(e) for e in errors[:5])
+        return envelope(400, f"invalid request: {details}",
+                        param=invalid_param(first) or validation_param(tuple(first["loc"])), code="invalid_value")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

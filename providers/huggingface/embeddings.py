@@ -42,6 +42,11 @@ class Embedder:
                     raise bad(f"{param} must not be an empty string", param)
                 texts.append(check_utf8(item, param))
             else:
+                vocab = len(self.tokenizer)
+                outside = [t for t in item if not 0 <= t < vocab]
+                if outside or not item:
+                    raise bad(f"{param} holds token ids outside the vocabulary (0..{vocab - 1}): {outside[:5]}"
+                              if outside else f"{param} must not be an empty list of token ids", param)
                 texts.append(self.tokenizer.decode(item, skip_special_tokens=True))
         return texts
 

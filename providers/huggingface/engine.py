@@ -24,12 +24,12 @@ from typing import Any
 
 import torch
 
-from llmaas._errors import InternalServerError, RateLimitError
+from llmaas._errors import APIStatusError, InternalServerError, RateLimitError
 from llmaas._usage import track
 
 from .detokenizer import IncrementalText
 from .model import CompactLM
-from .sampling import Choice, SamplingParams, sample
+from .sampling import Choice, SamplingParams, sample_rows
 
 log = logging.getLogger("llmaas.engine")
 
@@ -69,6 +69,7 @@ class GenerationRequest:
         self.cancelled = False
         self.completion_tokens = 0
         self.open_choices = n
+        self.failed = False
 
     def push(self, item: Any) -> None:
         try:
@@ -176,6 +177,7 @@ class Engine:
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._waiting: deque[GenerationRequest] = deque()
         self._running: list[Sequence] = []
+        self._admitting: list[GenerationRequest] = []
         self._counts: torch.Tensor | None = None
         self._ready = threading.Event()
         self._load_error: BaseException | None = None
@@ -245,6 +247,7 @@ class Engine:
             except Exception as exc:  # a bug: fail what is running, keep serving
                 log.exception("engine step failed")
                 self._fail_running(InternalServerError(f"engine error: {exc}", status_code=500))
+                self._fail_admitting(InternalServerError(f"engine error: {exc}", status_code=500))
 
     def _turn(self) -> None:
         self._take_inbox(block=not self._running and not self._waiting)
@@ -314,7 +317,9 @@ class Engine:
             used += request.n
             budget -= len(request.prompt)
         if batch:
+            self._admitting = batch
             self._prefill(batch)
+            self._admitting = []
 
     def _prefill(self, batch: list[GenerationRequest]) -> None:
         model = self.model
@@ -332,14 +337,20 @@ class Engine:
                 request.push(Failed(InternalServerError(f"engine error during prefill: {exc}", status_code=500)))
             return
         seqs: list[Sequence] = []
-        choices: list[Choice] = []
+        choices: list[Choice | Exception] = []
         for request, first, row in zip(batch, first_slots, logits, strict=True):
-            started, picked = self._start(request, first, row)
+            try:
+                started, picked = self._start(request, first, row)
+            except Exception as exc:  # noqa: BLE001 - this request fails; the others admitted with it go on
+                log.exception("starting a request failed")
+                self._fail_request(request, exc, [s for s in self._running if s.request is request])
+                continue
             seqs += started
             choices += picked
         self._accept(seqs, choices)  # only now: retiring a sequence moves others between slots
 
-    def _start(self, request: GenerationRequest, first: int, logits: torch.Tensor) -> tuple[list[Sequence], list[Choice]]:
+    def _start(self, request: GenerationRequest, first: int, logits: torch.Tensor
+               ) -> tuple[list[Sequence], list[Choice | Exception]]:
         """Give a prefilled request its sequences (copying the prompt's cache for n > 1) and first tokens."""
         model, params = self.model, request.params
         assert model is not None
@@ -358,8 +369,8 @@ class Engine:
         if params.penalised:
             counts = self._penalty_counts()
             counts[first:first + request.n].zero_()
-        choices = sample(logits.unsqueeze(0).expand(request.n, -1), [params] * request.n,
-                         [s.generator for s in seqs], None)
+        choices = sample_rows(logits.unsqueeze(0).expand(request.n, -1), [params] * request.n,
+                              [s.generator for s in seqs], None)
         return seqs, choices
 
     def _penalty_counts(self) -> torch.Tensor:
@@ -384,16 +395,24 @@ class Engine:
             s.pos += 1  # the fed token is in the cache now
         params = [s.request.params for s in seqs]
         counts = self._counts[: len(seqs)] if any(p.penalised for p in params) else None
-        choices = sample(logits, params, [s.generator for s in seqs], counts)
+        choices = sample_rows(logits, params, [s.generator for s in seqs], counts)
         self.steps += 1
         self._accept(seqs, choices)
 
-    def _accept(self, seqs: list[Sequence], choices: list[Choice]) -> None:
-        """Record each sequence's new token, stream it out, and retire the finished ones."""
+    def _accept(self, seqs: list[Sequence], choices: list[Choice | Exception]) -> None:
+        """Record each sequence's new token, stream it out, and retire the finished ones. A sequence whose
+        sampling failed fails its request alone."""
         model = self.model
         assert model is not None
         done = []
         for seq, choice in zip(seqs, choices, strict=True):
+            if isinstance(choice, Exception) or seq.request.failed:
+                if not seq.request.failed:
+                    log.error("sampling failed for request %s: %s", seq.request.id, choice)
+                    self._fail_request(seq.request, choice, [])
+                seq.finished = True
+                done.append(seq)
+                continue
             params = seq.request.params
             token = choice.token
             seq.generated += 1
@@ -435,14 +454,34 @@ class Engine:
             seq.slot = -1
             request = seq.request
             request.open_choices -= 1
-            if request.open_choices == 0 and not request.cancelled:
+            if request.open_choices == 0 and not request.cancelled and not request.failed:
                 request.push(Done(len(request.prompt), request.completion_tokens))
+
+    def _fail_request(self, request: GenerationRequest, error: BaseException, running: list[Sequence]) -> None:
+        """Answer one request with an error (once) and retire its sequences in ``running``."""
+        if not request.failed:
+            request.failed = True
+            if not isinstance(error, APIStatusError):
+                error = InternalServerError(f"engine error in this request: {error}", status_code=500)
+            request.push(Failed(error))
+        if running:
+            self._retire(running)
 
     def _fail_running(self, error: BaseException) -> None:
         requests = {id(s.request): s.request for s in self._running}
         self._running.clear()
         for r in requests.values():
-            r.push(Failed(error))
+            if not r.failed:
+                r.failed = True
+                r.push(Failed(error))
+
+    def _fail_admitting(self, error: BaseException) -> None:
+        """Requests the failed turn had taken from the queue but not yet started must hear about it too."""
+        for r in self._admitting:
+            if not r.failed and r.open_choices == r.n and not any(s.request is r for s in self._running):
+                r.failed = True
+                r.push(Failed(error))
+        self._admitting = []
 
     def _fail_everything(self, error: BaseException) -> None:
         while True:

@@ -4,6 +4,7 @@ in the llmaas cache, so later loads take seconds."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -28,6 +29,12 @@ class ModelSource:
     path: Path
     gguf_file: str | None = None
     kind: str = "chat"  # or "embedding"
+
+    @property
+    def key(self) -> str:
+        """The files behind the model, however its path was spelt (``/a//m``, ``/a/./m``): one engine and one
+        conversion each."""
+        return str(self.path.resolve() / (self.gguf_file or ""))
 
 
 def _package_dir(package: str) -> Path | None:
@@ -69,12 +76,19 @@ def _is_embedding_folder(path: Path) -> bool:
     return (path / "modules.json").exists() or (path / "sentence_bert_config.json").exists()
 
 
-def resolve_source(model: str, extra: dict[str, str] | None = None) -> ModelSource:
+def resolve_source(model: str, extra: dict[str, str] | None = None, allow_paths: bool = True) -> ModelSource:
     """The source of ``model``: a built-in id, a name registered with the provider, a local folder or
-    GGUF file, or a repository id already in the local Hugging Face cache. Never downloads."""
+    GGUF file, or a repository id already in the local Hugging Face cache. Never downloads.
+
+    With ``allow_paths=False`` (a server: the name comes from a caller) only built-in and registered names
+    are found; anything else is "not found", whether or not a file of that name exists."""
     builtins = builtin_sources()
     if model in builtins:
         return builtins[model]
+    if not allow_paths and model not in (extra or {}):
+        known = sorted([*builtins, *(extra or {})])
+        raise NotFoundError(f"The model '{model}' does not exist. Models served here: {', '.join(known) or 'none'}",
+                            status_code=404, param="model", code="model_not_found")
     target = (extra or {}).get(model, model)
     path = Path(target).expanduser()
     if path.is_file() and path.suffix == ".gguf":
@@ -97,7 +111,10 @@ def resolve_source(model: str, extra: dict[str, str] | None = None) -> ModelSour
 def converted_dir(source: ModelSource) -> Path:
     stamp = (source.path / source.gguf_file).stat() if source.gguf_file else None
     tag = f"{stamp.st_size}-{int(stamp.st_mtime)}" if stamp else "dir"
-    return cache_home() / "models" / f"{source.id.replace('/', '--')}-{tag}"
+    name = source.id
+    if "/" in name or name.startswith("."):  # a path: name the copy after the file and where it really is
+        name = f"{Path(source.gguf_file or source.path.name).stem}-{hashlib.sha1(source.key.encode()).hexdigest()[:10]}"
+    return cache_home() / "models" / f"{name}-{tag}"
 
 
 def ensure_converted(source: ModelSource, progress: bool = True) -> Path:

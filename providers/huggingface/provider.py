@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from llmaas._errors import BadRequestError
+from llmaas._errors import APIStatusError, BadRequestError
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
@@ -45,12 +46,18 @@ class HuggingFaceProvider(BaseProvider):
 
     def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
-                 int8_decode_batch: int | None = None, models: dict[str, str] | None = None, progress: bool = True, **_ignored: Any) -> None:
+                 int8_decode_batch: int | None = None, max_engines: int | None = None,
+                 models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
+                 **_ignored: Any) -> None:
         # _ignored: client-wide options such as timeout and max_retries mean nothing in process
+        # allow_paths: in process, a model may be any folder or GGUF on your disk; a server passes False so
+        # that callers reach only built-in and registered names
         self.settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
                                          max_waiting=max_waiting, max_model_len=max_model_len,
-                                         kv_cache_gb=kv_cache_gb, int8_decode_batch=int8_decode_batch)
+                                         kv_cache_gb=kv_cache_gb, int8_decode_batch=int8_decode_batch,
+                                         max_engines=max_engines)
         self.extra_models = dict(models or {})
+        self.allow_paths = allow_paths
         self.progress = progress
         self._engines: dict[str, Engine] = {}
         self._embedders: dict[str, Any] = {}
@@ -60,19 +67,34 @@ class HuggingFaceProvider(BaseProvider):
     # -- engines ------------------------------------------------------------------------------------
 
     def _source(self, model: str) -> ModelSource:
-        return resolve_source(model or DEFAULT_CHAT_MODEL, self.extra_models)
+        return resolve_source(model or DEFAULT_CHAT_MODEL, self.extra_models, self.allow_paths)
 
     def engine(self, model: str) -> Engine:
-        """The engine serving ``model``, started (and the model loaded on its thread) on first use."""
+        """The engine serving ``model``, started (and the model loaded on its thread) on first use. At most
+        ``max_engines`` are held: an idle one is stopped to make room, and if all are busy the request is
+        refused (503) rather than load another model."""
         source = self._source(model)
         if source.kind != "chat":
             raise BadRequestError(f"model {model!r} is an embedding model; it cannot generate text",
                                   status_code=400, param="model", code="wrong_model_type")
-        found = self._engines.get(source.id)
+        found = self._engines.pop(source.key, None)
         if found is None:
-            found = self._engines[source.id] = Engine(lambda: self._load_chat(source), self._engine_config(),
-                                                      self.settings.thread_count)
+            self._make_room()
+            found = Engine(lambda: self._load_chat(source), self._engine_config(), self.settings.thread_count)
+        self._engines[source.key] = found  # most recently used last
         return found
+
+    def _make_room(self) -> None:
+        limit = self.settings.max_engines
+        while len(self._engines) >= limit:
+            idle = next((k for k, e in self._engines.items() if e.running == 0 and e.queue_depth == 0
+                         and e._ready.is_set()), None)
+            if idle is None:
+                raise APIStatusError(f"{len(self._engines)} models are loaded and busy (the limit is {limit}); "
+                                     "retry shortly", status_code=503, code="too_many_models", type="server_error",
+                                     retry_after=5.0)
+            engine = self._engines.pop(idle)
+            threading.Thread(target=engine.shutdown, name="llmaas-engine-stop", daemon=True).start()
 
     def _engine_config(self) -> EngineConfig:
         s = self.settings
@@ -158,16 +180,16 @@ class HuggingFaceProvider(BaseProvider):
 
     async def embed(self, req: EmbeddingRequest, options: RequestOptions) -> CreateEmbeddingResponse:
         model_id = req.model or DEFAULT_EMBEDDING_MODEL
-        source = resolve_source(model_id, self.extra_models)
+        source = resolve_source(model_id, self.extra_models, self.allow_paths)
         if source.kind != "embedding":
             raise BadRequestError(f"model {model_id!r} is not an embedding model; try {DEFAULT_EMBEDDING_MODEL!r}",
                                   status_code=400, param="model", code="wrong_model_type")
-        embedder = self._embedders.get(source.id)
+        embedder = self._embedders.get(source.key)
         if embedder is None:
             from .embeddings import Embedder
 
             embedder = await self._on_torch_thread(lambda: Embedder(str(source.path), source.id))
-            self._embedders[source.id] = embedder
+            self._embedders[source.key] = embedder
         texts = embedder.texts(req)
         counts = embedder.count(texts)
         return await self._on_torch_thread(lambda: embedder.embed(req, texts, counts))
@@ -185,7 +207,7 @@ class HuggingFaceProvider(BaseProvider):
         return PageResult(data=[Model(id=i, created=self._created, owned_by="llmaas") for i in ids])
 
     async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
-        source = resolve_source(model, self.extra_models)  # NotFoundError for a model it cannot find
+        source = resolve_source(model, self.extra_models, self.allow_paths)  # NotFoundError if it cannot
         return Model(id=source.id, created=self._created, owned_by="llmaas")
 
     async def aclose(self) -> None:

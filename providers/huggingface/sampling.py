@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+MIN_TEMPERATURE = 1e-4  # below this, dividing by the temperature overflows: such rows are greedy
+
 
 @dataclass
 class SamplingParams:
@@ -27,7 +29,7 @@ class SamplingParams:
 
     @property
     def greedy(self) -> bool:
-        return self.temperature == 0.0
+        return self.temperature < MIN_TEMPERATURE
 
     @property
     def penalised(self) -> bool:
@@ -97,6 +99,27 @@ def sample(
             else:
                 c.top = []
     return out
+
+
+def sample_rows(
+    logits: torch.Tensor,
+    params: list[SamplingParams],
+    generators: list[torch.Generator | None],
+    counts: torch.Tensor | None,
+) -> list[Choice | Exception]:
+    """``sample`` for the whole batch when it can; if that fails, row by row, so that one bad row (NaN
+    logits, say) fails its own sequence and nothing else. A failed row's entry is its exception."""
+    try:
+        return list(sample(logits, params, generators, counts))
+    except Exception:  # noqa: BLE001 - found below, row by row
+        out: list[Choice | Exception] = []
+        for i in range(logits.shape[0]):
+            try:
+                row_counts = counts[i:i + 1] if counts is not None else None
+                out.append(sample(logits[i:i + 1], params[i:i + 1], generators[i:i + 1], row_counts)[0])
+            except Exception as exc:  # noqa: BLE001 - reported to that row's request
+                out.append(exc)
+        return out
 
 
 def _top_k(logits: torch.Tensor, ks: list[int]) -> torch.Tensor:

@@ -25,6 +25,7 @@ from llmaas._version import __version__
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+RETRY_COUNT_HEADER = "x-stainless-retry-count"
 
 
 def as_timeout(value: Any) -> httpx.Timeout:
@@ -102,6 +103,8 @@ class HTTPTransport:
         async for attempt in async_retrying(retries, **overrides):
             with attempt:
                 request = self._build(method, path, options, **kwargs)
+                # as openai-python does: servers can tell a retry from a new request
+                request.headers[RETRY_COUNT_HEADER] = str(attempt.retry_state.attempt_number - 1)
                 return await self._send_once(request, stream)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -36,9 +36,12 @@ def build_request(cls: type[M], fields: dict[str, Any]) -> M:
 
 
 def invalid_request(exc: ValidationError) -> BadRequestError:
+    from ..types._base import invalid_param
+
     errors = exc.errors()
     first = errors[0]
-    param = ".".join(str(p) for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    param = invalid_param(first) or ".".join(
+        str(p) for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return BadRequestError(f"invalid request: {details}{more}", status_code=400, param=param or None,

@@ -7,7 +7,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from ._base import Part, RequestModel, ResponseModel
-from .common import CompletionUsage, StreamOptions
+from .common import MAX_ITEMS, CompletionUsage, ItemCap, StreamOptions
+
+MAX_MESSAGES = MAX_ITEMS
+MAX_TOOLS = 128  # as OpenAI
 
 # -- messages -----------------------------------------------------------------------------------------
 
@@ -168,7 +171,7 @@ ResponseFormat = Annotated[
 
 class ChatCompletionRequest(RequestModel):
     model: str
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: Annotated[list[ChatMessage], ItemCap] = Field(min_length=1, max_length=MAX_MESSAGES)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     logit_bias: dict[str, float] | None = None
@@ -186,7 +189,7 @@ class ChatCompletionRequest(RequestModel):
     top_p: float | None = Field(default=None, gt=0, le=1)
     top_k: int | None = Field(default=None, ge=-1, description="llmaas and vLLM extension; -1 or 0 is off")
     ignore_eos: bool | None = Field(default=None, description="llmaas and vLLM extension: generate max_tokens")
-    tools: list[Tool] | None = None
+    tools: list[Tool] | None = Field(default=None, max_length=MAX_TOOLS)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     user: str | None = None

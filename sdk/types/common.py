@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
 from ._base import Part, ResponseModel
+
+MAX_ITEMS = 2048  # messages in a chat, texts or token lists in one embeddings or completions request
+MAX_PROMPT_TOKENS = 2**20
+
+def _at_most(limit: int, what: str) -> BeforeValidator:
+    """Refuse an over-long list with one clear message, before a union tries (and lists) every branch."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list) and len(value) > limit:
+            raise ValueError(f"may hold at most {limit} {what}, got {len(value)}")
+        return value
+
+    return BeforeValidator(check)
+
+
+ItemCap = _at_most(MAX_ITEMS, "items")
+Texts = Annotated[list[str], Field(max_length=MAX_ITEMS)]
+TokenIds = Annotated[list[Annotated[int, Field(ge=0)]], Field(max_length=MAX_PROMPT_TOKENS)]
+TokenIdLists = Annotated[list[TokenIds], Field(max_length=MAX_ITEMS)]
 
 
 class StreamOptions(Part):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from ._base import RequestModel, ResponseModel
-from .common import CompletionUsage, StreamOptions
+from .common import CompletionUsage, ItemCap, StreamOptions, Texts, TokenIdLists, TokenIds
 
 
 class CompletionRequest(RequestModel):
     model: str
-    prompt: str | list[str] | list[int] | list[list[int]]
+    prompt: Annotated[str | Texts | TokenIds | TokenIdLists, ItemCap]
     best_of: int | None = Field(default=None, ge=0, le=20)
     echo: bool | None = None
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)

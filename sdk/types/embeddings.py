@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import base64
 import struct
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from ._base import RequestModel, ResponseModel
+from .common import ItemCap, Texts, TokenIdLists, TokenIds
 
 
 class EmbeddingRequest(RequestModel):
     model: str
-    input: str | list[str] | list[int] | list[list[int]]
+    input: Annotated[str | Texts | TokenIds | TokenIdLists, ItemCap]
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: int | None = Field(default=None, ge=1)
     user: str | None = None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from ._base import RequestModel, ResponseModel
+from .common import MAX_ITEMS, ItemCap, Texts
 
 CATEGORIES = (
     "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
@@ -16,7 +17,7 @@ CATEGORIES = (
 
 
 class ModerationRequest(RequestModel):
-    input: str | list[str] | list[dict[str, Any]]
+    input: Annotated[str | Texts | Annotated[list[dict[str, Any]], Field(max_length=MAX_ITEMS)], ItemCap]
     model: str | None = None
 
     @property
