@@ -33,6 +33,10 @@ def limit(text: str) -> int | None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from llmaas.server.serve import serve, upstream_key
 
+    if args.api_key is not None:
+        print("llmaas: pass the remote API's key with --api-key-env or --api-key-file (or LLMAAS_UPSTREAM_API_KEY): "
+              "on the command line every user of this machine can read it in 'ps'", file=sys.stderr)
+        return 2
     try:
         api_key = upstream_key(args.api_key_env, args.api_key_file)
     except (OSError, ValueError) as exc:
@@ -98,11 +102,12 @@ def cmd_usage(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="llmaas", description="llmaas: large language models as a service")
+    p = argparse.ArgumentParser(prog="llmaas", description="llmaas: large language models as a service",
+                                allow_abbrev=False)
     p.add_argument("--home", help="data directory (default: $LLMAAS_HOME or the user cache)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="run the OpenAI-compatible server")
+    s = sub.add_parser("serve", help="run the OpenAI-compatible server", allow_abbrev=False)
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--provider", default="hf", help="provider to serve (default: the in-process engine)")
@@ -111,6 +116,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--api-key-env", metavar="VAR",
                    help="environment variable holding the remote API's key (default: LLMAAS_UPSTREAM_API_KEY)")
     s.add_argument("--api-key-file", metavar="PATH", help="file holding the remote API's key")
+    s.add_argument("--api-key", help=argparse.SUPPRESS)  # refused with a pointer to the two above
     s.add_argument("--max-body-mb", type=int, default=64, help="largest file upload (default 64)")
     s.add_argument("--max-json-mb", type=float, default=None, help="largest JSON body (default 4)")
     s.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",

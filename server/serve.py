@@ -52,12 +52,14 @@ def build_provider(name: str, base_url: str | None, api_key: str | None) -> Any:
     here too would multiply one call into many), and a local provider serves names, never paths."""
     from llmaas import _registry
 
+    timeout = os.environ.get("LLMAAS_UPSTREAM_TIMEOUT")
+    remote: dict[str, Any] = {"max_retries": 0, **({"timeout": float(timeout)} if timeout else {})}
     if base_url:
         from llmaas.providers.openai_compat import OpenAICompatProvider
 
         return OpenAICompatProvider(base_url=base_url, api_key=api_key, name=name if name != "hf" else "openai",
-                                    max_retries=0)
-    options: dict[str, Any] = {"api_key": api_key, "max_retries": 0}
+                                    **remote)
+    options: dict[str, Any] = {"api_key": api_key, **remote}
     if name == "hf":
         options = {"allow_paths": False}
     return _registry.create(name, **options)

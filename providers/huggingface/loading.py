@@ -117,6 +117,16 @@ def converted_dir(source: ModelSource) -> Path:
     return cache_home() / "models" / f"{name}-{tag}"
 
 
+def _make_private(folder: Path) -> None:
+    """Like everything else in LLMAAS_HOME: folders 0700, files 0600."""
+    os.chmod(folder, 0o700)
+    for root, dirs, files in os.walk(folder):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o700)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o600)
+
+
 def ensure_converted(source: ModelSource, progress: bool = True) -> Path:
     """A folder with config, safetensors and tokenizer for ``source``: the folder itself, or for a GGUF the
     converted copy in the llmaas cache (made now if missing, atomically)."""
@@ -146,7 +156,11 @@ def ensure_converted(source: ModelSource, progress: bool = True) -> Path:
     config = json.loads((tmp / "config.json").read_text())
     config.pop("quantization_config", None)
     (tmp / "config.json").write_text(json.dumps(config, indent=2))
+    _make_private(tmp)
     shutil.rmtree(out, ignore_errors=True)
+    private = out.parent
+    private.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(private, 0o700)
     tmp.rename(out)
     print(f"llmaas: converted in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return out

@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,11 +13,24 @@ CHAT = "smollm2-135m-instruct"
 EMBED = "all-minilm-l6-v2"
 
 
+def _seed_converted_models(home):
+    """Copy the built-in model this test process already converted (in its own LLMAAS_HOME) into a new
+    server's home, so each server does not convert the GGUF again (about 20 s each)."""
+    from llmaas._home import cache_home
+
+    source = cache_home() / "models"
+    if source.is_dir() and not os.path.exists(os.path.join(home, "models")):
+        for folder in source.iterdir():
+            if folder.is_dir() and (folder / "config.json").exists() and ".tmp" not in folder.name:
+                shutil.copytree(folder, os.path.join(home, "models", folder.name))
+
+
 class ServerProcess:
     """``llmaas serve`` in a subprocess on a free port, with its own LLMAAS_HOME."""
 
     def __init__(self, home, **env):
         self.home = str(home)
+        _seed_converted_models(self.home)
         self.env = {**os.environ, "LLMAAS_HOME": self.home, "HF_HUB_OFFLINE": "1",
                     **{k: str(v) for k, v in env.items()}}
         self.port = free_port()
