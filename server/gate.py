@@ -94,6 +94,8 @@ class Gate:
         loopback = is_loopback_address(client)
         self._check_origin(headers)
         path = scope["path"]
+        if path in PUBLIC:
+            return None
         keyless = not (store.keys_known_to_exist or await self.state.run(store.keys_ever_created))
         if keyless:
             if not loopback:
@@ -101,8 +103,6 @@ class Gate:
                     "this server runs without API keys and answers only its own machine; create a key "
                     "('llmaas keys create NAME') to serve others", status_code=401, code="missing_api_key"))
             self._check_host(headers)
-        if path in PUBLIC:
-            return None
         if keyless:
             return Caller(None, admin=True)  # one person on one machine
         if path == "/metrics" and (config.public_metrics or loopback):

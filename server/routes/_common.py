@@ -59,7 +59,7 @@ def sse(state: ServerState, who: Caller, endpoint: str, body_in: Any, stream: As
     model = body_in.model
 
     async def body() -> AsyncIterator[bytes]:
-        usage, status, first, texts = None, 200, True, 0
+        usage, status, first, texts, finished = None, 200, True, 0, False
         try:
             async for chunk in stream:
                 if chunk.usage is not None:
@@ -72,6 +72,7 @@ def sse(state: ServerState, who: Caller, endpoint: str, body_in: Any, stream: As
                         state.metrics.ttft.labels(endpoint).observe(time.perf_counter() - started)
                         first = False
                 yield b"data: " + chunk.model_dump_json(exclude_none=False).encode() + b"\n\n"
+            finished = True
             yield b"data: [DONE]\n\n"
         except Exception as exc:  # noqa: BLE001 - reported in the stream (and logged if it is a bug)
             status = status_of(exc)
@@ -79,7 +80,7 @@ def sse(state: ServerState, who: Caller, endpoint: str, body_in: Any, stream: As
         finally:
             with contextlib.suppress(Exception):
                 await stream.aclose()  # type: ignore[attr-defined]
-            if usage is None and status == 200:
+            if not finished and status == 200:
                 status = 499  # the client went away before the end
             if usage is None and hasattr(stream, "partial_usage"):
                 usage = CompletionUsage(**stream.partial_usage)  # what it consumed before it left

@@ -1,0 +1,55 @@
+"""Fault containment: a sequence whose sampling fails fails its own request; the requests beside it in the
+batch, admitted with it or already running, get their answers, and the engine keeps serving."""
+
+import asyncio
+
+import pytest
+import torch
+
+from llmaas._errors import InternalServerError
+from llmaas.providers.huggingface.sampling import SamplingParams, sample_rows
+
+from .conftest import CHAT
+
+
+def test_sample_rows_isolates_a_row_that_cannot_be_sampled():
+    logits = torch.randn(4, 50)
+    logits[2] = float("nan")
+    params = [SamplingParams(max_tokens=1, temperature=0.7) for _ in range(4)]
+    gens = [torch.Generator().manual_seed(i) for i in range(4)]
+    out = sample_rows(logits, params, gens, None)
+    assert isinstance(out[2], Exception)
+    assert all(not isinstance(out[i], Exception) and 0 <= out[i].token < 50 for i in (0, 1, 3))
+
+
+def test_a_temperature_too_small_to_divide_by_is_greedy():
+    logits = torch.randn(2, 50)
+    out = sample_rows(logits, [SamplingParams(max_tokens=1, temperature=1e-40)] * 2, [None, None], None)
+    assert [c.token for c in out] == logits.argmax(-1).tolist()
+
+
+async def _collect(stream):
+    tokens = 0
+    async for event in stream:
+        tokens += getattr(event, "token", None) is not None
+    return tokens
+
+
+@pytest.mark.parametrize("poisoned_at", ["admission", "running"])
+async def test_a_poisoned_request_fails_alone(hf, poisoned_at):
+    engine = hf.engine(CHAT)
+    await asyncio.to_thread(engine.wait_ready)
+    prompt = engine.tokenizer.encode("Once upon a time")
+    normal = SamplingParams(max_tokens=12, temperature=0.8, seed=1, ignore_eos=True)
+    # a NaN temperature cannot come through validation; it stands for any fault in one row
+    poison = SamplingParams(max_tokens=12, temperature=float("nan"), ignore_eos=True)
+    first = [engine.generate(prompt, normal) for _ in range(2)]
+    if poisoned_at == "running":
+        await asyncio.sleep(0.3)  # the first ones are decoding when the poisoned one arrives
+    bad = engine.generate(prompt, poison)
+    rest = [engine.generate(prompt, normal, n=2) for _ in range(2)]
+    results = await asyncio.wait_for(asyncio.gather(*(_collect(s) for s in [*first, bad, *rest]),
+                                                    return_exceptions=True), 60)
+    assert isinstance(results[2], InternalServerError) and results[2].status_code == 500
+    assert results[:2] == [12, 12] and results[3:] == [24, 24]
+    assert await asyncio.wait_for(_collect(engine.generate(prompt, normal)), 60) == 12  # still serving
