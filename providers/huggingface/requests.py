@@ -84,14 +84,21 @@ def chat_prompt(tokenizer: Any, req: ChatCompletionRequest) -> list[int]:
 def completion_prompts(tokenizer: Any, req: CompletionRequest) -> list[list[int]]:
     p = req.prompt
     if isinstance(p, str):
-        return [tokenizer.encode(check_utf8(p, "prompt"), add_special_tokens=False)]
+        return [_encode(tokenizer, p, "prompt")]
     if not p:
         raise bad("prompt must not be empty", "prompt")
     if all(isinstance(x, int) for x in p):
         return [_check_ids(tokenizer, list(p), "prompt")]  # type: ignore[arg-type]
     if all(isinstance(x, str) for x in p):
-        return [tokenizer.encode(check_utf8(x, f"prompt.{i}"), add_special_tokens=False) for i, x in enumerate(p)]
+        return [_encode(tokenizer, x, f"prompt.{i}") for i, x in enumerate(p)]  # type: ignore[arg-type]
     return [_check_ids(tokenizer, list(x), f"prompt.{i}") for i, x in enumerate(p)]  # type: ignore[arg-type]
+
+
+def _encode(tokenizer: Any, text: str, param: str) -> list[int]:
+    ids = tokenizer.encode(check_utf8(text, param), add_special_tokens=False)
+    if not ids:
+        raise bad(f"{param} must hold at least one token; it is empty", param)
+    return ids
 
 
 def _check_ids(tokenizer: Any, ids: list[int], param: str) -> list[int]:

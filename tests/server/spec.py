@@ -3,9 +3,8 @@
 from functools import lru_cache
 from pathlib import Path
 
-import pytest
-
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openai-openapi" / "openapi.subset.yaml"
+# the subset of the upstream spec (MIT, with its license) lives in the repository: every clone runs these checks
+SPEC = Path(__file__).resolve().parents[1] / "reference" / "openai-openapi" / "openapi.subset.yaml"
 
 
 @lru_cache(maxsize=1)
@@ -24,8 +23,6 @@ def _draft():
 
 
 def validate(body, schema_name):
-    if not SPEC.exists():
-        pytest.skip(f"reference spec not found at {SPEC}")
     from jsonschema import Draft202012Validator
 
     registry, _ = _registry()
