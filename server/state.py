@@ -14,7 +14,7 @@ from llmaas._provider import Provider
 
 from .limits import Limiter, Reservation
 from .metrics import Metrics
-from .store import Store
+from .store import ANYONE, Store
 
 log = logging.getLogger("llmaas.server")
 
@@ -40,6 +40,11 @@ class Caller:
     name: str = "anonymous"
     admin: bool = False
     tpd_limit: int | None = None
+
+    @property
+    def sees(self) -> str | None:
+        """The owner filter for what this caller may read: its own rows, or everyone's for an admin."""
+        return ANYONE if self.admin else self.key_id
 
 
 @dataclass

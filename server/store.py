@@ -96,6 +96,7 @@ MIGRATIONS: list[str] = [
 ROLES = ("user", "admin")
 ORPHAN_AGE = 600.0  # seconds: a blob or .part file younger than this may belong to an upload in flight
 UNSET: Any = object()
+ANYONE = "*"  # as an owner filter: every owner's rows (what an admin key sees); no key id looks like this
 
 log = logging.getLogger("llmaas.store")
 
@@ -340,13 +341,13 @@ class Store:
         return self.get_file(file_id, owner)  # type: ignore[return-value]
 
     def get_file(self, file_id: str, owner: str | None) -> sqlite3.Row | None:
-        rows = self.query("SELECT * FROM files WHERE id = ? AND owner IS ?", (file_id, owner))
+        rows = self.query("SELECT * FROM files WHERE id = ? AND (? = '*' OR owner IS ?)", (file_id, owner, owner))
         return rows[0] if rows else None
 
     def list_files(self, owner: str | None, purpose: str | None, after: str | None, limit: int,
                    order: str) -> tuple[list[sqlite3.Row], bool]:
         desc = order != "asc"
-        sql, args = "SELECT * FROM files WHERE owner IS ?", [owner]
+        sql, args = "SELECT * FROM files WHERE (? = '*' OR owner IS ?)", [owner, owner]
         if purpose:
             sql += " AND purpose = ?"
             args.append(purpose)
@@ -363,7 +364,7 @@ class Store:
 
     def delete_file(self, file_id: str, owner: str | None) -> bool:
         with self.transaction() as db:
-            cur = db.execute("DELETE FROM files WHERE id = ? AND owner IS ?", (file_id, owner))
+            cur = db.execute("DELETE FROM files WHERE id = ? AND (? = '*' OR owner IS ?)", (file_id, owner, owner))
             deleted = cur.rowcount > 0
         if deleted:
             self.blob_path(file_id).unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""/v1/files: upload, list, retrieve, delete, content. Files belong to the key that uploaded them."""
+"""/v1/files: upload, list, retrieve, delete, content. Files belong to the key that uploaded them; an admin
+key sees and manages every key's files."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def _check_jsonl(content: bytes) -> None:
 async def list_files(request: Request, purpose: str | None = None, limit: int = Query(10000, ge=1, le=10000),
                      order: str = Query("desc", pattern="^(asc|desc)$"), after: str | None = None) -> Any:
     state, who = caller(request)
-    rows, more = await state.run(state.store.list_files, who.key_id, purpose, after, limit, order)
+    rows, more = await state.run(state.store.list_files, who.sees, purpose, after, limit, order)
     data = [_file(r) for r in rows]
     return {"object": "list", "data": data, "has_more": more,
             "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
@@ -79,7 +80,7 @@ async def list_files(request: Request, purpose: str | None = None, limit: int = 
 async def _owned(request: Request, file_id: str) -> tuple[Any, Any]:
     """The server state and the caller's file ``file_id``; 404 when it is missing or another key's."""
     state, who = caller(request)
-    row = await state.run(state.store.get_file, file_id, who.key_id)
+    row = await state.run(state.store.get_file, file_id, who.sees)
     if row is None:
         raise _missing(file_id)
     return state, row
@@ -93,7 +94,7 @@ async def retrieve(file_id: str, request: Request) -> Any:
 @router.delete("/files/{file_id}")
 async def delete(file_id: str, request: Request) -> Any:
     state, who = caller(request)
-    if not await state.run(state.store.delete_file, file_id, who.key_id):
+    if not await state.run(state.store.delete_file, file_id, who.sees):
         raise _missing(file_id)
     return {"id": file_id, "object": "file", "deleted": True}
 

@@ -20,7 +20,8 @@ router = APIRouter(prefix="/v1/fine_tuning")
 
 
 async def _job(state: Any, job_id: str, owner: str | None) -> dict[str, Any]:
-    rows = await state.run(state.store.query, "SELECT body FROM fine_tuning_jobs WHERE id = ? AND owner IS ?", (job_id, owner))
+    rows = await state.run(state.store.query, "SELECT body FROM fine_tuning_jobs WHERE id = ? AND (? = '*' OR owner IS ?)",
+                           (job_id, owner, owner))
     if not rows:
         raise NotFoundError(f"Could not find fine-tune: {job_id}", status_code=404, param="fine_tuning_job_id",
                             code="fine_tune_not_found")
@@ -38,7 +39,7 @@ async def create(body: FineTuningJobRequest, request: Request) -> Any:
     for param, file_id in (("training_file", body.training_file), ("validation_file", body.validation_file)):
         if file_id is None:
             continue
-        row = await state.run(state.store.get_file, file_id, who.key_id)
+        row = await state.run(state.store.get_file, file_id, who.sees)
         if row is None:
             raise BadRequestError(f"invalid {param}: no such file {file_id!r}", status_code=400, param=param,
                                   code="invalid_file")
@@ -53,9 +54,9 @@ async def create(body: FineTuningJobRequest, request: Request) -> Any:
 @router.get("/jobs")
 async def list_jobs(request: Request, limit: int = Query(20, ge=1, le=100), after: str | None = None) -> Any:
     state, who = caller(request)
-    sql, args = "SELECT body, created_at, id FROM fine_tuning_jobs WHERE owner IS ?", [who.key_id]
+    sql, args = "SELECT body, created_at, id FROM fine_tuning_jobs WHERE (? = '*' OR owner IS ?)", [who.sees, who.sees]
     if after:
-        anchor = await _job(state, after, who.key_id)
+        anchor = await _job(state, after, who.sees)
         sql += " AND (created_at, id) < (?, ?)"
         args += [anchor["created_at"], after]
     rows = await state.run(state.store.query, sql + " ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit + 1))
@@ -65,13 +66,13 @@ async def list_jobs(request: Request, limit: int = Query(20, ge=1, le=100), afte
 @router.get("/jobs/{job_id}")
 async def retrieve(job_id: str, request: Request) -> Any:
     state, who = caller(request)
-    return await _job(state, job_id, who.key_id)
+    return await _job(state, job_id, who.sees)
 
 
 @router.post("/jobs/{job_id}/cancel")
 async def cancel(job_id: str, request: Request) -> Any:
     state, who = caller(request)
-    job = await _job(state, job_id, who.key_id)
+    job = await _job(state, job_id, who.sees)
     if job["status"] in ("succeeded", "failed", "cancelled"):
         raise BadRequestError(f"job {job_id} has already {job['status']}", status_code=400,
                               param="fine_tuning_job_id", code="job_not_cancellable")
@@ -89,7 +90,7 @@ async def cancel(job_id: str, request: Request) -> Any:
 async def _children(request: Request, job_id: str, table: str, order: str, limit: int, after: str | None) -> Any:
     """A page of a job's events or checkpoints, newest first, after the row with id ``after``."""
     state, who = caller(request)
-    await _job(state, job_id, who.key_id)
+    await _job(state, job_id, who.sees)
     sql, args = f"SELECT body FROM {table} WHERE job_id = ?", [job_id]
     if after:
         sql += f" AND {order} < (SELECT {order} FROM {table} WHERE id = ?)"

@@ -218,3 +218,20 @@ def test_serve_takes_no_secret_on_the_command_line(tmp_path):
 def test_metrics_open_to_loopback_by_default(keyed):
     # the admin-key rule for other clients is in tests/unit/test_gate.py: a subprocess here is on loopback
     assert httpx.get(keyed.root + "/metrics").status_code == 200
+
+
+def test_admin_sees_every_keys_files_and_others_only_their_own(keyed, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"prompt": "p", "completion": "c"}\n')
+    alice, bob, root = (openai.OpenAI(base_url=keyed.base_url, api_key=keyed.keys[n], max_retries=0)
+                        for n in ("alice", "bob", "root"))
+    f = alice.files.create(file=path.open("rb"), purpose="fine-tune")
+    assert root.files.retrieve(f.id).id == f.id and f.id in [x.id for x in root.files.list()]
+    with pytest.raises(openai.NotFoundError):
+        bob.files.retrieve(f.id)
+    assert f.id not in [x.id for x in bob.files.list()]
+    with pytest.raises(openai.NotFoundError):
+        bob.files.delete(f.id)
+    assert root.files.delete(f.id).deleted
+    with pytest.raises(openai.NotFoundError):
+        alice.files.retrieve(f.id)
