@@ -9,6 +9,7 @@ import httpx
 import openai
 import pytest
 
+import llmaas
 from llmaas.testing import StubServer
 
 from .conftest import CHAT, ServerProcess
@@ -79,7 +80,11 @@ def test_an_exhausted_daily_quota_says_when_tokens_free_up(quota):
     with pytest.raises(openai.RateLimitError):
         openai.OpenAI(base_url=quota.base_url, api_key=key, max_retries=2).chat.completions.create(
             model=CHAT, messages=MSG, max_tokens=50)
-    assert time.monotonic() - start < 5
+    with llmaas.Client(base_url=quota.base_url, api_key=key, max_retries=2) as client:
+        with pytest.raises(llmaas.RateLimitError) as err:
+            client.chat.completions.create(model=CHAT, messages=MSG, max_tokens=50)
+    assert err.value.code == "tokens_per_day"
+    assert time.monotonic() - start < 10  # neither SDK slept on a quota that frees up tomorrow
 
 
 def test_a_non_streaming_request_abandoned_by_its_client_is_metered(quota):

@@ -37,6 +37,13 @@ def test_x_should_retry_header_wins(hint, status, retry):
     assert policy.is_retryable(status_error_from_response(response)) is retry
 
 
+@pytest.mark.parametrize(("verdict", "status", "retry"), [(False, 429, False), (True, 400, True), (None, 429, True)])
+def test_an_in_process_errors_own_verdict_wins(verdict, status, retry):
+    exc = status_error(status, "x")  # an in-process provider's error has no response to carry a header
+    exc.should_retry = verdict
+    assert policy.is_retryable(exc) is retry
+
+
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
