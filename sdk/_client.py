@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 from . import _registry
 from ._errors import UnknownProviderError
@@ -44,8 +44,8 @@ class AsyncClient:
         http_client: Any = None,
         provider_options: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        self._shared = {"timeout": timeout, "max_retries": max_retries}
-        self._http = {"default_headers": default_headers, "http_client": http_client}
+        self._shared: dict[str, Any] = {"timeout": timeout, "max_retries": max_retries}
+        self._http: dict[str, Any] = {"default_headers": default_headers, "http_client": http_client}
         self._provider_options = provider_options or {}
         self._providers: dict[str, Provider] = {}
         self._default_kwargs: dict[str, Any] = {}
@@ -57,7 +57,7 @@ class AsyncClient:
                 instance = OpenAICompatProvider(base_url=base_url, api_key=api_key, **self._options_for("openai"),
                                                 **{k: v for k, v in self._http.items() if v is not None})
                 self._default_name = instance.name
-                self._providers[instance.name] = instance
+                self._providers[instance.name] = cast(Provider, instance)
                 self._explicit = True
             else:
                 self._default_name = provider or os.environ.get("LLMAAS_PROVIDER") or DEFAULT_PROVIDER
@@ -115,6 +115,10 @@ class AsyncClient:
             if name not in self._borrowed:
                 await provider.aclose()
                 del self._providers[name]
+
+    async def close(self) -> None:
+        """The same as ``aclose()``, under openai-python's name."""
+        await self.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self

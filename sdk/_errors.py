@@ -21,7 +21,7 @@ The attribute names follow openai-python, so code written against it keeps worki
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import httpx
@@ -160,7 +160,7 @@ class APIStatusError(APIError):
             self.status_code = status_code
         elif response is not None:
             self.status_code = response.status_code
-        self.request_id = response.headers.get("x-request-id") if response is not None else None
+        self.request_id: str | None = response.headers.get("x-request-id") if response is not None else None
         self.retry_after = retry_after
         #: whether retrying can help, when the error knows better than its status (a daily quota: no)
         self.should_retry: bool | None = None
@@ -281,13 +281,16 @@ def parse_error_body(raw: bytes | str, content_type: str = "") -> tuple[str | No
     text) gives its first few hundred characters as the message.
     """
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    data: Any
     try:
         data = json.loads(text) if text.strip() else None
     except ValueError:
         data = None
     if isinstance(data, dict):
-        err = data.get("error")
+        data = cast("dict[str, Any]", data)
+        err: Any = data.get("error")
         if isinstance(err, dict):
+            err = cast("dict[str, Any]", err)
             msg = err.get("message")
             return (str(msg) if msg is not None else None), {
                 "type": _str_or_none(err.get("type")),
@@ -297,7 +300,7 @@ def parse_error_body(raw: bytes | str, content_type: str = "") -> tuple[str | No
         if isinstance(err, str):  # TGI and Ollama
             return err, {"type": _str_or_none(data.get("error_type")), "param": None, "code": None}
         if "detail" in data:
-            detail = data["detail"]
+            detail: Any = data["detail"]
             return (detail if isinstance(detail, str) else json.dumps(detail)), {}
         if isinstance(data.get("message"), str):
             return data["message"], {"type": _str_or_none(data.get("type")), "code": _str_or_none(data.get("code"))}

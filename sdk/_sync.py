@@ -7,15 +7,13 @@ client be used from inside someone else's running event loop (a notebook, say).
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
+from collections.abc import Awaitable
+from typing import Any, Generic, TypeVar, cast
 
-from ._pagination import AsyncPage, SyncPage
+from ._pagination import AsyncPage, AsyncPaginator, SyncPage
 from ._streaming import AsyncStream, Stream
 
-P = ParamSpec("P")
 R = TypeVar("R")
 A = TypeVar("A")
 
@@ -29,7 +27,7 @@ class Runner:
         self._thread.start()
         self.closed = False
 
-    def run(self, coro: Coroutine[Any, Any, R] | Awaitable[R]) -> R:
+    def run(self, coro: Awaitable[R]) -> R:
         if self.closed:
             raise RuntimeError("this client is closed")
         if threading.current_thread() is self._thread:
@@ -44,9 +42,11 @@ class Runner:
     def wrap(self, value: Any) -> Any:
         """Give the sync view of what an async resource returned."""
         if isinstance(value, AsyncStream):
-            return Stream(value, self)
+            return Stream(cast("AsyncStream[Any]", value), self)
+        if isinstance(value, AsyncPaginator):
+            value = self.run(cast("AsyncPaginator[Any]", value))
         if isinstance(value, AsyncPage):
-            return SyncPage(value, self)
+            return SyncPage(cast("AsyncPage[Any]", value), self)
         return value
 
     def close(self) -> None:
@@ -76,25 +76,23 @@ class SyncResource(Generic[A]):
         self._async = resource
         self._runner = runner
 
-
-def to_sync(method: Callable[Concatenate[Any, P], Awaitable[R]]) -> Callable[Concatenate[Any, P], Any]:
-    """Make the sync twin of an async resource method: same name, same parameters, same docs."""
-    name = method.__name__
-
-    @functools.wraps(method)
-    def call(self: SyncResource[Any], *args: P.args, **kwargs: P.kwargs) -> Any:
-        return self._runner.wrap(self._runner.run(getattr(self._async, name)(*args, **kwargs)))
-
-    return call
+    def _call(self, awaitable: Awaitable[Any]) -> Any:
+        """Run an async resource call on the client's loop; streams and pages come back as their sync views."""
+        return self._runner.wrap(self._runner.run(awaitable))
 
 
-def sync_child(attr: str, sync_cls: type[SyncResource[Any]]) -> Any:
-    """A cached property giving the sync view of a nested async resource (``chat.completions``)."""
+S = TypeVar("S", bound=SyncResource[Any])
 
-    def get(self: SyncResource[Any]) -> Any:
-        cache = self.__dict__.setdefault("_children", {})
-        if attr not in cache:
-            cache[attr] = sync_cls(getattr(self._async, attr), self._runner)
-        return cache[attr]
 
-    return property(get)
+class sync_child(Generic[S]):  # noqa: N801 - used like a property
+    """The sync view of a nested async resource (``chat.completions``), made once per parent."""
+
+    def __init__(self, attr: str, sync_cls: type[S]) -> None:
+        self.attr = attr
+        self.sync_cls = sync_cls
+
+    def __get__(self, parent: SyncResource[Any], owner: Any = None) -> S:
+        cache: dict[str, Any] = parent.__dict__.setdefault("_children", {})
+        if self.attr not in cache:
+            cache[self.attr] = self.sync_cls(getattr(parent._async, self.attr), parent._runner)  # pyright: ignore[reportPrivateUsage]
+        return cache[self.attr]

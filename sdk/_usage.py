@@ -7,7 +7,7 @@ inside that scope (the scope follows the call into the tasks it creates), and ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -16,7 +16,7 @@ _tracked: ContextVar[list[Any] | None] = ContextVar("llmaas_tracked_requests", d
 
 
 @contextmanager
-def tracking() -> Iterator[list[Any]]:
+def tracking() -> Generator[list[Any], None, None]:
     requests: list[Any] = []
     token = _tracked.set(requests)
     try:

@@ -34,7 +34,7 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    server: _Server
+    server: _Server  # pyright: ignore[reportIncompatibleVariableOverride]
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -138,7 +138,7 @@ class StubServer:
 def main() -> None:  # pragma: no cover - used by benchmarks: `python -m llmaas.testing`
     server = StubServer()
     print(server.base_url, flush=True)
-    server._server.serve_forever()
+    server._server.serve_forever()  # pyright: ignore[reportPrivateUsage]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,8 @@ In order, for every HTTP request:
    counted here.
 4. Body size: JSON bodies and file uploads have limits of their own; an oversize body is 413 whether it
    declares its length or arrives chunked, and nothing past the limit is buffered.
+
+Every response carries an ``x-request-id`` (``req_...``), which is logged with the request's route and status.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -68,6 +71,19 @@ class Gate:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        request_id = "req_" + secrets.token_hex(12)
+        scope.setdefault("state", {})["request_id"] = request_id
+        raw_id = request_id.encode()
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", raw_id)]}
+                log.info("%s %s %s -> %s", request_id, scope["method"], scope["path"], message["status"])
+            await send(message)
+
+        await self._handle(scope, receive, send_with_id)
+
+    async def _handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
         try:
             who = await self._admit(scope, headers)

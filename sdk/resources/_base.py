@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from .._errors import BadRequestError
 from .._options import NOT_GIVEN, RequestOptions
+from .._pagination import AsyncPage, AsyncPaginator, PageResult
 from .._provider import Capability, Provider, require
 
 if TYPE_CHECKING:
     from .._client import AsyncClient
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class AsyncAPIResource:
@@ -51,8 +54,18 @@ def invalid_request(exc: ValidationError) -> BadRequestError:
 OPTION_NAMES = ("extra_body", "extra_headers", "extra_query", "timeout", "max_retries")
 
 
-def split_options(kwargs: dict[str, Any]) -> tuple[dict[str, Any], RequestOptions]:
+def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], RequestOptions]:
     """Separate per-request options (``extra_body``, ``extra_headers``, ``extra_query``, ``timeout``,
     ``max_retries``) from the fields of the request body."""
-    opts = {k: kwargs.pop(k) for k in OPTION_NAMES if k in kwargs}
-    return kwargs, RequestOptions(**opts)
+    fields = dict(kwargs)
+    opts = {k: fields.pop(k) for k in OPTION_NAMES if k in fields}
+    return fields, RequestOptions(**opts)
+
+
+def paginate(fetch: Callable[[str | None], Awaitable[PageResult[T]]], after: str | None = None) -> AsyncPaginator[T]:
+    """A paginator whose first page starts at ``after`` and whose next pages follow the last id seen."""
+
+    async def first() -> AsyncPage[T]:
+        return AsyncPage(await fetch(after), fetch)
+
+    return AsyncPaginator(first)

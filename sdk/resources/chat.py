@@ -2,38 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, overload
+
+from pydantic import BaseModel
+from typing_extensions import Unpack
 
 from .._provider import Capability, require
-from .._streaming import AsyncStream
-from .._sync import SyncResource, sync_child, to_sync
+from .._streaming import AsyncStream, Stream
+from .._sync import SyncResource, sync_child
 from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+from ..types.create_params import ChatCompletionCreateParams
 from ._base import AsyncAPIResource, build_request, split_options
 
 
+def as_input_message(message: Any) -> Any:
+    """A message for the next request: a reply's message (``reply.choices[0].message``) becomes the
+    assistant message it stands for, keeping only what a request may carry."""
+    if isinstance(message, BaseModel):
+        data = message.model_dump(exclude_none=True, by_alias=True)
+        if data.get("role", "assistant") == "assistant":
+            keep = ("role", "content", "refusal", "name", "tool_calls", "function_call")
+            data = {k: v for k, v in data.items() if k in keep}
+            data.setdefault("role", "assistant")
+        return data
+    return message
+
+
 class AsyncChatCompletions(AsyncAPIResource):
-    async def create(
-        self,
-        *,
-        model: str,
-        messages: Iterable[Any],
-        stream: bool = False,
-        **kwargs: Any,
-    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+    @overload
+    async def create(self, *, stream: Literal[False] | None = None,
+                     **params: Unpack[ChatCompletionCreateParams]) -> ChatCompletion: ...
+
+    @overload
+    async def create(self, *, stream: Literal[True],
+                     **params: Unpack[ChatCompletionCreateParams]) -> AsyncStream[ChatCompletionChunk]: ...
+
+    @overload
+    async def create(self, *, stream: bool | None = None,
+                     **params: Unpack[ChatCompletionCreateParams]) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
+
+    async def create(self, *, stream: bool | None = None,
+                     **params: Unpack[ChatCompletionCreateParams]) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion; with ``stream=True``, an ``AsyncStream`` of chunks.
 
-        Any field of the OpenAI request (``temperature``, ``max_tokens``, ``tools``, ``response_format``,
-        ``stream_options``, ...) is a keyword; an unknown keyword is a ``BadRequestError`` naming it. Per-request
-        options: ``extra_body``, ``extra_headers``, ``extra_query``, ``timeout``, ``max_retries``.
+        Every field of the OpenAI request is a keyword (``temperature``, ``max_tokens``, ``tools``,
+        ``response_format``, ``stream_options``, ...); an unknown one is a ``BadRequestError`` naming it.
+        Per-request options: ``extra_body``, ``extra_headers``, ``extra_query``, ``timeout``, ``max_retries``.
         """
-        params, options = split_options(kwargs)
-        provider, name = self._client.resolve(model)
+        fields, options = split_options(dict(params))
+        provider, name = self._client.resolve(fields.pop("model"))
         require(provider, Capability.CHAT, "chat completions")
+        messages = [as_input_message(m) for m in fields.pop("messages")]
         req = build_request(ChatCompletionRequest,
-                            {**params, "model": name, "messages": list(messages), "stream": stream or None})
-        result = await provider.chat(req, options)
-        return AsyncStream(result) if stream else result  # type: ignore[return-value,arg-type]
+                            {**fields, "model": name, "messages": messages, "stream": stream or None})
+        result: Any = await provider.chat(req, options)
+        return AsyncStream(result) if stream else result
 
 
 class AsyncChat(AsyncAPIResource):
@@ -43,7 +66,21 @@ class AsyncChat(AsyncAPIResource):
 
 
 class ChatCompletions(SyncResource[AsyncChatCompletions]):
-    create = to_sync(AsyncChatCompletions.create)
+    @overload
+    def create(self, *, stream: Literal[False] | None = None,
+               **params: Unpack[ChatCompletionCreateParams]) -> ChatCompletion: ...
+
+    @overload
+    def create(self, *, stream: Literal[True],
+               **params: Unpack[ChatCompletionCreateParams]) -> Stream[ChatCompletionChunk]: ...
+
+    @overload
+    def create(self, *, stream: bool | None = None,
+               **params: Unpack[ChatCompletionCreateParams]) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
+
+    def create(self, *, stream: bool | None = None,
+               **params: Unpack[ChatCompletionCreateParams]) -> ChatCompletion | Stream[ChatCompletionChunk]:
+        return self._call(self._async.create(stream=stream, **params))
 
 
 class Chat(SyncResource[AsyncChat]):

@@ -2,26 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
+
+from typing_extensions import Unpack
 
 from .._provider import Capability, require
-from .._streaming import AsyncStream
-from .._sync import SyncResource, to_sync
+from .._streaming import AsyncStream, Stream
+from .._sync import SyncResource
 from ..types.completions import Completion, CompletionRequest
+from ..types.create_params import CompletionCreateParams
 from ._base import AsyncAPIResource, build_request, split_options
 
 
 class AsyncCompletions(AsyncAPIResource):
-    async def create(self, *, model: str, prompt: Any, stream: bool = False,
-                     **kwargs: Any) -> Completion | AsyncStream[Completion]:
+    @overload
+    async def create(self, *, stream: Literal[False] | None = None,
+                     **params: Unpack[CompletionCreateParams]) -> Completion: ...
+
+    @overload
+    async def create(self, *, stream: Literal[True], **params: Unpack[CompletionCreateParams]) -> AsyncStream[Completion]: ...
+
+    @overload
+    async def create(self, *, stream: bool | None = None,
+                     **params: Unpack[CompletionCreateParams]) -> Completion | AsyncStream[Completion]: ...
+
+    async def create(self, *, stream: bool | None = None,
+                     **params: Unpack[CompletionCreateParams]) -> Completion | AsyncStream[Completion]:
         """Complete ``prompt``; with ``stream=True``, an ``AsyncStream`` of partial completions."""
-        params, options = split_options(kwargs)
-        provider, name = self._client.resolve(model)
+        fields, options = split_options(params)
+        provider, name = self._client.resolve(fields.pop("model"))
         require(provider, Capability.COMPLETIONS, "completions")
-        req = build_request(CompletionRequest, {**params, "model": name, "prompt": prompt, "stream": stream or None})
-        result = await provider.complete(req, options)
-        return AsyncStream(result) if stream else result  # type: ignore[return-value,arg-type]
+        req = build_request(CompletionRequest, {**fields, "model": name, "stream": stream or None})
+        result: Any = await provider.complete(req, options)
+        return AsyncStream(result) if stream else result
 
 
 class Completions(SyncResource[AsyncCompletions]):
-    create = to_sync(AsyncCompletions.create)
+    @overload
+    def create(self, *, stream: Literal[False] | None = None, **params: Unpack[CompletionCreateParams]) -> Completion: ...
+
+    @overload
+    def create(self, *, stream: Literal[True], **params: Unpack[CompletionCreateParams]) -> Stream[Completion]: ...
+
+    @overload
+    def create(self, *, stream: bool | None = None,
+               **params: Unpack[CompletionCreateParams]) -> Completion | Stream[Completion]: ...
+
+    def create(self, *, stream: bool | None = None,
+               **params: Unpack[CompletionCreateParams]) -> Completion | Stream[Completion]:
+        return self._call(self._async.create(stream=stream, **params))

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing_extensions import Unpack
 
 from .._provider import Capability, require
-from .._sync import SyncResource, to_sync
+from .._sync import SyncResource
+from ..types.create_params import EmbeddingCreateParams
 from ..types.embeddings import CreateEmbeddingResponse, EmbeddingRequest
 from ._base import AsyncAPIResource, build_request, split_options
 
 
 class AsyncEmbeddings(AsyncAPIResource):
-    async def create(self, *, model: str, input: Any, **kwargs: Any) -> CreateEmbeddingResponse:
+    async def create(self, **params: Unpack[EmbeddingCreateParams]) -> CreateEmbeddingResponse:
         """Embed ``input`` (a string, a list of strings, or token ids); ``encoding_format``, ``dimensions``."""
-        params, options = split_options(kwargs)
-        provider, name = self._client.resolve(model)
+        fields, options = split_options(params)
+        provider, name = self._client.resolve(fields.pop("model"))
         require(provider, Capability.EMBEDDINGS, "embeddings")
-        req = build_request(EmbeddingRequest, {**params, "model": name, "input": input})
+        req = build_request(EmbeddingRequest, {**fields, "model": name})
         return await provider.embed(req, options)
 
 
 class Embeddings(SyncResource[AsyncEmbeddings]):
-    create = to_sync(AsyncEmbeddings.create)
+    def create(self, **params: Unpack[EmbeddingCreateParams]) -> CreateEmbeddingResponse:
+        return self._call(self._async.create(**params))

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Literal, TypeAlias, Union
+
+from typing_extensions import Unpack
 
 from .._errors import BadRequestError
-from .._pagination import AsyncPage
+from .._pagination import AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability
-from .._sync import SyncResource, to_sync
+from .._sync import SyncResource
+from ..types.create_params import FileListParams, RequestOptionsParams
 from ..types.files import FileDeleted, FileObject
-from ._base import AsyncAPIResource, split_options
+from ._base import AsyncAPIResource, paginate, split_options
 
-FileInput = str | os.PathLike[str] | bytes | IO[bytes] | tuple[str, bytes]
+FileInput: TypeAlias = Union[str, "os.PathLike[str]", bytes, IO[bytes], tuple[str, bytes]]
+FilePurpose: TypeAlias = Literal["assistants", "batch", "fine-tune", "vision", "user_data", "evals"]
 
 
 def read_file_input(file: FileInput) -> tuple[str, bytes]:
@@ -35,43 +39,54 @@ def read_file_input(file: FileInput) -> tuple[str, bytes]:
 
 
 class AsyncFiles(AsyncAPIResource):
-    async def create(self, *, file: FileInput, purpose: str, **kwargs: Any) -> FileObject:
+    async def create(self, *, file: FileInput, purpose: FilePurpose | str,
+                     **params: Unpack[RequestOptionsParams]) -> FileObject:
         """Upload a file (path, bytes, binary file object or ``(filename, bytes)``) for ``purpose``."""
-        _, options = split_options(kwargs)
+        _, options = split_options(params)
         backend = self._default_backend(Capability.FILES, "files")
         filename, content = read_file_input(file)
         return await backend.create_file(content, filename, purpose, options)
 
-    async def list(self, *, purpose: str | None = None, limit: int | None = None, order: str | None = None,
-                   after: str | None = None, **kwargs: Any) -> AsyncPage[FileObject]:
-        _, options = split_options(kwargs)
+    def list(self, **params: Unpack[FileListParams]) -> AsyncPaginator[FileObject]:
+        """The files of this key: ``await`` it for the first page, or iterate it for every file."""
+        fields, options = split_options(params)
         backend = self._default_backend(Capability.FILES, "files")
-        params = {"purpose": purpose, "limit": limit, "order": order}
+        query = {"purpose": fields.get("purpose"), "limit": fields.get("limit"), "order": fields.get("order")}
 
-        async def fetch(cursor: str | None) -> Any:
-            return await backend.list_files({**params, "after": cursor}, options)
+        async def fetch(cursor: str | None) -> PageResult[FileObject]:
+            return await backend.list_files({**query, "after": cursor}, options)
 
-        return AsyncPage(await fetch(after), fetch)
+        return paginate(fetch, fields.get("after"))
 
-    async def retrieve(self, file_id: str, **kwargs: Any) -> FileObject:
-        _, options = split_options(kwargs)
+    async def retrieve(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> FileObject:
+        _, options = split_options(params)
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.retrieve_file(file_id, options)
 
-    async def delete(self, file_id: str, **kwargs: Any) -> FileDeleted:
-        _, options = split_options(kwargs)
+    async def delete(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> FileDeleted:
+        _, options = split_options(params)
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.delete_file(file_id, options)
 
-    async def content(self, file_id: str, **kwargs: Any) -> bytes:
-        _, options = split_options(kwargs)
+    async def content(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> bytes:
+        _, options = split_options(params)
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.file_content(file_id, options)
 
 
 class Files(SyncResource[AsyncFiles]):
-    create = to_sync(AsyncFiles.create)
-    list = to_sync(AsyncFiles.list)
-    retrieve = to_sync(AsyncFiles.retrieve)
-    delete = to_sync(AsyncFiles.delete)
-    content = to_sync(AsyncFiles.content)
+    def create(self, *, file: FileInput, purpose: FilePurpose | str,
+               **params: Unpack[RequestOptionsParams]) -> FileObject:
+        return self._call(self._async.create(file=file, purpose=purpose, **params))
+
+    def list(self, **params: Unpack[FileListParams]) -> SyncPage[FileObject]:
+        return self._call(self._async.list(**params))
+
+    def retrieve(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> FileObject:
+        return self._call(self._async.retrieve(file_id, **params))
+
+    def delete(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> FileDeleted:
+        return self._call(self._async.delete(file_id, **params))
+
+    def content(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> bytes:
+        return self._call(self._async.content(file_id, **params))

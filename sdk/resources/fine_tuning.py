@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._pagination import AsyncPage
+from typing_extensions import Unpack
+
+from .._pagination import AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability, Provider
-from .._sync import SyncResource, sync_child, to_sync
+from .._sync import SyncResource, sync_child
+from ..types.create_params import FineTuningJobCreateParams, JobListParams, PageParams, RequestOptionsParams
 from ..types.fine_tuning import (
     FineTuningJob,
     FineTuningJobCheckpoint,
     FineTuningJobEvent,
     FineTuningJobRequest,
 )
-from ._base import AsyncAPIResource, build_request, split_options
+from ._base import AsyncAPIResource, build_request, paginate, split_options
 
 
 class _FineTuningResource(AsyncAPIResource):
@@ -22,16 +25,15 @@ class _FineTuningResource(AsyncAPIResource):
 
 
 class AsyncCheckpoints(_FineTuningResource):
-    async def list(self, fine_tuning_job_id: str, *, limit: int | None = None, after: str | None = None,
-                   **kwargs: Any) -> AsyncPage[FineTuningJobCheckpoint]:
-        _, options = split_options(kwargs)
+    def list(self, fine_tuning_job_id: str, **params: Unpack[PageParams]) -> AsyncPaginator[FineTuningJobCheckpoint]:
+        fields, options = split_options(params)
         backend = self._backend()
 
-        async def fetch(cursor: str | None) -> Any:
-            return await backend.list_fine_tuning_checkpoints(fine_tuning_job_id, {"limit": limit, "after": cursor},
-                                                              options)
+        async def fetch(cursor: str | None) -> PageResult[FineTuningJobCheckpoint]:
+            return await backend.list_fine_tuning_checkpoints(
+                fine_tuning_job_id, {"limit": fields.get("limit"), "after": cursor}, options)
 
-        return AsyncPage(await fetch(after), fetch)
+        return paginate(fetch, fields.get("after"))
 
 
 class AsyncJobs(_FineTuningResource):
@@ -39,42 +41,41 @@ class AsyncJobs(_FineTuningResource):
         super().__init__(client)
         self.checkpoints = AsyncCheckpoints(client)
 
-    async def create(self, *, model: str, training_file: str, **kwargs: Any) -> FineTuningJob:
+    async def create(self, **params: Unpack[FineTuningJobCreateParams]) -> FineTuningJob:
         """Start fine-tuning ``model`` on an uploaded ``training_file`` (``hyperparameters``, ``suffix``, ...)."""
-        params, options = split_options(kwargs)
+        fields, options = split_options(params)
         backend = self._backend()
-        req = build_request(FineTuningJobRequest, {**params, "model": model, "training_file": training_file})
-        return await backend.create_fine_tuning_job(req, options)
+        return await backend.create_fine_tuning_job(build_request(FineTuningJobRequest, fields), options)
 
-    async def list(self, *, limit: int | None = None, after: str | None = None,
-                   metadata: dict[str, str] | None = None, **kwargs: Any) -> AsyncPage[FineTuningJob]:
-        _, options = split_options(kwargs)
+    def list(self, **params: Unpack[JobListParams]) -> AsyncPaginator[FineTuningJob]:
+        fields, options = split_options(params)
         backend = self._backend()
-        meta = {f"metadata[{k}]": v for k, v in (metadata or {}).items()}
+        metadata: dict[str, str] = fields.get("metadata") or {}
+        meta = {f"metadata[{k}]": v for k, v in metadata.items()}
 
-        async def fetch(cursor: str | None) -> Any:
-            return await backend.list_fine_tuning_jobs({"limit": limit, "after": cursor, **meta}, options)
+        async def fetch(cursor: str | None) -> PageResult[FineTuningJob]:
+            return await backend.list_fine_tuning_jobs({"limit": fields.get("limit"), "after": cursor, **meta},
+                                                       options)
 
-        return AsyncPage(await fetch(after), fetch)
+        return paginate(fetch, fields.get("after"))
 
-    async def retrieve(self, fine_tuning_job_id: str, **kwargs: Any) -> FineTuningJob:
-        _, options = split_options(kwargs)
+    async def retrieve(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> FineTuningJob:
+        _, options = split_options(params)
         return await self._backend().retrieve_fine_tuning_job(fine_tuning_job_id, options)
 
-    async def cancel(self, fine_tuning_job_id: str, **kwargs: Any) -> FineTuningJob:
-        _, options = split_options(kwargs)
+    async def cancel(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> FineTuningJob:
+        _, options = split_options(params)
         return await self._backend().cancel_fine_tuning_job(fine_tuning_job_id, options)
 
-    async def list_events(self, fine_tuning_job_id: str, *, limit: int | None = None, after: str | None = None,
-                          **kwargs: Any) -> AsyncPage[FineTuningJobEvent]:
-        _, options = split_options(kwargs)
+    def list_events(self, fine_tuning_job_id: str, **params: Unpack[PageParams]) -> AsyncPaginator[FineTuningJobEvent]:
+        fields, options = split_options(params)
         backend = self._backend()
 
-        async def fetch(cursor: str | None) -> Any:
-            return await backend.list_fine_tuning_events(fine_tuning_job_id, {"limit": limit, "after": cursor},
-                                                         options)
+        async def fetch(cursor: str | None) -> PageResult[FineTuningJobEvent]:
+            return await backend.list_fine_tuning_events(
+                fine_tuning_job_id, {"limit": fields.get("limit"), "after": cursor}, options)
 
-        return AsyncPage(await fetch(after), fetch)
+        return paginate(fetch, fields.get("after"))
 
 
 class AsyncFineTuning(AsyncAPIResource):
@@ -84,16 +85,27 @@ class AsyncFineTuning(AsyncAPIResource):
 
 
 class Checkpoints(SyncResource[AsyncCheckpoints]):
-    list = to_sync(AsyncCheckpoints.list)
+    def list(self, fine_tuning_job_id: str, **params: Unpack[PageParams]) -> SyncPage[FineTuningJobCheckpoint]:
+        return self._call(self._async.list(fine_tuning_job_id, **params))
 
 
 class Jobs(SyncResource[AsyncJobs]):
-    create = to_sync(AsyncJobs.create)
-    list = to_sync(AsyncJobs.list)
-    retrieve = to_sync(AsyncJobs.retrieve)
-    cancel = to_sync(AsyncJobs.cancel)
-    list_events = to_sync(AsyncJobs.list_events)
     checkpoints = sync_child("checkpoints", Checkpoints)
+
+    def create(self, **params: Unpack[FineTuningJobCreateParams]) -> FineTuningJob:
+        return self._call(self._async.create(**params))
+
+    def list(self, **params: Unpack[JobListParams]) -> SyncPage[FineTuningJob]:
+        return self._call(self._async.list(**params))
+
+    def retrieve(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> FineTuningJob:
+        return self._call(self._async.retrieve(fine_tuning_job_id, **params))
+
+    def cancel(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> FineTuningJob:
+        return self._call(self._async.cancel(fine_tuning_job_id, **params))
+
+    def list_events(self, fine_tuning_job_id: str, **params: Unpack[PageParams]) -> SyncPage[FineTuningJobEvent]:
+        return self._call(self._async.list_events(fine_tuning_job_id, **params))
 
 
 class FineTuning(SyncResource[AsyncFineTuning]):

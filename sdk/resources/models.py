@@ -2,42 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing_extensions import Unpack
 
-from .._pagination import AsyncPage
+from .._pagination import AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability, require
-from .._sync import SyncResource, to_sync
+from .._sync import SyncResource
+from ..types.create_params import ModelListParams, RequestOptionsParams
 from ..types.models import Model, ModelDeleted
-from ._base import AsyncAPIResource, split_options
+from ._base import AsyncAPIResource, paginate, split_options
 
 
 class AsyncModels(AsyncAPIResource):
-    async def list(self, *, provider: str | None = None, **kwargs: Any) -> AsyncPage[Model]:
-        """The models of the default provider, or of ``provider``."""
-        _, options = split_options(kwargs)
-        backend = self._client.provider(provider)
+    def list(self, **params: Unpack[ModelListParams]) -> AsyncPaginator[Model]:
+        """The models of the default provider, or of ``provider``: ``await`` it for the page, or iterate it."""
+        fields, options = split_options(params)
+        backend = self._client.provider(fields.get("provider"))
         require(backend, Capability.MODELS, "listing models")
 
-        async def fetch(after: str | None) -> Any:
+        async def fetch(after: str | None) -> PageResult[Model]:
             return await backend.list_models(options)
 
-        return AsyncPage(await fetch(None), fetch)
+        return paginate(fetch)
 
-    async def retrieve(self, model: str, **kwargs: Any) -> Model:
-        _, options = split_options(kwargs)
+    async def retrieve(self, model: str, **params: Unpack[RequestOptionsParams]) -> Model:
+        _, options = split_options(params)
         backend, name = self._client.resolve(model)
         require(backend, Capability.MODELS, "retrieving models")
         return await backend.retrieve_model(name, options)
 
-    async def delete(self, model: str, **kwargs: Any) -> ModelDeleted:
+    async def delete(self, model: str, **params: Unpack[RequestOptionsParams]) -> ModelDeleted:
         """Delete a model you own (a fine-tuned model)."""
-        _, options = split_options(kwargs)
+        _, options = split_options(params)
         backend, name = self._client.resolve(model)
         require(backend, Capability.MODELS_WRITE, "deleting models")
         return await backend.delete_model(name, options)
 
 
 class Models(SyncResource[AsyncModels]):
-    list = to_sync(AsyncModels.list)
-    retrieve = to_sync(AsyncModels.retrieve)
-    delete = to_sync(AsyncModels.delete)
+    def list(self, **params: Unpack[ModelListParams]) -> SyncPage[Model]:
+        return self._call(self._async.list(**params))
+
+    def retrieve(self, model: str, **params: Unpack[RequestOptionsParams]) -> Model:
+        return self._call(self._async.retrieve(model, **params))
+
+    def delete(self, model: str, **params: Unpack[RequestOptionsParams]) -> ModelDeleted:
+        return self._call(self._async.delete(model, **params))

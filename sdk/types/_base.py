@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast
 
 from pydantic import (
     BaseModel,
@@ -40,20 +41,21 @@ def check_values(value: Any, path: str = "", depth: int = 0) -> None:
             raise InvalidValue(path or "body", f"is not valid UTF-8 text (a lone surrogate at offset {exc.start})"
                                ) from None
     elif isinstance(value, dict):
-        for key, item in value.items():
+        for key, item in cast("dict[Any, Any]", value).items():
             if isinstance(key, str):
                 check_values(key, f"{path}.{key!r}" if path else repr(key), depth + 1)
             check_values(item, f"{path}.{key}" if path else str(key), depth + 1)
     elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
+        for i, item in enumerate(cast("list[Any]", value)):
             check_values(item, f"{path}.{i}" if path else str(i), depth + 1)
     elif isinstance(value, BaseModel):
         check_values(value.model_dump(), path, depth)
 
 
-def invalid_param(error: dict[str, Any]) -> str | None:
+def invalid_param(error: Mapping[str, Any]) -> str | None:
     """The path an InvalidValue names, from one of pydantic's error dicts."""
-    cause = (error.get("ctx") or {}).get("error")
+    context: dict[str, Any] = error.get("ctx") or {}
+    cause = context.get("error")
     return getattr(cause, "param", None)
 
 
@@ -69,9 +71,9 @@ class ResponseModel(BaseModel):
 
     @model_serializer(mode="wrap")
     def _drop_nulls(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
-        data = handler(self)
+        data: Any = handler(self)
         if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None or k in self.keep_null}
+            return {k: v for k, v in cast("dict[str, Any]", data).items() if v is not None or k in self.keep_null}
         return data
 
     def to_dict(self) -> dict[str, Any]:

@@ -98,6 +98,9 @@ class AssistantMessage(Part):
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     function_call: FunctionCall | None = None
+    # what openai-python sends when a reply's message is appended to the conversation: accepted, not used
+    audio: dict[str, Any] | None = None
+    annotations: list[dict[str, Any]] | None = None
 
 
 class ToolMessage(Part):
@@ -230,7 +233,7 @@ class TokenLogprob(ResponseModel):
     token: str
     logprob: float
     bytes: list[int] | None = None
-    top_logprobs: list[TopLogprob] = Field(default_factory=list)
+    top_logprobs: list[TopLogprob] = []  # pydantic copies a mutable default per instance
 
 
 class ChoiceLogprobs(ResponseModel):

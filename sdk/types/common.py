@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, cast
 
 from pydantic import BeforeValidator, Field
 
@@ -14,9 +14,11 @@ MAX_PROMPT_TOKENS = 2**20
 def _at_most(limit: int, what: str) -> BeforeValidator:
     """Refuse an over-long list with one clear message, before a union tries (and lists) every branch."""
 
-    def check(value: Any) -> Any:
-        if isinstance(value, list) and len(value) > limit:
-            raise ValueError(f"may hold at most {limit} {what}, got {len(value)}")
+    def check(value: object) -> object:
+        items = value  # narrowed below; ``value`` itself is returned as it came
+        size = len(cast("list[object]", items)) if isinstance(items, list) else 0
+        if size > limit:
+            raise ValueError(f"may hold at most {limit} {what}, got {size}")
         return value
 
     return BeforeValidator(check)

@@ -191,3 +191,21 @@ def test_health_ready_metrics_docs(server):
                  "llmaas_time_to_first_token_seconds_bucket", "llmaas_request_latency_seconds_bucket"):
         assert name in text
     assert httpx.get(server.root + "/docs").status_code == 200
+
+
+def test_the_openai_agent_loop_appends_reply_messages(oai):
+    messages = [{"role": "user", "content": "Name a colour."}]
+    for _ in range(2):
+        reply = oai.chat.completions.create(model=CHAT, messages=messages, max_tokens=5, temperature=0)
+        messages.append(reply.choices[0].message)  # openai-python sends it with every field, nulls included
+        messages.append({"role": "user", "content": "Another."})
+    assert len(messages) == 5
+
+
+def test_every_response_carries_a_request_id(server):
+    ok = raw(server, "GET", "/models")
+    missing = raw(server, "GET", "/models/no-such-model")
+    assert ok.headers["x-request-id"] and missing.headers["x-request-id"] != ok.headers["x-request-id"]
+    with pytest.raises(openai.NotFoundError) as err:
+        openai.OpenAI(base_url=server.base_url, api_key="x").models.retrieve("no-such-model")
+    assert err.value.request_id and err.value.request_id.startswith("req_")

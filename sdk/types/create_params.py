@@ -1,0 +1,130 @@
+"""The keyword parameters of every resource method, once, as TypedDicts.
+
+The async and the sync resources take ``**kwargs: Unpack[...]`` of these, so a type checker and an editor see
+every parameter with its type (a misspelt ``temperture=`` or ``max_tokens="many"`` is flagged before the code
+runs), and the two clients cannot drift apart. At run time the request models validate the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal, TypeAlias
+
+import httpx
+from typing_extensions import Required, TypedDict
+
+from .chat import ChatCompletionMessage
+from .params import (
+    ChatCompletionMessageParam,
+    ChatCompletionStreamOptionsParam,
+    ChatCompletionToolChoiceOptionParam,
+    ChatCompletionToolParam,
+    CompletionPromptParam,
+    EmbeddingInputParam,
+    FunctionDefinitionParam,
+    HyperparametersParam,
+    ModerationInputParam,
+    ResponseFormatParam,
+)
+
+Timeout: TypeAlias = float | httpx.Timeout | None
+
+
+class RequestOptionsParams(TypedDict, total=False):
+    """What every method takes beside its own parameters, for this request only."""
+
+    extra_headers: dict[str, str] | None
+    extra_query: dict[str, object] | None
+    extra_body: dict[str, object] | None  # merged into the body: fields llmaas does not model
+    timeout: Timeout
+    max_retries: int | None
+
+
+class _SamplingParams(RequestOptionsParams, total=False):
+    model: Required[str]
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    logit_bias: dict[str, float] | None
+    max_tokens: int | None
+    n: int | None
+    seed: int | None
+    stop: str | list[str] | None
+    stream_options: ChatCompletionStreamOptionsParam | None
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None  # llmaas and vLLM extension
+    ignore_eos: bool | None  # llmaas and vLLM extension
+    user: str | None
+
+
+class ChatCompletionCreateParams(_SamplingParams, total=False):
+    # a message from a reply (reply.choices[0].message) is accepted as is, as with openai-python
+    messages: Required[Iterable[ChatCompletionMessageParam | ChatCompletionMessage]]
+    logprobs: bool | None
+    top_logprobs: int | None
+    max_completion_tokens: int | None
+    response_format: ResponseFormatParam | None
+    tools: Iterable[ChatCompletionToolParam] | None
+    tool_choice: ChatCompletionToolChoiceOptionParam | None
+    parallel_tool_calls: bool | None
+    metadata: dict[str, str] | None
+    store: bool | None
+    service_tier: str | None
+    reasoning_effort: str | None
+    modalities: list[str] | None
+    prediction: dict[str, Any] | None
+    audio: dict[str, Any] | None
+    web_search_options: dict[str, Any] | None
+    functions: Iterable[FunctionDefinitionParam] | None
+    function_call: Literal["none", "auto"] | dict[str, str] | None
+
+
+class CompletionCreateParams(_SamplingParams, total=False):
+    prompt: Required[CompletionPromptParam]
+    best_of: int | None
+    echo: bool | None
+    logprobs: int | None
+    suffix: str | None
+
+
+class EmbeddingCreateParams(RequestOptionsParams, total=False):
+    model: Required[str]
+    input: Required[EmbeddingInputParam]
+    encoding_format: Literal["float", "base64"] | None
+    dimensions: int | None
+    user: str | None
+
+
+class ModerationCreateParams(RequestOptionsParams, total=False):
+    input: Required[ModerationInputParam]
+    model: str | None
+
+
+class FineTuningJobCreateParams(RequestOptionsParams, total=False):
+    model: Required[str]
+    training_file: Required[str]
+    hyperparameters: HyperparametersParam | None
+    suffix: str | None
+    validation_file: str | None
+    integrations: list[dict[str, Any]] | None
+    seed: int | None
+    method: dict[str, Any] | None
+    metadata: dict[str, str] | None
+
+
+class PageParams(RequestOptionsParams, total=False):
+    limit: int | None
+    after: str | None
+
+
+class FileListParams(PageParams, total=False):
+    purpose: str | None
+    order: Literal["asc", "desc"] | None
+
+
+class JobListParams(PageParams, total=False):
+    metadata: dict[str, str] | None
+
+
+class ModelListParams(RequestOptionsParams, total=False):
+    provider: str | None  # list another provider's models than the client's default

@@ -1,0 +1,116 @@
+"""Static checks, run by pyright in strict mode (tests/test_typing.py): the exact types application code and
+agents get from every call. Nothing here runs; only its types are checked."""
+
+from __future__ import annotations
+
+from typing_extensions import assert_type
+
+import llmaas
+from llmaas import AsyncPage, AsyncStream, Stream, SyncPage
+from llmaas.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    Completion,
+    CreateEmbeddingResponse,
+    FileDeleted,
+    FileObject,
+    FineTuningJob,
+    FineTuningJobCheckpoint,
+    FineTuningJobEvent,
+    Model,
+    ModelDeleted,
+    ModerationResponse,
+)
+from llmaas.types.params import ChatCompletionMessageParam
+
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi"}]
+
+
+def sync_calls(client: llmaas.Client) -> None:
+    reply = client.chat.completions.create(model="m", messages=MESSAGES, temperature=0.2, max_tokens=10)
+    assert_type(reply, ChatCompletion)
+    assert_type(reply.choices[0].message, ChatCompletionMessage)
+    assert_type(reply.choices[0].message.content, "str | None")
+    stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True,
+                                            stream_options={"include_usage": True})
+    assert_type(stream, Stream[ChatCompletionChunk])
+    for chunk in stream:
+        assert_type(chunk, ChatCompletionChunk)
+    either = client.chat.completions.create(model="m", messages=MESSAGES, stream=bool(reply.id))
+    assert_type(either, "ChatCompletion | Stream[ChatCompletionChunk]")
+    # a reply's message goes straight back into the conversation, as with openai-python
+    client.chat.completions.create(model="m", messages=[*MESSAGES, reply.choices[0].message])
+    client.chat.completions.create(
+        model="m", messages=MESSAGES,
+        tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+        tool_choice="auto", response_format={"type": "json_object"}, extra_body={"ignore_eos": True}, timeout=5.0)
+
+    assert_type(client.completions.create(model="m", prompt="Once"), Completion)
+    assert_type(client.completions.create(model="m", prompt="Once", stream=True), Stream[Completion])
+    assert_type(client.embeddings.create(model="e", input=["a", "b"]), CreateEmbeddingResponse)
+    assert_type(client.moderations.create(input="text"), ModerationResponse)
+
+    models = client.models.list()
+    assert_type(models, SyncPage[Model])
+    for model in models:
+        assert_type(model, Model)
+    assert_type(client.models.retrieve("m"), Model)
+    assert_type(client.models.delete("ft:m"), ModelDeleted)
+
+    uploaded = client.files.create(file=b"{}", purpose="fine-tune")
+    assert_type(uploaded, FileObject)
+    assert_type(client.files.list(purpose="fine-tune"), SyncPage[FileObject])
+    assert_type(client.files.retrieve(uploaded.id), FileObject)
+    assert_type(client.files.content(uploaded.id), bytes)
+    assert_type(client.files.delete(uploaded.id), FileDeleted)
+
+    job = client.fine_tuning.jobs.create(model="m", training_file=uploaded.id,
+                                         hyperparameters={"n_epochs": 2})
+    assert_type(job, FineTuningJob)
+    assert_type(client.fine_tuning.jobs.list(limit=5), SyncPage[FineTuningJob])
+    assert_type(client.fine_tuning.jobs.retrieve(job.id), FineTuningJob)
+    assert_type(client.fine_tuning.jobs.cancel(job.id), FineTuningJob)
+    assert_type(client.fine_tuning.jobs.list_events(job.id), SyncPage[FineTuningJobEvent])
+    assert_type(client.fine_tuning.jobs.checkpoints.list(job.id), SyncPage[FineTuningJobCheckpoint])
+
+
+async def async_calls(client: llmaas.AsyncClient) -> None:
+    reply = await client.chat.completions.create(model="m", messages=MESSAGES)
+    assert_type(reply, ChatCompletion)
+    stream = await client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    assert_type(stream, AsyncStream[ChatCompletionChunk])
+    async for chunk in stream:
+        assert_type(chunk, ChatCompletionChunk)
+    assert_type(await client.completions.create(model="m", prompt="x", stream=True), AsyncStream[Completion])
+    assert_type(await client.embeddings.create(model="e", input="a"), CreateEmbeddingResponse)
+
+    page = await client.models.list()
+    assert_type(page, AsyncPage[Model])
+    async for model in client.models.list():  # iterated directly, without await, as with openai-python
+        assert_type(model, Model)
+    async for f in client.files.list():
+        assert_type(f, FileObject)
+    async for event in client.fine_tuning.jobs.list_events("ftjob-1"):
+        assert_type(event, FineTuningJobEvent)
+    await client.close()
+
+
+def errors(exc: Exception) -> None:
+    if isinstance(exc, llmaas.RateLimitError):
+        assert_type(exc.status_code, int)
+        assert_type(exc.retry_after, "float | None")
+    if isinstance(exc, llmaas.APIStatusError):
+        assert_type(exc.request_id, "str | None")
+        assert_type(exc.body, "object | None")
+    if isinstance(exc, llmaas.BadRequestError):
+        assert_type(exc.param, "str | None")
+
+
+def misspelt(client: llmaas.Client) -> None:
+    # each line is an error the checker must report: were it not, its ignore comment would be one
+    client.chat.completions.create(model="m", messages=MESSAGES, temperture=0.2)  # pyright: ignore[reportCallIssue]
+    client.chat.completions.create(model="m", messages=MESSAGES, max_tokens="many")  # pyright: ignore[reportCallIssue, reportArgumentType]
+    client.embeddings.create(model="e", input="x", dimensions="all")  # pyright: ignore[reportArgumentType]
+    client.embeddings.create(model="e")  # pyright: ignore[reportCallIssue]
+    client.files.create(file=b"x", purpose="fine-tune", timeout="soon")  # pyright: ignore[reportArgumentType]
