@@ -43,9 +43,11 @@ if TYPE_CHECKING:
     from ._options import NOT_GIVEN, RequestOptions
     from ._pagination import AsyncPage, PageResult, SyncPage
     from ._provider import BaseProvider, Capability, Provider
+    from ._registry import register_provider
     from ._streaming import AsyncStream, Stream
 
 _LAZY = {
+    "register_provider": "._registry",
     "Client": "._client",
     "AsyncClient": "._client",
     "Provider": "._provider",
@@ -81,6 +83,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "__version__",
+    "register_provider",
     "Client",
     "AsyncClient",
     "Provider",

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any, cast
 
-from . import _registry
+import httpx
+
 from ._errors import UnknownProviderError
+from ._http_bridge import as_async
+from ._logs import setup_from_env
+from ._options import NOT_GIVEN, NotGiven
 from ._provider import Provider
+from ._registry import create as create_provider
+from ._registry import known_names, speaks_openai, split_model
 from ._sync import Runner
 from .resources.chat import AsyncChat, Chat
 from .resources.completions import AsyncCompletions, Completions
@@ -16,6 +23,7 @@ from .resources.files import AsyncFiles, Files
 from .resources.fine_tuning import AsyncFineTuning, FineTuning
 from .resources.models import AsyncModels, Models
 from .resources.moderations import AsyncModerations, Moderations
+from .types.create_params import Timeout
 
 DEFAULT_PROVIDER = "hf"
 
@@ -29,7 +37,12 @@ class AsyncClient:
     - ``model="openai:gpt-4o-mini"``: a ``provider:model`` id picks the provider per request.
 
     ``timeout`` (seconds or an ``httpx.Timeout``; default 600 s total, 5 s connect) and ``max_retries``
-    (default 2) apply to every provider the client creates.
+    (default 2) apply to every provider the client creates; ``with_options(...)`` gives a client that
+    overrides them per request. ``api_key`` defaults to ``LLMAAS_API_KEY``, then ``OPENAI_API_KEY``, when
+    ``base_url`` is given. ``default_headers`` and ``http_client`` (an ``httpx.AsyncClient``; a sync
+    ``httpx.Client`` for the sync ``Client``) reach every OpenAI-style provider the client makes.
+    ``provider_options={"hf": {"dtype": "float32", "threads": 1}}`` passes settings to one provider.
+    ``LLMAAS_LOG=debug`` logs requests, responses and retries.
     """
 
     def __init__(
@@ -38,12 +51,16 @@ class AsyncClient:
         provider: str | Provider | None = None,
         base_url: str | None = None,
         api_key: str | None = None,
-        timeout: Any = None,
+        timeout: Timeout = None,
         max_retries: int | None = None,
         default_headers: dict[str, str] | None = None,
-        http_client: Any = None,
+        http_client: httpx.AsyncClient | httpx.Client | None = None,
         provider_options: dict[str, dict[str, Any]] | None = None,
     ) -> None:
+        setup_from_env()
+        if isinstance(http_client, httpx.Client):
+            http_client = as_async(http_client)
+        self._request_defaults: dict[str, Any] = {}
         self._shared: dict[str, Any] = {"timeout": timeout, "max_retries": max_retries}
         self._http: dict[str, Any] = {"default_headers": default_headers, "http_client": http_client}
         self._provider_options = provider_options or {}
@@ -54,6 +71,7 @@ class AsyncClient:
             if base_url is not None and provider is None:
                 from llmaas.providers.openai_compat import OpenAICompatProvider
 
+                api_key = api_key or os.environ.get("LLMAAS_API_KEY") or os.environ.get("OPENAI_API_KEY")
                 instance = OpenAICompatProvider(base_url=base_url, api_key=api_key, **self._options_for("openai"),
                                                 **{k: v for k, v in self._http.items() if v is not None})
                 self._default_name = instance.name
@@ -69,6 +87,9 @@ class AsyncClient:
             self._explicit = True
             self._borrowed.add(provider.name)  # the caller's to close, not ours
 
+        self._attach_resources()
+
+    def _attach_resources(self) -> None:
         self.chat = AsyncChat(self)
         self.completions = AsyncCompletions(self)
         self.embeddings = AsyncEmbeddings(self)
@@ -76,6 +97,11 @@ class AsyncClient:
         self.files = AsyncFiles(self)
         self.fine_tuning = AsyncFineTuning(self)
         self.moderations = AsyncModerations(self)
+
+    @property
+    def request_defaults(self) -> dict[str, Any]:
+        """Options applied to every request of this client (set by ``with_options``)."""
+        return self._request_defaults
 
     def _options_for(self, name: str) -> dict[str, Any]:
         opts = {k: v for k, v in self._shared.items() if v is not None}
@@ -89,8 +115,10 @@ class AsyncClient:
         if found is None:
             kwargs = self._options_for(name)
             if name == self._default_name:
-                kwargs.update({k: v for k, v in (self._default_kwargs | self._http).items() if v is not None})
-            found = self._providers[name] = _registry.create(name, **kwargs)
+                kwargs.update({k: v for k, v in self._default_kwargs.items() if v is not None})
+            if name == self._default_name or speaks_openai(name):
+                kwargs.update({k: v for k, v in self._http.items() if v is not None})
+            found = self._providers[name] = create_provider(name, **kwargs)
         return found
 
     @property
@@ -101,12 +129,12 @@ class AsyncClient:
         """Which provider serves ``model``, and the id it knows the model by."""
         if model.startswith(self._default_name + ":"):
             return self.provider(), model[len(self._default_name) + 1:]
-        prefix, rest = _registry.split_model(model)
+        prefix, rest = split_model(model)
         if prefix is not None:
             return self.provider(prefix), rest
         head, sep, _ = model.partition(":")
         if sep and not self._explicit:
-            raise UnknownProviderError(head, _registry.known_names())
+            raise UnknownProviderError(head, known_names())
         return self.provider(), model
 
     async def aclose(self) -> None:
@@ -115,6 +143,22 @@ class AsyncClient:
             if name not in self._borrowed:
                 await provider.aclose()
                 del self._providers[name]
+
+    def with_options(self, *, timeout: Timeout | NotGiven = NOT_GIVEN, max_retries: int | None = None,
+                     extra_headers: dict[str, str] | None = None) -> AsyncClient:
+        """A client that shares this one's providers (and connections) and applies these options to every
+        request it makes, as openai-python's ``with_options``."""
+        clone = copy.copy(self)
+        defaults = dict(self._request_defaults)
+        if timeout is not NOT_GIVEN:
+            defaults["timeout"] = timeout
+        if max_retries is not None:
+            defaults["max_retries"] = max_retries
+        if extra_headers:
+            defaults["extra_headers"] = {**defaults.get("extra_headers", {}), **extra_headers}
+        clone._request_defaults = defaults
+        clone._attach_resources()
+        return clone
 
     async def close(self) -> None:
         """The same as ``aclose()``, under openai-python's name."""
@@ -130,9 +174,25 @@ class AsyncClient:
 class Client:
     """The sync client: the same resources, each call run on the async client's event-loop thread."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        provider: str | Provider | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+        default_headers: dict[str, str] | None = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
+        provider_options: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self._runner = Runner()
-        self._async = AsyncClient(**kwargs)
+        self._async = AsyncClient(provider=provider, base_url=base_url, api_key=api_key, timeout=timeout,
+                                  max_retries=max_retries, default_headers=default_headers, http_client=http_client,
+                                  provider_options=provider_options)
+        self._attach_resources()
+
+    def _attach_resources(self) -> None:
         r = self._runner
         self.chat = Chat(self._async.chat, r)
         self.completions = Completions(self._async.completions, r)
@@ -147,6 +207,14 @@ class Client:
     @property
     def async_client(self) -> AsyncClient:
         return self._async
+
+    def with_options(self, *, timeout: Timeout | NotGiven = NOT_GIVEN, max_retries: int | None = None,
+                     extra_headers: dict[str, str] | None = None) -> Client:
+        """A client sharing this one's providers and loop, applying these options to every request."""
+        clone = copy.copy(self)
+        clone._async = self._async.with_options(timeout=timeout, max_retries=max_retries, extra_headers=extra_headers)
+        clone._attach_resources()
+        return clone
 
     def provider(self, name: str | None = None) -> Provider:
         return self._async.provider(name)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 
-class _NotGiven:
+class NotGiven:
+    """The type of ``NOT_GIVEN``: a parameter left out, as distinct from one given as None."""
+
     def __repr__(self) -> str:
         return "NOT_GIVEN"
 
@@ -14,7 +16,7 @@ class _NotGiven:
         return False
 
 
-NOT_GIVEN: Any = _NotGiven()
+NOT_GIVEN: Any = NotGiven()
 
 
 @dataclass(frozen=True)

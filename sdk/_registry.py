@@ -27,6 +27,18 @@ BUILTIN: dict[str, str] = {
 
 Factory = Callable[..., Any]
 _entry_points: dict[str, Any] | None = None
+_registered: dict[str, Factory] = {}
+
+
+def register_provider(name: str, factory: Factory) -> None:
+    """Add a provider from a script, without packaging: ``factory`` (a class or function) is called with the
+    client's options (``api_key``, ``timeout``, ``max_retries``, ``provider_options[name]``, ...) the first
+    time a client needs ``name``. It then serves ``name:model`` ids and ``Client(provider=name)``."""
+    if not name or ":" in name:
+        raise ConfigurationError(f"a provider name must be non-empty and hold no ':', got {name!r}")
+    if not callable(factory):
+        raise ConfigurationError(f"the factory for provider {name!r} must be callable, got {factory!r}")
+    _registered[name] = factory
 
 
 def _third_party() -> dict[str, Any]:
@@ -48,12 +60,17 @@ def _presets() -> dict[str, Any]:
     return PRESETS
 
 
+def speaks_openai(name: str) -> bool:
+    """Whether the provider ``name`` is an OpenAI-style HTTP API (a preset, or the local server)."""
+    return name == "local" or (name not in _registered and name in _presets())
+
+
 def is_known(name: str) -> bool:
-    return name in BUILTIN or name in _presets() or name in _third_party()
+    return name in _registered or name in BUILTIN or name in _presets() or name in _third_party()
 
 
 def known_names() -> list[str]:
-    return sorted({*BUILTIN, *_presets(), *_third_party()})
+    return sorted({*_registered, *BUILTIN, *_presets(), *_third_party()})
 
 
 def _load(target: str) -> Factory:
@@ -64,6 +81,8 @@ def _load(target: str) -> Factory:
 def create(name: str, **options: Any) -> Any:
     """Build the provider registered as ``name`` with the client's options (api_key, timeout, ...)."""
     options = {k: v for k, v in options.items() if v is not None}
+    if name in _registered:
+        return _registered[name](**options)
     if name in BUILTIN:
         return _load(BUILTIN[name])(**options)
     if name in _presets():

@@ -1,7 +1,8 @@
 """The ``hf`` provider: Hugging Face models in this process, on the continuous-batching engine.
 
     client = llmaas.Client()                                   # this provider, the built-in models
-    client = llmaas.Client(provider="hf", dtype="float32", threads=1, models={"mine": "/path/to/folder"})
+    client = llmaas.Client(provider="hf", provider_options={"hf": {"dtype": "float32", "threads": 1,
+                                                                   "models": {"mine": "/path/to/folder"}}})
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from llmaas._errors import APIStatusError, BadRequestError
-from llmaas._options import RequestOptions
+from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
+from llmaas.resources._base import build_request
 from llmaas.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -29,7 +33,7 @@ from llmaas.types import (
     Model,
 )
 
-from . import chat, completions
+from . import chat, completions, deadline
 from .engine import Engine, EngineConfig, MeteredStream
 from .loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted, resolve_source
 from .requests import chat_prompt, completion_prompts, sampling_params
@@ -48,7 +52,7 @@ class HuggingFaceProvider(BaseProvider):
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
                  int8_decode_batch: int | None = None, max_engines: int | None = None,
                  models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
-                 **_ignored: Any) -> None:
+                 timeout: Any = None, **_ignored: Any) -> None:
         # _ignored: client-wide options such as timeout and max_retries mean nothing in process
         # allow_paths: in process, a model may be any folder or GGUF on your disk; a server passes False so
         # that callers reach only built-in and registered names
@@ -58,6 +62,7 @@ class HuggingFaceProvider(BaseProvider):
                                          max_engines=max_engines)
         self.extra_models = dict(models or {})
         self.allow_paths = allow_paths
+        self.timeout = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
         self.progress = progress
         self._engines: dict[str, Engine] = {}
         self._embedders: dict[str, Any] = {}
@@ -128,7 +133,12 @@ class HuggingFaceProvider(BaseProvider):
 
     # -- chat ---------------------------------------------------------------------------------------
 
+    def _limit(self, options: RequestOptions) -> float | None:
+        return self.timeout if options.timeout is NOT_GIVEN else deadline.seconds(options.timeout)
+
     async def chat(self, req: ChatCompletionRequest, options: RequestOptions) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        req = with_extra_body(req, options)
+        limit = self._limit(options)
         engine = await self._ready(req.model)
         tok, model = engine.tokenizer, engine.model
         prompt = chat_prompt(tok, req)
@@ -142,12 +152,14 @@ class HuggingFaceProvider(BaseProvider):
         events = engine.generate(prompt, params, n)
         rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if req.stream:
-            return MeteredStream(chat.stream(events, req, rid, created, n, tok), [events])
-        return await chat.collect(events, req, rid, created, n, tok)
+            return _bounded(MeteredStream(chat.stream(events, req, rid, created, n, tok), [events]), limit)
+        return await deadline.within(chat.collect(events, req, rid, created, n, tok), limit)
 
     # -- completions --------------------------------------------------------------------------------
 
     async def complete(self, req: CompletionRequest, options: RequestOptions) -> Completion | AsyncIterator[Completion]:
+        req = with_extra_body(req, options)
+        limit = self._limit(options)
         engine = await self._ready(req.model)
         tok, model = engine.tokenizer, engine.model
         if req.suffix:
@@ -173,12 +185,14 @@ class HuggingFaceProvider(BaseProvider):
             await completions.close(streams)
             raise
         if req.stream:
-            return MeteredStream(completions.stream(streams, req, rid, created, tok), [e for _, _, e in streams])
-        return await completions.collect(streams, req, rid, created, tok)
+            return _bounded(MeteredStream(completions.stream(streams, req, rid, created, tok),
+                                          [e for _, _, e in streams]), limit)
+        return await deadline.within(completions.collect(streams, req, rid, created, tok), limit)
 
     # -- embeddings ---------------------------------------------------------------------------------
 
     async def embed(self, req: EmbeddingRequest, options: RequestOptions) -> CreateEmbeddingResponse:
+        req = with_extra_body(req, options)
         model_id = req.model or DEFAULT_EMBEDDING_MODEL
         source = resolve_source(model_id, self.extra_models, self.allow_paths)
         if source.kind != "embedding":
@@ -217,6 +231,29 @@ class HuggingFaceProvider(BaseProvider):
         if self._torch is not None:
             self._torch.shutdown(wait=False)
             self._torch = None
+
+
+def _bounded(stream: Any, limit: float | None) -> Any:
+    return stream if limit is None else deadline.DeadlineStream(stream, limit)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def with_extra_body(req: M, options: RequestOptions) -> M:
+    """The request with ``extra_body`` merged in and validated again. In process there is no wire to carry
+    fields the request model does not know, so those are refused (400) rather than dropped."""
+    extra = options.extra_body
+    if not extra:
+        return req
+    fields = type(req).model_fields
+    aliases = {f.alias for f in fields.values() if f.alias}
+    unknown = [k for k in extra if k not in fields and k not in aliases]
+    if unknown:
+        raise BadRequestError(f"extra_body field {unknown[0]!r} is not a request field the in-process engine "
+                              f"understands; known fields: {', '.join(sorted(fields))}", status_code=400,
+                              param=f"extra_body.{unknown[0]}", code="unsupported_parameter")
+    return build_request(type(req), {**req.model_dump(exclude_unset=True, by_alias=True), **extra})
 
 
 def _as_list(value: Any) -> list[Any]:

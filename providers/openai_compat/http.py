@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from llmaas._sse import aiter_events
 from llmaas._version import __version__
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("llmaas.http")
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
@@ -88,6 +90,8 @@ class HTTPTransport:
             raise APIConnectionError(f"Could not reach {request.url}: {exc or type(exc).__name__}.",
                                      request=request) from exc
         if response.status_code >= 400:
+            log.debug("response: %s %s -> %s (request id %s)", request.method, request.url, response.status_code,
+                      response.headers.get("x-request-id"))
             if stream:
                 await response.aread()
                 await response.aclose()
@@ -104,8 +108,15 @@ class HTTPTransport:
             with attempt:
                 request = self._build(method, path, options, **kwargs)
                 # as openai-python does: servers can tell a retry from a new request
-                request.headers[RETRY_COUNT_HEADER] = str(attempt.retry_state.attempt_number - 1)
-                return await self._send_once(request, stream)
+                retry = attempt.retry_state.attempt_number - 1
+                request.headers[RETRY_COUNT_HEADER] = str(retry)
+                if retry:
+                    log.info("retrying %s %s (retry %d of %d)", method, request.url, retry, retries)
+                log.debug("request: %s %s", method, request.url)
+                response = await self._send_once(request, stream)
+                log.debug("response: %s %s -> %s (request id %s)", method, request.url, response.status_code,
+                          response.headers.get("x-request-id"))
+                return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def json(self, method: str, path: str, cast: type[M], options: RequestOptions, **kwargs: Any) -> M:

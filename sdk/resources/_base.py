@@ -23,6 +23,9 @@ class AsyncAPIResource:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    def _split(self, params: Mapping[str, Any]) -> tuple[dict[str, Any], RequestOptions]:
+        return split_options(params, self._client.request_defaults)
+
     def _default_backend(self, capability: Capability, feature: str) -> Provider:
         """The client's default provider, refusing before any call if it lacks ``capability``."""
         backend = self._client.provider()
@@ -54,11 +57,18 @@ def invalid_request(exc: ValidationError) -> BadRequestError:
 OPTION_NAMES = ("extra_body", "extra_headers", "extra_query", "timeout", "max_retries")
 
 
-def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], RequestOptions]:
+def split_options(kwargs: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
+                  ) -> tuple[dict[str, Any], RequestOptions]:
     """Separate per-request options (``extra_body``, ``extra_headers``, ``extra_query``, ``timeout``,
-    ``max_retries``) from the fields of the request body."""
+    ``max_retries``) from the fields of the request body; ``defaults`` (a client's ``with_options``) fill in
+    what the call does not give, and its headers go under the call's own."""
     fields = dict(kwargs)
     opts = {k: fields.pop(k) for k in OPTION_NAMES if k in fields}
+    for key, value in (defaults or {}).items():
+        if key == "extra_headers":
+            opts[key] = {**value, **(opts.get(key) or {})}
+        else:
+            opts.setdefault(key, value)
     return fields, RequestOptions(**opts)
 
 

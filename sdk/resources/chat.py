@@ -12,7 +12,7 @@ from .._streaming import AsyncStream, Stream
 from .._sync import SyncResource, sync_child
 from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from ..types.create_params import ChatCompletionCreateParams
-from ._base import AsyncAPIResource, build_request, split_options
+from ._base import AsyncAPIResource, build_request
 
 
 def as_input_message(message: Any) -> Any:
@@ -49,7 +49,7 @@ class AsyncChatCompletions(AsyncAPIResource):
         ``response_format``, ``stream_options``, ...); an unknown one is a ``BadRequestError`` naming it.
         Per-request options: ``extra_body``, ``extra_headers``, ``extra_query``, ``timeout``, ``max_retries``.
         """
-        fields, options = split_options(dict(params))
+        fields, options = self._split(params)
         provider, name = self._client.resolve(fields.pop("model"))
         require(provider, Capability.CHAT, "chat completions")
         messages = [as_input_message(m) for m in fields.pop("messages")]

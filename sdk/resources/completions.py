@@ -11,7 +11,7 @@ from .._streaming import AsyncStream, Stream
 from .._sync import SyncResource
 from ..types.completions import Completion, CompletionRequest
 from ..types.create_params import CompletionCreateParams
-from ._base import AsyncAPIResource, build_request, split_options
+from ._base import AsyncAPIResource, build_request
 
 
 class AsyncCompletions(AsyncAPIResource):
@@ -29,7 +29,7 @@ class AsyncCompletions(AsyncAPIResource):
     async def create(self, *, stream: bool | None = None,
                      **params: Unpack[CompletionCreateParams]) -> Completion | AsyncStream[Completion]:
         """Complete ``prompt``; with ``stream=True``, an ``AsyncStream`` of partial completions."""
-        fields, options = split_options(params)
+        fields, options = self._split(params)
         provider, name = self._client.resolve(fields.pop("model"))
         require(provider, Capability.COMPLETIONS, "completions")
         req = build_request(CompletionRequest, {**fields, "model": name, "stream": stream or None})

@@ -14,7 +14,7 @@ from .._provider import Capability
 from .._sync import SyncResource
 from ..types.create_params import FileListParams, RequestOptionsParams
 from ..types.files import FileDeleted, FileObject
-from ._base import AsyncAPIResource, paginate, split_options
+from ._base import AsyncAPIResource, paginate
 
 FileInput: TypeAlias = Union[str, "os.PathLike[str]", bytes, IO[bytes], tuple[str, bytes]]
 FilePurpose: TypeAlias = Literal["assistants", "batch", "fine-tune", "vision", "user_data", "evals"]
@@ -42,14 +42,14 @@ class AsyncFiles(AsyncAPIResource):
     async def create(self, *, file: FileInput, purpose: FilePurpose | str,
                      **params: Unpack[RequestOptionsParams]) -> FileObject:
         """Upload a file (path, bytes, binary file object or ``(filename, bytes)``) for ``purpose``."""
-        _, options = split_options(params)
+        _, options = self._split(params)
         backend = self._default_backend(Capability.FILES, "files")
         filename, content = read_file_input(file)
         return await backend.create_file(content, filename, purpose, options)
 
     def list(self, **params: Unpack[FileListParams]) -> AsyncPaginator[FileObject]:
         """The files of this key: ``await`` it for the first page, or iterate it for every file."""
-        fields, options = split_options(params)
+        fields, options = self._split(params)
         backend = self._default_backend(Capability.FILES, "files")
         query = {"purpose": fields.get("purpose"), "limit": fields.get("limit"), "order": fields.get("order")}
 
@@ -59,17 +59,17 @@ class AsyncFiles(AsyncAPIResource):
         return paginate(fetch, fields.get("after"))
 
     async def retrieve(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> FileObject:
-        _, options = split_options(params)
+        _, options = self._split(params)
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.retrieve_file(file_id, options)
 
     async def delete(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> FileDeleted:
-        _, options = split_options(params)
+        _, options = self._split(params)
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.delete_file(file_id, options)
 
     async def content(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> bytes:
-        _, options = split_options(params)
+        _, options = self._split(params)
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.file_content(file_id, options)
 

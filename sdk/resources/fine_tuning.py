@@ -16,7 +16,7 @@ from ..types.fine_tuning import (
     FineTuningJobEvent,
     FineTuningJobRequest,
 )
-from ._base import AsyncAPIResource, build_request, paginate, split_options
+from ._base import AsyncAPIResource, build_request, paginate
 
 
 class _FineTuningResource(AsyncAPIResource):
@@ -26,7 +26,7 @@ class _FineTuningResource(AsyncAPIResource):
 
 class AsyncCheckpoints(_FineTuningResource):
     def list(self, fine_tuning_job_id: str, **params: Unpack[PageParams]) -> AsyncPaginator[FineTuningJobCheckpoint]:
-        fields, options = split_options(params)
+        fields, options = self._split(params)
         backend = self._backend()
 
         async def fetch(cursor: str | None) -> PageResult[FineTuningJobCheckpoint]:
@@ -43,12 +43,12 @@ class AsyncJobs(_FineTuningResource):
 
     async def create(self, **params: Unpack[FineTuningJobCreateParams]) -> FineTuningJob:
         """Start fine-tuning ``model`` on an uploaded ``training_file`` (``hyperparameters``, ``suffix``, ...)."""
-        fields, options = split_options(params)
+        fields, options = self._split(params)
         backend = self._backend()
         return await backend.create_fine_tuning_job(build_request(FineTuningJobRequest, fields), options)
 
     def list(self, **params: Unpack[JobListParams]) -> AsyncPaginator[FineTuningJob]:
-        fields, options = split_options(params)
+        fields, options = self._split(params)
         backend = self._backend()
         metadata: dict[str, str] = fields.get("metadata") or {}
         meta = {f"metadata[{k}]": v for k, v in metadata.items()}
@@ -60,15 +60,15 @@ class AsyncJobs(_FineTuningResource):
         return paginate(fetch, fields.get("after"))
 
     async def retrieve(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> FineTuningJob:
-        _, options = split_options(params)
+        _, options = self._split(params)
         return await self._backend().retrieve_fine_tuning_job(fine_tuning_job_id, options)
 
     async def cancel(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> FineTuningJob:
-        _, options = split_options(params)
+        _, options = self._split(params)
         return await self._backend().cancel_fine_tuning_job(fine_tuning_job_id, options)
 
     def list_events(self, fine_tuning_job_id: str, **params: Unpack[PageParams]) -> AsyncPaginator[FineTuningJobEvent]:
-        fields, options = split_options(params)
+        fields, options = self._split(params)
         backend = self._backend()
 
         async def fetch(cursor: str | None) -> PageResult[FineTuningJobEvent]:

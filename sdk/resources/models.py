@@ -9,13 +9,13 @@ from .._provider import Capability, require
 from .._sync import SyncResource
 from ..types.create_params import ModelListParams, RequestOptionsParams
 from ..types.models import Model, ModelDeleted
-from ._base import AsyncAPIResource, paginate, split_options
+from ._base import AsyncAPIResource, paginate
 
 
 class AsyncModels(AsyncAPIResource):
     def list(self, **params: Unpack[ModelListParams]) -> AsyncPaginator[Model]:
         """The models of the default provider, or of ``provider``: ``await`` it for the page, or iterate it."""
-        fields, options = split_options(params)
+        fields, options = self._split(params)
         backend = self._client.provider(fields.get("provider"))
         require(backend, Capability.MODELS, "listing models")
 
@@ -25,14 +25,14 @@ class AsyncModels(AsyncAPIResource):
         return paginate(fetch)
 
     async def retrieve(self, model: str, **params: Unpack[RequestOptionsParams]) -> Model:
-        _, options = split_options(params)
+        _, options = self._split(params)
         backend, name = self._client.resolve(model)
         require(backend, Capability.MODELS, "retrieving models")
         return await backend.retrieve_model(name, options)
 
     async def delete(self, model: str, **params: Unpack[RequestOptionsParams]) -> ModelDeleted:
         """Delete a model you own (a fine-tuned model)."""
-        _, options = split_options(params)
+        _, options = self._split(params)
         backend, name = self._client.resolve(model)
         require(backend, Capability.MODELS_WRITE, "deleting models")
         return await backend.delete_model(name, options)

@@ -8,13 +8,13 @@ from .._provider import Capability, require
 from .._sync import SyncResource
 from ..types.create_params import ModerationCreateParams
 from ..types.moderations import ModerationRequest, ModerationResponse
-from ._base import AsyncAPIResource, build_request, split_options
+from ._base import AsyncAPIResource, build_request
 
 
 class AsyncModerations(AsyncAPIResource):
     async def create(self, **params: Unpack[ModerationCreateParams]) -> ModerationResponse:
         """Classify ``input`` (a string or a list of them) against the moderation categories."""
-        fields, options = split_options(params)
+        fields, options = self._split(params)
         model = fields.pop("model", None)
         if model is not None:
             provider, name = self._client.resolve(model)
