@@ -110,7 +110,10 @@ def test_with_options_applies_to_every_request_and_shares_the_provider():
     assert "x-team" not in seen[1].headers
 
 
-def test_register_provider_from_a_script():
+def test_register_provider_from_a_script(monkeypatch):
+    from llmaas import _registry
+
+    monkeypatch.setattr(_registry, "_registered", {})  # this test's registration ends with it
     class Echo(llmaas.BaseProvider):
         name = "echo"
         capabilities = frozenset({llmaas.Capability.CHAT})
@@ -121,9 +124,9 @@ def test_register_provider_from_a_script():
         async def chat(self, req, options):
             return ChatCompletion.model_validate(_chat_body(req.model))
 
-    llmaas.register_provider("echo", Echo)
+    llmaas.register_provider("scripted", Echo)
     with llmaas.Client() as c:
-        reply = c.chat.completions.create(model="echo:anything", messages=MSG)
+        reply = c.chat.completions.create(model="scripted:anything", messages=MSG)
         assert reply.model == "anything"
     with pytest.raises(llmaas.ConfigurationError):
         llmaas.register_provider("bad:name", Echo)
