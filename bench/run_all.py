@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 SECTIONS = [
     ("import time", "import_time"),
+    ("type completeness", "type_completeness"),
     ("client overhead", "client_overhead"),
     ("engine", "engine"),
     ("server", "server"),

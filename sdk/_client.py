@@ -45,6 +45,14 @@ class AsyncClient:
     ``LLMAAS_LOG=debug`` logs requests, responses and retries.
     """
 
+    chat: AsyncChat
+    completions: AsyncCompletions
+    embeddings: AsyncEmbeddings
+    models: AsyncModels
+    files: AsyncFiles
+    fine_tuning: AsyncFineTuning
+    moderations: AsyncModerations
+
     def __init__(
         self,
         *,
@@ -173,6 +181,14 @@ class AsyncClient:
 
 class Client:
     """The sync client: the same resources, each call run on the async client's event-loop thread."""
+
+    chat: Chat
+    completions: Completions
+    embeddings: Embeddings
+    models: Models
+    files: Files
+    fine_tuning: FineTuning
+    moderations: Moderations
 
     def __init__(
         self,

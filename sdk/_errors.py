@@ -66,8 +66,8 @@ class MissingAPIKeyError(ConfigurationError):
     def __init__(self, provider: str, env_var: str | None) -> None:
         hint = f"pass api_key=... or set the {env_var} environment variable" if env_var else "pass api_key=..."
         super().__init__(f"provider {provider!r} needs an API key: {hint}")
-        self.provider = provider
-        self.env_var = env_var
+        self.provider: str = provider
+        self.env_var: str | None = env_var
 
 
 class UnknownProviderError(ConfigurationError):
@@ -77,15 +77,15 @@ class UnknownProviderError(ConfigurationError):
             "Use a 'provider:model' id with one of these, or install a package that registers "
             "the provider in the 'llmaas.providers' entry-point group"
         )
-        self.name = name
-        self.known = sorted(known)
+        self.name: str = name
+        self.known: list[str] = sorted(known)
 
 
 class UnsupportedFeatureError(LLMaaSError):
     def __init__(self, provider: str, feature: str) -> None:
         super().__init__(f"provider {provider!r} does not support {feature}")
-        self.provider = provider
-        self.feature = feature
+        self.provider: str = provider
+        self.feature: str = feature
 
 
 class APIError(LLMaaSError):
@@ -108,19 +108,19 @@ class APIError(LLMaaSError):
         type: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
-        self.request = request
-        self.body = body
-        self.code = code
-        self.param = param
-        self.type = type
+        self.message: str = message
+        self.request: httpx.Request | None = request
+        self.body: object | None = body
+        self.code: str | None = code
+        self.param: str | None = param
+        self.type: str | None = type
 
 
 class APIResponseValidationError(APIError):
     def __init__(self, message: str, *, response: httpx.Response | None = None, body: object = None) -> None:
         super().__init__(message, request=_request_of(response), body=body)
-        self.response = response
-        self.status_code = response.status_code if response is not None else None
+        self.response: httpx.Response | None = response
+        self.status_code: int | None = response.status_code if response is not None else None
 
 
 class APIConnectionError(APIError):
@@ -155,13 +155,13 @@ class APIStatusError(APIError):
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message, request=_request_of(response), body=body, code=code, param=param, type=type)
-        self.response = response
+        self.response: httpx.Response | None = response
         if status_code is not None:
             self.status_code = status_code
         elif response is not None:
             self.status_code = response.status_code
         self.request_id: str | None = response.headers.get("x-request-id") if response is not None else None
-        self.retry_after = retry_after
+        self.retry_after: float | None = retry_after
         #: whether retrying can help, when the error knows better than its status (a daily quota: no)
         self.should_retry: bool | None = None
 

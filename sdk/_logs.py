@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 
-logger = logging.getLogger("llmaas")
+logger: logging.Logger = logging.getLogger("llmaas")
 _configured = False
 
 

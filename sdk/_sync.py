@@ -22,10 +22,11 @@ class Runner:
     """An event loop on a daemon thread, and a way to run coroutines on it from any other thread."""
 
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="llmaas-loop", daemon=True)
+        self._loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
+        self._thread: threading.Thread = threading.Thread(target=self._loop.run_forever, name="llmaas-loop",
+                                                          daemon=True)
         self._thread.start()
-        self.closed = False
+        self.closed: bool = False
 
     def run(self, coro: Awaitable[R]) -> R:
         if self.closed:

@@ -22,7 +22,7 @@ from .routes import files, fine_tuning, inference, models, service
 from .state import ServerConfig, ServerState
 from .store import Store
 
-log = logging.getLogger("llmaas.server")
+log: logging.Logger = logging.getLogger("llmaas.server")
 
 
 def _engine_stat(provider: Provider, attr: str) -> float:

@@ -23,7 +23,7 @@ from llmaas._errors import (
 )
 from llmaas.types._base import invalid_param
 
-log = logging.getLogger("llmaas.server")
+log: logging.Logger = logging.getLogger("llmaas.server")
 
 def envelope(status: int, message: str, *, param: str | None = None, code: str | None = None,
              type: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -29,7 +29,7 @@ from . import errors
 from .state import Caller, ServerState
 from .store import hash_key
 
-log = logging.getLogger("llmaas.server")
+log: logging.Logger = logging.getLogger("llmaas.server")
 
 PUBLIC = frozenset({"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})

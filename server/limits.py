@@ -21,7 +21,7 @@ DAY = 86400.0
 OPEN_COMPLETION_RESERVE = 16384  # held per choice for a request without max_tokens
 NO_POINT_WAITING = 60.0  # past this, a retry loop would only sleep: say x-should-retry: false
 
-log = logging.getLogger("llmaas.server")
+log: logging.Logger = logging.getLogger("llmaas.server")
 
 
 @dataclass

@@ -13,13 +13,13 @@ OTHER = "other"
 
 class Metrics:
     def __init__(self, queue_depth: Callable[[], float], running: Callable[[], float]) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter("llmaas_requests", "Requests served", ["endpoint", "status"],
+        self.registry: CollectorRegistry = CollectorRegistry()
+        self.requests: Counter = Counter("llmaas_requests", "Requests served", ["endpoint", "status"],
                                 registry=self.registry)
-        self.tokens = Counter("llmaas_tokens", "Tokens processed", ["model", "kind"], registry=self.registry)
-        self.latency = Histogram("llmaas_request_latency_seconds", "Time from request to last byte", ["endpoint"],
+        self.tokens: Counter = Counter("llmaas_tokens", "Tokens processed", ["model", "kind"], registry=self.registry)
+        self.latency: Histogram = Histogram("llmaas_request_latency_seconds", "Time from request to last byte", ["endpoint"],
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.ttft = Histogram("llmaas_time_to_first_token_seconds", "Time from request to first streamed token",
+        self.ttft: Histogram = Histogram("llmaas_time_to_first_token_seconds", "Time from request to first streamed token",
                               ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
         Gauge("llmaas_queue_depth", "Requests waiting for the engine",
               registry=self.registry).set_function(queue_depth)

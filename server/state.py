@@ -16,7 +16,7 @@ from .limits import Limiter, Reservation
 from .metrics import Metrics
 from .store import ANYONE, Store
 
-log = logging.getLogger("llmaas.server")
+log: logging.Logger = logging.getLogger("llmaas.server")
 
 
 @dataclass

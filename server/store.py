@@ -98,7 +98,7 @@ ORPHAN_AGE = 600.0  # seconds: a blob or .part file younger than this may belong
 UNSET: Any = object()
 ANYONE = "*"  # as an owner filter: every owner's rows (what an admin key sees); no key id looks like this
 
-log = logging.getLogger("llmaas.store")
+log: logging.Logger = logging.getLogger("llmaas.store")
 
 
 class KeyError_(ValueError):
@@ -130,9 +130,9 @@ def hash_key(secret: str) -> str:
 
 class Store:
     def __init__(self, home: str | os.PathLike[str]) -> None:
-        self.home = private_dir(Path(home))
-        self.blobs = private_dir(self.home / "blobs")
-        self.path = self.home / "llmaas.db"
+        self.home: Path = private_dir(Path(home))
+        self.blobs: Path = private_dir(self.home / "blobs")
+        self.path: Path = self.home / "llmaas.db"
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # SQLite gives -wal and -shm the same mode
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)

@@ -8,7 +8,13 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 
 
+README_COPY = ROOT / "tests" / "typing" / "readme_snippet.py"  # written here, ignored by git
+
+
 def test_pyright_strict_finds_nothing():
+    # README.md's Python example is checked too, as a user's editor would see it
+    snippet = (ROOT / "README.md").read_text().split("```python")[1].split("```")[0]
+    README_COPY.write_text('"""README.md\'s example, copied by tests/test_typing.py."""\n' + snippet)
     pyright = Path(sys.executable).parent / "pyright"
     out = subprocess.run([str(pyright), "--outputjson"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     import json

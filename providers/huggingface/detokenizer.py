@@ -18,9 +18,9 @@ class IncrementalText:
         self._read = 0
         self._stop = [s for s in stop if s]
         self._longest = max((len(s) for s in self._stop), default=0)
-        self.text = ""  # everything decoded so far
+        self.text: str = ""  # everything decoded so far
         self._sent = 0  # how much of ``text`` has been released
-        self.stopped = False
+        self.stopped: bool = False
 
     def _decode(self, ids: list[int]) -> str:
         return self._tok.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)

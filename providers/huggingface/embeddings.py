@@ -22,11 +22,11 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         self.id = model_id
-        self.model = SentenceTransformer(path, device="cpu", local_files_only=True)
-        self.tokenizer = self.model.tokenizer
-        self.max_tokens = int(self.model.max_seq_length)
+        self.model: Any = SentenceTransformer(path, device="cpu", local_files_only=True)
+        self.tokenizer: Any = self.model.tokenizer
+        self.max_tokens: int = int(self.model.max_seq_length)
         dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dimensions = int(dim())
+        self.dimensions: int = int(dim())
 
     def texts(self, req: EmbeddingRequest) -> list[str]:
         inputs = req.inputs

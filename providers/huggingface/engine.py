@@ -31,7 +31,7 @@ from .detokenizer import IncrementalText
 from .model import CompactLM
 from .sampling import Choice, SamplingParams, sample_rows
 
-log = logging.getLogger("llmaas.engine")
+log: logging.Logger = logging.getLogger("llmaas.engine")
 
 
 @dataclass
@@ -60,13 +60,13 @@ class GenerationRequest:
     _ids = itertools.count()
 
     def __init__(self, prompt: list[int], params: SamplingParams, n: int, loop: asyncio.AbstractEventLoop) -> None:
-        self.id = next(self._ids)
+        self.id: int = next(self._ids)
         self.prompt = prompt
         self.params = params
         self.n = n
         self.loop = loop
         self.events: asyncio.Queue[Any] = asyncio.Queue()
-        self.cancelled = False
+        self.cancelled: bool = False
         self.completion_tokens = 0
         self.open_choices = n
         self.failed = False
@@ -184,7 +184,7 @@ class Engine:
         self._stopping = False
         self.model: CompactLM | None = None
         self.tokenizer: Any = None
-        self.steps = 0
+        self.steps: int = 0
         self._thread = threading.Thread(target=self._main, name="llmaas-engine", daemon=True)
         self._thread.start()
         _live.add(self)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -51,30 +52,30 @@ class CompactLM:
         self.dtype = dtype
         # The cache (and the attention over it) stays in float32: CPU bmm kernels for the many tiny
         # per-head products of a decode step ran about 2x faster in fp32 than in bf16 here.
-        self.cache_dtype = torch.float32
-        self.n_layers = cfg.num_hidden_layers
-        self.n_heads = cfg.num_attention_heads
-        self.n_kv = cfg.num_key_value_heads
-        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-        self.eps = cfg.rms_norm_eps
-        self.vocab = cfg.vocab_size
+        self.cache_dtype: torch.dtype = torch.float32
+        self.n_layers: int = cfg.num_hidden_layers
+        self.n_heads: int = cfg.num_attention_heads
+        self.n_kv: int = cfg.num_key_value_heads
+        self.head_dim: int = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        self.eps: float = cfg.rms_norm_eps
+        self.vocab: int = cfg.vocab_size
         self.max_len = max_len
-        self.scale = 1.0 / math.sqrt(self.head_dim)
+        self.scale: float = 1.0 / math.sqrt(self.head_dim)
 
         inner = hf_model.model
         with torch.no_grad():
-            self.embed = inner.embed_tokens.weight.detach().to(dtype).contiguous()
-            self.layers = [self._layer(block, dtype) for block in inner.layers]
-            self.norm = inner.norm.weight.detach().float()
-            self.lm_head = hf_model.lm_head.weight.detach().to(dtype).contiguous()
+            self.embed: torch.Tensor = inner.embed_tokens.weight.detach().to(dtype).contiguous()
+            self.layers: list[Any] = [self._layer(block, dtype) for block in inner.layers]
+            self.norm: torch.Tensor = inner.norm.weight.detach().float()
+            self.lm_head: torch.Tensor = hf_model.lm_head.weight.detach().to(dtype).contiguous()
             positions = torch.arange(max_len).unsqueeze(0)
             probe = torch.zeros(1, 1, self.head_dim, dtype=torch.float32)
             cos, sin = inner.rotary_emb(probe, positions)
-        self.cos = cos[0].to(dtype).contiguous()  # [max_len, head_dim]
-        self.sin = sin[0].to(dtype).contiguous()
-        self.k_cache = torch.empty(0)
-        self.v_cache = torch.empty(0)
-        self.int8_max_batch = 0  # decode steps with at most this many sequences use int8 weights
+        self.cos: torch.Tensor = cos[0].to(dtype).contiguous()  # [max_len, head_dim]
+        self.sin: torch.Tensor = sin[0].to(dtype).contiguous()
+        self.k_cache: torch.Tensor = torch.empty(0)
+        self.v_cache: torch.Tensor = torch.empty(0)
+        self.int8_max_batch: int = 0  # decode steps with at most this many sequences use int8 weights
         self._lm_head8: Int8 | None = None
         self._use8 = False
 

@@ -46,7 +46,7 @@ LEGACY_DEFAULT_MAX_TOKENS = 16  # what OpenAI's completions endpoint defaults to
 
 class HuggingFaceProvider(BaseProvider):
     name = "hf"
-    capabilities = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS, Capability.MODELS})
+    capabilities: frozenset[Capability] = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS, Capability.MODELS})
 
     def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
@@ -56,13 +56,13 @@ class HuggingFaceProvider(BaseProvider):
         # _ignored: client-wide options such as timeout and max_retries mean nothing in process
         # allow_paths: in process, a model may be any folder or GGUF on your disk; a server passes False so
         # that callers reach only built-in and registered names
-        self.settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
+        self.settings: Settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
                                          max_waiting=max_waiting, max_model_len=max_model_len,
                                          kv_cache_gb=kv_cache_gb, int8_decode_batch=int8_decode_batch,
                                          max_engines=max_engines)
-        self.extra_models = dict(models or {})
+        self.extra_models: dict[str, str] = dict(models or {})
         self.allow_paths = allow_paths
-        self.timeout = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
+        self.timeout: float | None = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
         self.progress = progress
         self._engines: dict[str, Engine] = {}
         self._embedders: dict[str, Any] = {}

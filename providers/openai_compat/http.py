@@ -24,9 +24,9 @@ from llmaas._sse import aiter_events
 from llmaas._version import __version__
 
 M = TypeVar("M", bound=BaseModel)
-log = logging.getLogger("llmaas.http")
+log: logging.Logger = logging.getLogger("llmaas.http")
 
-DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+DEFAULT_TIMEOUT: httpx.Timeout = httpx.Timeout(600.0, connect=5.0)
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
 
 
@@ -53,10 +53,10 @@ class HTTPTransport:
         retry_wait: Any = None,
         prepare: Any = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
-        self.timeout = as_timeout(timeout)
-        self.max_retries = max_retries
+        self.base_url: str = base_url.rstrip("/")
+        self.api_key: str | None = api_key
+        self.timeout: httpx.Timeout = as_timeout(timeout)
+        self.max_retries: int = max_retries
         self._retry_wait = retry_wait
         self._prepare = prepare  # awaited before each request (the local provider starts its server there)
         headers = {"User-Agent": f"llmaas/{__version__}", "Accept": "application/json"}

@@ -61,7 +61,7 @@ class OpenAICompatProvider(BaseProvider):
     ) -> None:
         self.name = name
         self.capabilities = capabilities
-        self.http = HTTPTransport(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries,
+        self.http: HTTPTransport = HTTPTransport(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries,
                                   default_headers=default_headers, http_client=http_client, **transport_options)
 
     @classmethod

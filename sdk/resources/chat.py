@@ -60,6 +60,8 @@ class AsyncChatCompletions(AsyncAPIResource):
 
 
 class AsyncChat(AsyncAPIResource):
+    completions: AsyncChatCompletions
+
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self.completions = AsyncChatCompletions(client)
@@ -84,4 +86,4 @@ class ChatCompletions(SyncResource[AsyncChatCompletions]):
 
 
 class Chat(SyncResource[AsyncChat]):
-    completions = sync_child("completions", ChatCompletions)
+    completions: sync_child[ChatCompletions] = sync_child("completions", ChatCompletions)

@@ -37,6 +37,8 @@ class AsyncCheckpoints(_FineTuningResource):
 
 
 class AsyncJobs(_FineTuningResource):
+    checkpoints: AsyncCheckpoints
+
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self.checkpoints = AsyncCheckpoints(client)
@@ -79,6 +81,8 @@ class AsyncJobs(_FineTuningResource):
 
 
 class AsyncFineTuning(AsyncAPIResource):
+    jobs: AsyncJobs
+
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self.jobs = AsyncJobs(client)
@@ -90,7 +94,7 @@ class Checkpoints(SyncResource[AsyncCheckpoints]):
 
 
 class Jobs(SyncResource[AsyncJobs]):
-    checkpoints = sync_child("checkpoints", Checkpoints)
+    checkpoints: sync_child[Checkpoints] = sync_child("checkpoints", Checkpoints)
 
     def create(self, **params: Unpack[FineTuningJobCreateParams]) -> FineTuningJob:
         return self._call(self._async.create(**params))
@@ -109,4 +113,4 @@ class Jobs(SyncResource[AsyncJobs]):
 
 
 class FineTuning(SyncResource[AsyncFineTuning]):
-    jobs = sync_child("jobs", Jobs)
+    jobs: sync_child[Jobs] = sync_child("jobs", Jobs)

@@ -66,7 +66,7 @@ class ResponseModel(BaseModel):
     the fields named in ``keep_null``, which the spec requires even when they are null.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
     keep_null: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")
@@ -86,7 +86,7 @@ class ResponseModel(BaseModel):
 class RequestModel(BaseModel):
     """A body a client sends. Unknown fields are an error; extras go through ``extra_body`` explicitly."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=(), allow_inf_nan=False)
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=(), allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -105,4 +105,4 @@ class RequestModel(BaseModel):
 class Part(BaseModel):
     """A nested object inside a request: strict like requests, but without the body helpers."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=(), allow_inf_nan=False)
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=(), allow_inf_nan=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -222,14 +222,14 @@ class ChatCompletionRequest(RequestModel):
 
 
 class TopLogprob(ResponseModel):
-    keep_null = frozenset({'bytes'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'bytes'})
     token: str
     logprob: float
     bytes: list[int] | None = None
 
 
 class TokenLogprob(ResponseModel):
-    keep_null = frozenset({'bytes'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'bytes'})
     token: str
     logprob: float
     bytes: list[int] | None = None
@@ -237,7 +237,7 @@ class TokenLogprob(ResponseModel):
 
 
 class ChoiceLogprobs(ResponseModel):
-    keep_null = frozenset({'content', 'refusal'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'content', 'refusal'})
     content: list[TokenLogprob] | None = None
     refusal: list[TokenLogprob] | None = None
 
@@ -254,7 +254,7 @@ class ResponseToolCall(ResponseModel):
 
 
 class ChatCompletionMessage(ResponseModel):
-    keep_null = frozenset({'content', 'refusal'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'content', 'refusal'})
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     refusal: str | None = None
@@ -268,7 +268,7 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "functi
 
 
 class Choice(ResponseModel):
-    keep_null = frozenset({'logprobs', 'finish_reason'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'logprobs', 'finish_reason'})
     index: int
     message: ChatCompletionMessage
     finish_reason: FinishReason | None = None
@@ -310,7 +310,7 @@ class ChoiceDelta(ResponseModel):
 
 
 class ChunkChoice(ResponseModel):
-    keep_null = frozenset({'finish_reason'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'finish_reason'})
     index: int
     delta: ChoiceDelta
     finish_reason: FinishReason | None = None

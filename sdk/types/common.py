@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, ClassVar, cast
 
 from pydantic import BeforeValidator, Field
 
@@ -24,7 +24,7 @@ def _at_most(limit: int, what: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-ItemCap = _at_most(MAX_ITEMS, "items")
+ItemCap: BeforeValidator = _at_most(MAX_ITEMS, "items")
 Texts = Annotated[list[str], Field(max_length=MAX_ITEMS)]
 TokenIds = Annotated[list[Annotated[int, Field(ge=0)]], Field(max_length=MAX_PROMPT_TOKENS)]
 TokenIdLists = Annotated[list[TokenIds], Field(max_length=MAX_ITEMS)]
@@ -56,7 +56,7 @@ class CompletionUsage(ResponseModel):
 
 
 class ErrorObject(ResponseModel):
-    keep_null = frozenset({'param', 'code'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'param', 'code'})
     message: str
     type: str
     param: str | None = None

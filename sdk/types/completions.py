@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -47,7 +47,7 @@ class CompletionLogprobs(ResponseModel):
 
 
 class CompletionChoice(ResponseModel):
-    keep_null = frozenset({'logprobs', 'finish_reason'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'logprobs', 'finish_reason'})
     index: int
     text: str
     finish_reason: Literal["stop", "length", "content_filter"] | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -30,7 +30,7 @@ class FineTuningJobRequest(RequestModel):
 
 
 class JobError(ResponseModel):
-    keep_null = frozenset({'param', 'code'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'param', 'code'})
     code: str | None = None
     message: str
     param: str | None = None
@@ -43,7 +43,7 @@ class JobHyperparameters(ResponseModel):
 
 
 class FineTuningJob(ResponseModel):
-    keep_null = frozenset({'fine_tuned_model', 'metadata', 'validation_file', 'estimated_finish', 'finished_at', 'integrations', 'error', 'seed', 'trained_tokens'})
+    keep_null: ClassVar[frozenset[str]] = frozenset({'fine_tuned_model', 'metadata', 'validation_file', 'estimated_finish', 'finished_at', 'integrations', 'error', 'seed', 'trained_tokens'})
     id: str
     object: Literal["fine_tuning.job"] = "fine_tuning.job"
     created_at: int

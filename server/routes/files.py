@@ -12,7 +12,7 @@ from llmaas._errors import BadRequestError, NotFoundError
 
 from ._common import caller
 
-router = APIRouter(prefix="/v1")
+router: APIRouter = APIRouter(prefix="/v1")
 
 PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
 

@@ -16,7 +16,7 @@ from llmaas.types import FineTuningJobRequest
 
 from ._common import OPTIONS, caller
 
-router = APIRouter(prefix="/v1/fine_tuning")
+router: APIRouter = APIRouter(prefix="/v1/fine_tuning")
 
 
 async def _job(state: Any, job_id: str, owner: str | None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from llmaas.types.common import StreamOptions
 from ..state import state_of
 from ._common import OPTIONS, caller, metered, reserve, sse, status_of
 
-router = APIRouter(prefix="/v1")
+router: APIRouter = APIRouter(prefix="/v1")
 
 
 def _with_usage(req: Any) -> tuple[Any, bool]:

@@ -10,7 +10,7 @@ from llmaas._errors import NotFoundError, PermissionDeniedError
 
 from ._common import OPTIONS, caller, dump
 
-router = APIRouter(prefix="/v1")
+router: APIRouter = APIRouter(prefix="/v1")
 
 
 @router.get("/models")

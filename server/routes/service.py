@@ -13,7 +13,7 @@ from llmaas._errors import PermissionDeniedError
 from ..state import state_of
 from ._common import caller
 
-router = APIRouter()
+router: APIRouter = APIRouter()
 
 
 @router.get("/health")
