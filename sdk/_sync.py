@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 from typing import Any, Generic, TypeVar, cast
 
 from ._pagination import AsyncPage, AsyncPaginator, SyncPage
+from ._response import current_sink, in_sink
 from ._streaming import AsyncStream, Stream
 
 R = TypeVar("R")
@@ -33,7 +34,8 @@ class Runner:
             raise RuntimeError("this client is closed")
         if threading.current_thread() is self._thread:
             raise RuntimeError("the sync client cannot be called from its own event loop")
-        future = asyncio.run_coroutine_threadsafe(_as_coroutine(coro), self._loop)
+        # a raw-response call's sink travels with the coroutine onto the loop thread
+        future = asyncio.run_coroutine_threadsafe(_as_coroutine(in_sink(coro, current_sink())), self._loop)
         try:
             return future.result()
         except BaseException:

@@ -19,6 +19,7 @@ from llmaas._errors import (
     status_error_from_response,
 )
 from llmaas._options import NOT_GIVEN, RequestOptions
+from llmaas._response import record
 from llmaas._retry import async_retrying
 from llmaas._sse import aiter_events
 from llmaas._version import __version__
@@ -116,6 +117,7 @@ class HTTPTransport:
                 response = await self._send_once(request, stream)
                 log.debug("response: %s %s -> %s (request id %s)", method, request.url, response.status_code,
                           response.headers.get("x-request-id"))
+                record(response)
                 return response
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from .._provider import Capability, require
+from .._response import APIResponse, raw, sync_raw
 from .._streaming import AsyncStream, Stream
 from .._sync import SyncResource, sync_child
 from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
@@ -58,6 +59,20 @@ class AsyncChatCompletions(AsyncAPIResource):
         result: Any = await provider.chat(req, options)
         return AsyncStream(result) if stream else result
 
+    @property
+    def with_raw_response(self) -> AsyncChatCompletionsWithRawResponse:
+        """The same calls, answered with the HTTP response (status, headers, request id) and ``parse()``."""
+        return AsyncChatCompletionsWithRawResponse(self)
+
+
+class AsyncChatCompletionsWithRawResponse:
+    def __init__(self, resource: AsyncChatCompletions) -> None:
+        self._resource = resource
+
+    async def create(self, *, stream: bool | None = None, **params: Unpack[ChatCompletionCreateParams]
+                     ) -> APIResponse[ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        return await raw(self._resource.create)(stream=stream, **params)
+
 
 class AsyncChat(AsyncAPIResource):
     completions: AsyncChatCompletions
@@ -83,6 +98,19 @@ class ChatCompletions(SyncResource[AsyncChatCompletions]):
     def create(self, *, stream: bool | None = None,
                **params: Unpack[ChatCompletionCreateParams]) -> ChatCompletion | Stream[ChatCompletionChunk]:
         return self._call(self._async.create(stream=stream, **params))
+
+    @property
+    def with_raw_response(self) -> ChatCompletionsWithRawResponse:
+        return ChatCompletionsWithRawResponse(self)
+
+
+class ChatCompletionsWithRawResponse:
+    def __init__(self, resource: ChatCompletions) -> None:
+        self._resource = resource
+
+    def create(self, *, stream: bool | None = None, **params: Unpack[ChatCompletionCreateParams]
+               ) -> APIResponse[ChatCompletion | Stream[ChatCompletionChunk]]:
+        return sync_raw(self._resource.create)(stream=stream, **params)
 
 
 class Chat(SyncResource[AsyncChat]):

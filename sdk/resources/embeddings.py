@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing_extensions import Unpack
 
 from .._provider import Capability, require
+from .._response import APIResponse, raw, sync_raw
 from .._sync import SyncResource
 from ..types.create_params import EmbeddingCreateParams
 from ..types.embeddings import CreateEmbeddingResponse, EmbeddingRequest
@@ -20,7 +21,31 @@ class AsyncEmbeddings(AsyncAPIResource):
         req = build_request(EmbeddingRequest, {**fields, "model": name})
         return await provider.embed(req, options)
 
+    @property
+    def with_raw_response(self) -> AsyncEmbeddingsWithRawResponse:
+        return AsyncEmbeddingsWithRawResponse(self)
+
+
+class AsyncEmbeddingsWithRawResponse:
+    def __init__(self, resource: AsyncEmbeddings) -> None:
+        self._resource = resource
+
+    async def create(self, **params: Unpack[EmbeddingCreateParams]) -> APIResponse[CreateEmbeddingResponse]:
+        return await raw(self._resource.create)(**params)
+
 
 class Embeddings(SyncResource[AsyncEmbeddings]):
     def create(self, **params: Unpack[EmbeddingCreateParams]) -> CreateEmbeddingResponse:
         return self._call(self._async.create(**params))
+
+    @property
+    def with_raw_response(self) -> EmbeddingsWithRawResponse:
+        return EmbeddingsWithRawResponse(self)
+
+
+class EmbeddingsWithRawResponse:
+    def __init__(self, resource: Embeddings) -> None:
+        self._resource = resource
+
+    def create(self, **params: Unpack[EmbeddingCreateParams]) -> APIResponse[CreateEmbeddingResponse]:
+        return sync_raw(self._resource.create)(**params)

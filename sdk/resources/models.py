@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing_extensions import Unpack
 
-from .._pagination import AsyncPaginator, PageResult, SyncPage
+from .._pagination import AsyncPage, AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability, require
+from .._response import APIResponse, raw, sync_raw
 from .._sync import SyncResource
 from ..types.create_params import ModelListParams, RequestOptionsParams
 from ..types.models import Model, ModelDeleted
@@ -37,6 +38,29 @@ class AsyncModels(AsyncAPIResource):
         require(backend, Capability.MODELS_WRITE, "deleting models")
         return await backend.delete_model(name, options)
 
+    @property
+    def with_raw_response(self) -> AsyncModelsWithRawResponse:
+        return AsyncModelsWithRawResponse(self)
+
+
+class AsyncModelsWithRawResponse:
+    def __init__(self, resource: AsyncModels) -> None:
+        self._resource = resource
+
+    async def list(self, **params: Unpack[ModelListParams]) -> APIResponse[AsyncPage[Model]]:
+        resource = self._resource
+
+        async def first_page() -> AsyncPage[Model]:
+            return await resource.list(**params)
+
+        return await raw(first_page)()
+
+    async def retrieve(self, model: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[Model]:
+        return await raw(self._resource.retrieve)(model, **params)
+
+    async def delete(self, model: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[ModelDeleted]:
+        return await raw(self._resource.delete)(model, **params)
+
 
 class Models(SyncResource[AsyncModels]):
     def list(self, **params: Unpack[ModelListParams]) -> SyncPage[Model]:
@@ -47,3 +71,21 @@ class Models(SyncResource[AsyncModels]):
 
     def delete(self, model: str, **params: Unpack[RequestOptionsParams]) -> ModelDeleted:
         return self._call(self._async.delete(model, **params))
+
+    @property
+    def with_raw_response(self) -> ModelsWithRawResponse:
+        return ModelsWithRawResponse(self)
+
+
+class ModelsWithRawResponse:
+    def __init__(self, resource: Models) -> None:
+        self._resource = resource
+
+    def list(self, **params: Unpack[ModelListParams]) -> APIResponse[SyncPage[Model]]:
+        return sync_raw(self._resource.list)(**params)
+
+    def retrieve(self, model: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[Model]:
+        return sync_raw(self._resource.retrieve)(model, **params)
+
+    def delete(self, model: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[ModelDeleted]:
+        return sync_raw(self._resource.delete)(model, **params)

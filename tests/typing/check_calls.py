@@ -114,3 +114,11 @@ def misspelt(client: llmaas.Client) -> None:
     client.embeddings.create(model="e", input="x", dimensions="all")  # pyright: ignore[reportArgumentType]
     client.embeddings.create(model="e")  # pyright: ignore[reportCallIssue]
     client.files.create(file=b"x", purpose="fine-tune", timeout="soon")  # pyright: ignore[reportArgumentType]
+
+
+def raw_responses(client: llmaas.Client) -> None:
+    raw = client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert_type(raw.request_id, "str | None")
+    assert_type(raw.parse(), "ChatCompletion | Stream[ChatCompletionChunk]")
+    assert_type(client.models.with_raw_response.list().parse(), SyncPage[Model])
+    assert_type(client.embeddings.with_raw_response.create(model="e", input="x").parse(), CreateEmbeddingResponse)

@@ -145,3 +145,46 @@ def test_llmaas_log_shows_requests_and_retries(tmp_path):
     quiet = subprocess.run([sys.executable, str(script)], env={k: v for k, v in os.environ.items() if k != "LLMAAS_LOG"},
                            capture_output=True, text=True, timeout=60)
     assert "request: POST" not in quiet.stderr
+
+
+def test_with_raw_response_gives_status_headers_and_the_parsed_result():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"object": "list", "data": [
+                {"id": "m1", "object": "model", "created": 0, "owned_by": "x"}]}, headers={"x-request-id": "req_list"})
+        return httpx.Response(200, json=_chat_body(), headers={"x-request-id": "req_chat", "x-ratelimit-remaining-requests": "9"})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    with llmaas.Client(base_url="http://api.test/v1", api_key="k", http_client=http) as c:
+        raw = c.chat.completions.with_raw_response.create(model="m", messages=MSG)
+        assert raw.status_code == 200 and raw.request_id == "req_chat"
+        assert raw.headers["x-ratelimit-remaining-requests"] == "9"
+        assert raw.parse().choices[0].message.content == "ok"
+        page = c.models.with_raw_response.list()
+        assert page.request_id == "req_list" and [m.id for m in page.parse()] == ["m1"]
+        plain = c.chat.completions.create(model="m", messages=MSG)  # an ordinary call is unchanged
+        assert plain.choices[0].message.content == "ok"
+
+    async def main():
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        async with llmaas.AsyncClient(base_url="http://api.test/v1", api_key="k", http_client=http) as c:
+            raw = await c.chat.completions.with_raw_response.create(model="m", messages=MSG)
+            emb_handler_ok = raw.request_id == "req_chat"
+            listed = await c.models.with_raw_response.list()
+            return emb_handler_ok, listed.request_id, [m.id for m in listed.parse().data]
+
+    assert asyncio.run(main()) == (True, "req_list", ["m1"])
+
+
+def test_with_raw_response_in_process_has_no_http_side():
+    class Echo(llmaas.BaseProvider):
+        name = "echo-raw"
+        capabilities = frozenset({llmaas.Capability.CHAT})
+
+        async def chat(self, req, options):
+            return ChatCompletion.model_validate(_chat_body(req.model))
+
+    with llmaas.Client(provider=Echo()) as c:
+        raw = c.chat.completions.with_raw_response.create(model="x", messages=MSG)
+        assert raw.status_code == 200 and raw.request_id is None and raw.http_response is None
+        assert raw.parse().model == "x"
