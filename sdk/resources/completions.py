@@ -7,6 +7,7 @@ from typing import Any, Literal, overload
 from typing_extensions import Unpack
 
 from .._provider import Capability, require
+from .._response import APIResponse, raw, sync_raw
 from .._streaming import AsyncStream, Stream
 from .._sync import SyncResource
 from ..types.completions import Completion, CompletionRequest
@@ -36,6 +37,19 @@ class AsyncCompletions(AsyncAPIResource):
         result: Any = await provider.complete(req, options)
         return AsyncStream(result) if stream else result
 
+    @property
+    def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
+        return AsyncCompletionsWithRawResponse(self)
+
+
+class AsyncCompletionsWithRawResponse:
+    def __init__(self, resource: AsyncCompletions) -> None:
+        self._resource = resource
+
+    async def create(self, *, stream: bool | None = None, **params: Unpack[CompletionCreateParams]
+                     ) -> APIResponse[Completion | AsyncStream[Completion]]:
+        return await raw(self._resource.create)(stream=stream, **params)
+
 
 class Completions(SyncResource[AsyncCompletions]):
     @overload
@@ -51,3 +65,16 @@ class Completions(SyncResource[AsyncCompletions]):
     def create(self, *, stream: bool | None = None,
                **params: Unpack[CompletionCreateParams]) -> Completion | Stream[Completion]:
         return self._call(self._async.create(stream=stream, **params))
+
+    @property
+    def with_raw_response(self) -> CompletionsWithRawResponse:
+        return CompletionsWithRawResponse(self)
+
+
+class CompletionsWithRawResponse:
+    def __init__(self, resource: Completions) -> None:
+        self._resource = resource
+
+    def create(self, *, stream: bool | None = None, **params: Unpack[CompletionCreateParams]
+               ) -> APIResponse[Completion | Stream[Completion]]:
+        return sync_raw(self._resource.create)(stream=stream, **params)

@@ -11,6 +11,7 @@ from typing_extensions import Unpack
 from .._errors import BadRequestError
 from .._pagination import AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability
+from .._response import APIResponse, raw, sync_raw
 from .._sync import SyncResource
 from ..types.create_params import FileListParams, RequestOptionsParams
 from ..types.files import FileDeleted, FileObject
@@ -73,6 +74,28 @@ class AsyncFiles(AsyncAPIResource):
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.file_content(file_id, options)
 
+    @property
+    def with_raw_response(self) -> AsyncFilesWithRawResponse:
+        return AsyncFilesWithRawResponse(self)
+
+
+class AsyncFilesWithRawResponse:
+    def __init__(self, resource: AsyncFiles) -> None:
+        self._resource = resource
+
+    async def create(self, *, file: FileInput, purpose: FilePurpose | str,
+                     **params: Unpack[RequestOptionsParams]) -> APIResponse[FileObject]:
+        return await raw(self._resource.create)(file=file, purpose=purpose, **params)
+
+    async def retrieve(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[FileObject]:
+        return await raw(self._resource.retrieve)(file_id, **params)
+
+    async def delete(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[FileDeleted]:
+        return await raw(self._resource.delete)(file_id, **params)
+
+    async def content(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[bytes]:
+        return await raw(self._resource.content)(file_id, **params)
+
 
 class Files(SyncResource[AsyncFiles]):
     def create(self, *, file: FileInput, purpose: FilePurpose | str,
@@ -90,3 +113,28 @@ class Files(SyncResource[AsyncFiles]):
 
     def content(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> bytes:
         return self._call(self._async.content(file_id, **params))
+
+    @property
+    def with_raw_response(self) -> FilesWithRawResponse:
+        return FilesWithRawResponse(self)
+
+
+class FilesWithRawResponse:
+    def __init__(self, resource: Files) -> None:
+        self._resource = resource
+
+    def create(self, *, file: FileInput, purpose: FilePurpose | str,
+               **params: Unpack[RequestOptionsParams]) -> APIResponse[FileObject]:
+        return sync_raw(self._resource.create)(file=file, purpose=purpose, **params)
+
+    def list(self, **params: Unpack[FileListParams]) -> APIResponse[SyncPage[FileObject]]:
+        return sync_raw(self._resource.list)(**params)
+
+    def retrieve(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[FileObject]:
+        return sync_raw(self._resource.retrieve)(file_id, **params)
+
+    def delete(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[FileDeleted]:
+        return sync_raw(self._resource.delete)(file_id, **params)
+
+    def content(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[bytes]:
+        return sync_raw(self._resource.content)(file_id, **params)

@@ -8,6 +8,7 @@ from typing_extensions import Unpack
 
 from .._pagination import AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability, Provider
+from .._response import APIResponse, raw, sync_raw
 from .._sync import SyncResource, sync_child
 from ..types.create_params import FineTuningJobCreateParams, JobListParams, PageParams, RequestOptionsParams
 from ..types.fine_tuning import (
@@ -79,6 +80,25 @@ class AsyncJobs(_FineTuningResource):
 
         return paginate(fetch, fields.get("after"))
 
+    @property
+    def with_raw_response(self) -> AsyncJobsWithRawResponse:
+        return AsyncJobsWithRawResponse(self)
+
+
+class AsyncJobsWithRawResponse:
+    def __init__(self, resource: AsyncJobs) -> None:
+        self._resource = resource
+
+    async def create(self, **params: Unpack[FineTuningJobCreateParams]) -> APIResponse[FineTuningJob]:
+        return await raw(self._resource.create)(**params)
+
+    async def retrieve(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]
+                       ) -> APIResponse[FineTuningJob]:
+        return await raw(self._resource.retrieve)(fine_tuning_job_id, **params)
+
+    async def cancel(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[FineTuningJob]:
+        return await raw(self._resource.cancel)(fine_tuning_job_id, **params)
+
 
 class AsyncFineTuning(AsyncAPIResource):
     jobs: AsyncJobs
@@ -110,6 +130,27 @@ class Jobs(SyncResource[AsyncJobs]):
 
     def list_events(self, fine_tuning_job_id: str, **params: Unpack[PageParams]) -> SyncPage[FineTuningJobEvent]:
         return self._call(self._async.list_events(fine_tuning_job_id, **params))
+
+    @property
+    def with_raw_response(self) -> JobsWithRawResponse:
+        return JobsWithRawResponse(self)
+
+
+class JobsWithRawResponse:
+    def __init__(self, resource: Jobs) -> None:
+        self._resource = resource
+
+    def create(self, **params: Unpack[FineTuningJobCreateParams]) -> APIResponse[FineTuningJob]:
+        return sync_raw(self._resource.create)(**params)
+
+    def list(self, **params: Unpack[JobListParams]) -> APIResponse[SyncPage[FineTuningJob]]:
+        return sync_raw(self._resource.list)(**params)
+
+    def retrieve(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[FineTuningJob]:
+        return sync_raw(self._resource.retrieve)(fine_tuning_job_id, **params)
+
+    def cancel(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> APIResponse[FineTuningJob]:
+        return sync_raw(self._resource.cancel)(fine_tuning_job_id, **params)
 
 
 class FineTuning(SyncResource[AsyncFineTuning]):

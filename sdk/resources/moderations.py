@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing_extensions import Unpack
 
 from .._provider import Capability, require
+from .._response import APIResponse, raw, sync_raw
 from .._sync import SyncResource
 from ..types.create_params import ModerationCreateParams
 from ..types.moderations import ModerationRequest, ModerationResponse
@@ -24,7 +25,31 @@ class AsyncModerations(AsyncAPIResource):
         req = build_request(ModerationRequest, {**fields, "model": name})
         return await provider.moderate(req, options)
 
+    @property
+    def with_raw_response(self) -> AsyncModerationsWithRawResponse:
+        return AsyncModerationsWithRawResponse(self)
+
+
+class AsyncModerationsWithRawResponse:
+    def __init__(self, resource: AsyncModerations) -> None:
+        self._resource = resource
+
+    async def create(self, **params: Unpack[ModerationCreateParams]) -> APIResponse[ModerationResponse]:
+        return await raw(self._resource.create)(**params)
+
 
 class Moderations(SyncResource[AsyncModerations]):
     def create(self, **params: Unpack[ModerationCreateParams]) -> ModerationResponse:
         return self._call(self._async.create(**params))
+
+    @property
+    def with_raw_response(self) -> ModerationsWithRawResponse:
+        return ModerationsWithRawResponse(self)
+
+
+class ModerationsWithRawResponse:
+    def __init__(self, resource: Moderations) -> None:
+        self._resource = resource
+
+    def create(self, **params: Unpack[ModerationCreateParams]) -> APIResponse[ModerationResponse]:
+        return sync_raw(self._resource.create)(**params)

@@ -122,3 +122,16 @@ def raw_responses(client: llmaas.Client) -> None:
     assert_type(raw.parse(), "ChatCompletion | Stream[ChatCompletionChunk]")
     assert_type(client.models.with_raw_response.list().parse(), SyncPage[Model])
     assert_type(client.embeddings.with_raw_response.create(model="e", input="x").parse(), CreateEmbeddingResponse)
+    assert_type(client.completions.with_raw_response.create(model="m", prompt="x").parse(),
+                "Completion | Stream[Completion]")
+    assert_type(client.moderations.with_raw_response.create(input="x").parse(), ModerationResponse)
+    assert_type(client.files.with_raw_response.content("file-1").parse(), bytes)
+    assert_type(client.files.with_raw_response.list().parse(), SyncPage[FileObject])
+    assert_type(client.fine_tuning.jobs.with_raw_response.retrieve("ftjob-1").parse(), FineTuningJob)
+
+
+async def async_raw_responses(client: llmaas.AsyncClient) -> None:
+    raw = await client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert_type(raw.parse(), "ChatCompletion | AsyncStream[ChatCompletionChunk]")
+    assert_type((await client.models.with_raw_response.list()).parse(), AsyncPage[Model])
+    assert_type((await client.files.with_raw_response.retrieve("file-1")).parse(), FileObject)

@@ -188,3 +188,13 @@ def test_with_raw_response_in_process_has_no_http_side():
         raw = c.chat.completions.with_raw_response.create(model="x", messages=MSG)
         assert raw.status_code == 200 and raw.request_id is None and raw.http_response is None
         assert raw.parse().model == "x"
+
+
+def test_with_raw_response_on_files():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"prompt": "p"}\n', headers={"x-request-id": "req_file"})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    with llmaas.Client(base_url="http://api.test/v1", api_key="k", http_client=http) as c:
+        raw = c.files.with_raw_response.content("file-1")
+        assert raw.request_id == "req_file" and raw.parse() == b'{"prompt": "p"}\n'
