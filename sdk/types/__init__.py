@@ -22,6 +22,13 @@ from .chat import (
 )
 from .common import CompletionUsage, DeletedObject, ErrorObject, ErrorResponse, StreamOptions
 from .completions import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest
+from .create_params import (
+    ChatCompletionCreateParams,
+    CompletionCreateParams,
+    EmbeddingCreateParams,
+    FineTuningJobCreateParams,
+    ModerationCreateParams,
+)
 from .embeddings import CreateEmbeddingResponse, Embedding, EmbeddingRequest, EmbeddingUsage
 from .files import FileDeleted, FileObject
 from .fine_tuning import (
@@ -33,8 +40,47 @@ from .fine_tuning import (
 )
 from .models import Model, ModelDeleted
 from .moderations import ModerationRequest, ModerationResponse, ModerationResult
+from .params import (
+    ChatCompletionAssistantMessageParam,
+    ChatCompletionContentPartImageParam,
+    ChatCompletionContentPartParam,
+    ChatCompletionContentPartTextParam,
+    ChatCompletionDeveloperMessageParam,
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCallParam,
+    ChatCompletionNamedToolChoiceParam,
+    ChatCompletionStreamOptionsParam,
+    ChatCompletionSystemMessageParam,
+    ChatCompletionToolChoiceOptionParam,
+    ChatCompletionToolMessageParam,
+    ChatCompletionToolParam,
+    ChatCompletionUserMessageParam,
+    FunctionDefinitionParam,
+    ResponseFormatParam,
+)
 
 __all__ = [
+    "ChatCompletionAssistantMessageParam",
+    "ChatCompletionContentPartImageParam",
+    "ChatCompletionContentPartParam",
+    "ChatCompletionContentPartTextParam",
+    "ChatCompletionCreateParams",
+    "ChatCompletionDeveloperMessageParam",
+    "ChatCompletionMessageParam",
+    "ChatCompletionMessageToolCallParam",
+    "ChatCompletionNamedToolChoiceParam",
+    "ChatCompletionStreamOptionsParam",
+    "ChatCompletionSystemMessageParam",
+    "ChatCompletionToolChoiceOptionParam",
+    "ChatCompletionToolMessageParam",
+    "ChatCompletionToolParam",
+    "ChatCompletionUserMessageParam",
+    "CompletionCreateParams",
+    "EmbeddingCreateParams",
+    "FineTuningJobCreateParams",
+    "FunctionDefinitionParam",
+    "ModerationCreateParams",
+    "ResponseFormatParam",
     "AssistantMessage",
     "ChatCompletion",
     "ChatCompletionChunk",

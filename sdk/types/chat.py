@@ -9,6 +9,17 @@ from pydantic import Field
 from ._base import Part, RequestModel, ResponseModel
 from .common import MAX_ITEMS, CompletionUsage, ItemCap, StreamOptions
 
+# the request-side TypedDicts, importable from here under openai-python's names (openai.types.chat)
+from .params import ChatCompletionAssistantMessageParam as ChatCompletionAssistantMessageParam
+from .params import ChatCompletionContentPartParam as ChatCompletionContentPartParam
+from .params import ChatCompletionMessageParam as ChatCompletionMessageParam
+from .params import ChatCompletionStreamOptionsParam as ChatCompletionStreamOptionsParam
+from .params import ChatCompletionSystemMessageParam as ChatCompletionSystemMessageParam
+from .params import ChatCompletionToolChoiceOptionParam as ChatCompletionToolChoiceOptionParam
+from .params import ChatCompletionToolMessageParam as ChatCompletionToolMessageParam
+from .params import ChatCompletionToolParam as ChatCompletionToolParam
+from .params import ChatCompletionUserMessageParam as ChatCompletionUserMessageParam
+
 MAX_MESSAGES = MAX_ITEMS
 MAX_TOOLS = 128  # as OpenAI
 
@@ -326,3 +337,4 @@ class ChatCompletionChunk(ResponseModel):
     usage: CompletionUsage | None = None
     system_fingerprint: str | None = None
     service_tier: str | None = None
+
