@@ -138,5 +138,6 @@ def _top_p(logits: torch.Tensor, ps: list[float]) -> torch.Tensor:
     cum = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
     limit = torch.tensor(ps, dtype=cum.dtype).unsqueeze(1)
     drop = (cum - torch.softmax(sorted_logits, dim=-1)) >= limit  # keep tokens until the mass reaches p
+    drop[:, 0] = False  # the most likely token always stays, however small p is (1e-252 is 0.0 in float32)
     sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
     return torch.empty_like(logits).scatter_(1, order, sorted_logits)

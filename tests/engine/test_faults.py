@@ -53,3 +53,12 @@ async def test_a_poisoned_request_fails_alone(hf, poisoned_at):
     assert isinstance(results[2], InternalServerError) and results[2].status_code == 500
     assert results[:2] == [12, 12] and results[3:] == [24, 24]
     assert await asyncio.wait_for(_collect(engine.generate(prompt, normal)), 60) == 12  # still serving
+
+
+def test_a_top_p_that_underflows_keeps_the_most_likely_token():
+    """Found by the fuzzer: top_p=1e-252 is 0.0 in float32, which masked every token and made sampling
+    fail (a 500)."""
+    logits = torch.randn(2, 50)
+    params = [SamplingParams(max_tokens=1, temperature=1.0, top_p=1e-252)] * 2
+    out = sample_rows(logits, params, [torch.Generator().manual_seed(0), None], None)
+    assert [c.token for c in out] == logits.argmax(-1).tolist()
