@@ -30,11 +30,14 @@ from llmaas.types import (
     CompletionRequest,
     CreateEmbeddingResponse,
     EmbeddingRequest,
+    FileDeleted,
+    FileObject,
     Model,
 )
 
 from . import chat, completions, deadline
 from .engine import Engine, EngineConfig, MeteredStream
+from .files import StoreFiles
 from .loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted, resolve_source
 from .requests import chat_prompt, completion_prompts, sampling_params
 from .settings import Settings
@@ -46,13 +49,14 @@ LEGACY_DEFAULT_MAX_TOKENS = 16  # what OpenAI's completions endpoint defaults to
 
 class HuggingFaceProvider(BaseProvider):
     name = "hf"
-    capabilities: frozenset[Capability] = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS, Capability.MODELS})
+    capabilities: frozenset[Capability] = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS,
+                                                     Capability.MODELS, Capability.FILES})
 
     def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
                  int8_decode_batch: int | None = None, max_engines: int | None = None,
                  models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
-                 timeout: Any = None, **_ignored: Any) -> None:
+                 timeout: Any = None, home: str | None = None, **_ignored: Any) -> None:
         # _ignored: client-wide options such as timeout and max_retries mean nothing in process
         # allow_paths: in process, a model may be any folder or GGUF on your disk; a server passes False so
         # that callers reach only built-in and registered names
@@ -63,6 +67,7 @@ class HuggingFaceProvider(BaseProvider):
         self.extra_models: dict[str, str] = dict(models or {})
         self.allow_paths = allow_paths
         self.timeout: float | None = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
+        self.files: StoreFiles = StoreFiles(home)  # the store in LLMAAS_HOME (or home), shared with llmaas serve
         self.progress = progress
         self._engines: dict[str, Engine] = {}
         self._embedders: dict[str, Any] = {}
@@ -224,7 +229,25 @@ class HuggingFaceProvider(BaseProvider):
         source = resolve_source(model, self.extra_models, self.allow_paths)  # NotFoundError if it cannot
         return Model(id=source.id, created=self._created, owned_by="llmaas")
 
+    # -- files --------------------------------------------------------------------------------------
+
+    async def create_file(self, content: bytes, filename: str, purpose: str, options: RequestOptions) -> FileObject:
+        return await self.files.create(content, filename, purpose)
+
+    async def list_files(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FileObject]:
+        return await self.files.list(params)
+
+    async def retrieve_file(self, file_id: str, options: RequestOptions) -> FileObject:
+        return await self.files.retrieve(file_id)
+
+    async def delete_file(self, file_id: str, options: RequestOptions) -> FileDeleted:
+        return await self.files.delete(file_id)
+
+    async def file_content(self, file_id: str, options: RequestOptions) -> bytes:
+        return await self.files.content(file_id)
+
     async def aclose(self) -> None:
+        self.files.close()
         engines, self._engines = list(self._engines.values()), {}
         for engine in engines:
             await asyncio.to_thread(engine.shutdown)

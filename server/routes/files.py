@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from llmaas._errors import BadRequestError, NotFoundError
 
+from ..training_files import InvalidTrainingFile, check_jsonl
 from ._common import caller
 
 router: APIRouter = APIRouter(prefix="/v1")
@@ -47,24 +48,10 @@ async def upload(request: Request, file: UploadFile = File(...), purpose: str = 
 
 
 def _check_jsonl(content: bytes) -> None:
-    import json
-
     try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequestError(f"fine-tune files must be UTF-8 JSONL; byte {exc.start} is not UTF-8",
-                              status_code=400, param="file") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise BadRequestError(f"line {number} of the file is not valid JSON: {exc}", status_code=400,
-                                  param="file") from None
-        if not isinstance(row, dict) or not ({"messages", "prompt"} & row.keys()):
-            raise BadRequestError(f"line {number} must be an object with 'messages' (or 'prompt' and "
-                                  "'completion')", status_code=400, param="file")
+        check_jsonl(content)
+    except InvalidTrainingFile as exc:
+        raise BadRequestError(str(exc), status_code=400, param="file", code="invalid_file") from None
 
 
 @router.get("/files")
