@@ -7,6 +7,7 @@ import os
 from typing import Any, cast
 
 import httpx
+from typing_extensions import TypedDict, Unpack
 
 from ._errors import UnknownProviderError
 from ._http_bridge import as_async
@@ -26,6 +27,22 @@ from .resources.moderations import AsyncModerations, Moderations
 from .types.create_params import Timeout
 
 DEFAULT_PROVIDER = "hf"
+
+
+class ClientOptions(TypedDict, total=False):
+    """What ``Client`` and ``AsyncClient`` take, once for both (see ``AsyncClient``)."""
+
+    provider: str | Provider | None
+    base_url: str | None
+    api_key: str | None
+    timeout: Timeout
+    max_retries: int | None
+    default_headers: dict[str, str] | None
+    http_client: httpx.AsyncClient | httpx.Client | None  # a sync httpx.Client serves the sync Client
+    provider_options: dict[str, dict[str, Any]] | None
+
+
+CLIENT_OPTIONS = frozenset(ClientOptions.__optional_keys__ | ClientOptions.__required_keys__)
 
 
 class AsyncClient:
@@ -53,19 +70,16 @@ class AsyncClient:
     fine_tuning: AsyncFineTuning
     moderations: AsyncModerations
 
-    def __init__(
-        self,
-        *,
-        provider: str | Provider | None = None,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: Timeout = None,
-        max_retries: int | None = None,
-        default_headers: dict[str, str] | None = None,
-        http_client: httpx.AsyncClient | httpx.Client | None = None,
-        provider_options: dict[str, dict[str, Any]] | None = None,
-    ) -> None:
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        unknown = sorted(set(options) - CLIENT_OPTIONS)
+        if unknown:
+            raise TypeError(f"unexpected client option {unknown[0]!r}; the options are {', '.join(sorted(CLIENT_OPTIONS))}"
+                            " (settings for one provider go in provider_options={name: {...}})")
         setup_from_env()
+        provider, base_url, api_key = options.get("provider"), options.get("base_url"), options.get("api_key")
+        timeout, max_retries = options.get("timeout"), options.get("max_retries")
+        default_headers, http_client = options.get("default_headers"), options.get("http_client")
+        provider_options = options.get("provider_options")
         if isinstance(http_client, httpx.Client):
             http_client = as_async(http_client)
         self._request_defaults: dict[str, Any] = {}
@@ -190,22 +204,9 @@ class Client:
     fine_tuning: FineTuning
     moderations: Moderations
 
-    def __init__(
-        self,
-        *,
-        provider: str | Provider | None = None,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: Timeout = None,
-        max_retries: int | None = None,
-        default_headers: dict[str, str] | None = None,
-        http_client: httpx.Client | httpx.AsyncClient | None = None,
-        provider_options: dict[str, dict[str, Any]] | None = None,
-    ) -> None:
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
         self._runner = Runner()
-        self._async = AsyncClient(provider=provider, base_url=base_url, api_key=api_key, timeout=timeout,
-                                  max_retries=max_retries, default_headers=default_headers, http_client=http_client,
-                                  provider_options=provider_options)
+        self._async = AsyncClient(**options)
         self._attach_resources()
 
     def _attach_resources(self) -> None:

@@ -114,6 +114,8 @@ def misspelt(client: llmaas.Client) -> None:
     client.embeddings.create(model="e", input="x", dimensions="all")  # pyright: ignore[reportArgumentType]
     client.embeddings.create(model="e")  # pyright: ignore[reportCallIssue]
     client.files.create(file=b"x", purpose="fine-tune", timeout="soon")  # pyright: ignore[reportArgumentType]
+    llmaas.Client(base_ur="http://x")  # pyright: ignore[reportCallIssue]
+    llmaas.AsyncClient(max_retries="2")  # pyright: ignore[reportArgumentType]
 
 
 def raw_responses(client: llmaas.Client) -> None:

@@ -198,3 +198,10 @@ def test_with_raw_response_on_files():
     with llmaas.Client(base_url="http://api.test/v1", api_key="k", http_client=http) as c:
         raw = c.files.with_raw_response.content("file-1")
         assert raw.request_id == "req_file" and raw.parse() == b'{"prompt": "p"}\n'
+
+
+def test_a_misspelt_client_option_is_a_type_error():
+    with pytest.raises(TypeError, match="unexpected client option 'base_ur'"):
+        llmaas.Client(base_ur="http://x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="provider_options"):
+        llmaas.AsyncClient(dtype="float32")  # type: ignore[call-arg]
