@@ -58,9 +58,8 @@ def host_name(value: str) -> str:
 
 
 class _Refused(Exception):
-    def __init__(self, error: APIStatusError, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, error: APIStatusError) -> None:
         self.error = error
-        self.headers = headers
 
 
 class Gate:
@@ -72,7 +71,6 @@ class Gate:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request_id = "req_" + secrets.token_hex(12)
-        scope.setdefault("state", {})["request_id"] = request_id
         raw_id = request_id.encode()
 
         async def send_with_id(message: dict[str, Any]) -> None:
@@ -119,7 +117,6 @@ class Gate:
                     "this server runs without API keys and answers only its own machine; create a key "
                     "('llmaas keys create NAME') to serve others", status_code=401, code="missing_api_key"))
             self._check_host(headers)
-        if keyless:
             return Caller(None, admin=True)  # one person on one machine
         if path == "/metrics" and (config.public_metrics or loopback):
             return None

@@ -40,10 +40,6 @@ def status_of(exc: BaseException) -> int:
     return from_exception(exc).status_code if not isinstance(exc, asyncio.CancelledError) else 499
 
 
-def _error_event(exc: BaseException) -> bytes:
-    return b"data: " + from_exception(exc).body + b"\n\n"
-
-
 def estimated_usage(body: Any, chunks_with_text: int) -> CompletionUsage:
     """What a stream consumed when nobody reported it: its prompt from its size, one token per chunk."""
     prompt = math.ceil(prompt_bound(body) / BYTES_PER_TOKEN)
@@ -75,8 +71,9 @@ def sse(state: ServerState, who: Caller, endpoint: str, body_in: Any, stream: As
             finished = True
             yield b"data: [DONE]\n\n"
         except Exception as exc:  # noqa: BLE001 - reported in the stream (and logged if it is a bug)
-            status = status_of(exc)
-            yield _error_event(exc)
+            error = from_exception(exc)
+            status = error.status_code
+            yield b"data: " + error.body + b"\n\n"
         finally:
             with contextlib.suppress(Exception):
                 await stream.aclose()  # type: ignore[attr-defined]
