@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -12,16 +12,17 @@ JobStatus = Literal["validating_files", "queued", "running", "succeeded", "faile
 
 
 class Hyperparameters(Part):
-    batch_size: Literal["auto"] | int | None = None
-    learning_rate_multiplier: Literal["auto"] | float | None = None
-    n_epochs: Literal["auto"] | int | None = None
+    batch_size: Literal["auto"] | Annotated[int, Field(ge=1, le=256)] | None = None
+    learning_rate_multiplier: Literal["auto"] | Annotated[float, Field(gt=0, le=10)] | None = None
+    n_epochs: Literal["auto"] | Annotated[int, Field(ge=1, le=50)] | None = None
 
 
 class FineTuningJobRequest(RequestModel):
     model: str
     training_file: str
     hyperparameters: Hyperparameters | None = None
-    suffix: str | None = Field(default=None, min_length=1, max_length=64)
+    # it becomes part of a model id (ft:<base>:<suffix>:<job>): letters, digits, '-', '_' and '.'
+    suffix: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     validation_file: str | None = None
     integrations: list[dict[str, Any]] | None = None
     seed: int | None = None

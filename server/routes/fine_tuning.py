@@ -14,9 +14,11 @@ from fastapi import APIRouter, Query, Request
 from llmaas._errors import APIStatusError, BadRequestError, NotFoundError
 from llmaas.types import FineTuningJobRequest
 
+from ..training_files import InvalidTrainingFile, check_jsonl
 from ._common import OPTIONS, caller
 
 router: APIRouter = APIRouter(prefix="/v1/fine_tuning")
+MIN_TRAINING_EXAMPLES = 10  # as OpenAI
 
 
 async def _job(state: Any, job_id: str, owner: str | None) -> dict[str, Any]:
@@ -37,18 +39,32 @@ def _page(rows: list[Any], limit: int) -> dict[str, Any]:
 async def create(body: FineTuningJobRequest, request: Request) -> Any:
     state, who = caller(request)
     for param, file_id in (("training_file", body.training_file), ("validation_file", body.validation_file)):
-        if file_id is None:
-            continue
-        row = await state.run(state.store.get_file, file_id, who.sees)
-        if row is None:
-            raise BadRequestError(f"invalid {param}: no such file {file_id!r}", status_code=400, param=param,
-                                  code="invalid_file")
-        if row["purpose"] != "fine-tune":
-            raise BadRequestError(f"{param} {file_id!r} was uploaded with purpose {row['purpose']!r}, not "
-                                  "'fine-tune'", status_code=400, param=param, code="invalid_file")
+        if file_id is not None:
+            await _check_file(state, who, param, file_id)
     await state.provider.retrieve_model(body.model, OPTIONS)  # 404 for an unknown base model
     raise APIStatusError("fine-tuning jobs cannot run on this server yet: it has no training worker",
                          status_code=501, type="not_implemented_error", code="fine_tuning_unavailable")
+
+
+async def _check_file(state: Any, who: Any, param: str, file_id: str) -> None:
+    """The caller's file ``file_id`` holds a valid fine-tuning set (enough examples for training), or 400."""
+    row = await state.run(state.store.get_file, file_id, who.sees)
+    if row is None:  # missing, or another key's: the same answer
+        raise BadRequestError(f"invalid {param}: no such file {file_id!r}", status_code=400, param=param,
+                              code="invalid_file")
+    if row["purpose"] != "fine-tune":
+        raise BadRequestError(f"{param} {file_id!r} was uploaded with purpose {row['purpose']!r}, not "
+                              "'fine-tune'", status_code=400, param=param, code="invalid_file")
+    content = await state.run(state.store.blob_path(file_id).read_bytes)
+    try:
+        examples = await state.run(check_jsonl, content)
+    except InvalidTrainingFile as exc:
+        raise BadRequestError(f"{param} {file_id!r}: {exc}", status_code=400, param=param,
+                              code="invalid_file") from None
+    least = MIN_TRAINING_EXAMPLES if param == "training_file" else 1
+    if examples < least:
+        raise BadRequestError(f"{param} {file_id!r} holds {examples} examples; training needs at least {least}",
+                              status_code=400, param=param, code="too_few_examples")
 
 
 @router.get("/jobs")
