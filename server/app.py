@@ -21,6 +21,7 @@ from .metrics import Metrics
 from .routes import files, fine_tuning, inference, models, service
 from .state import ServerConfig, ServerState
 from .store import Store
+from .workers import JobRunner
 
 log: logging.Logger = logging.getLogger("llmaas.server")
 
@@ -36,6 +37,7 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
         provider=provider, store=store, config=config,
         limiter=Limiter(store, config.default_rpm, config.default_tpd),
         metrics=Metrics(lambda: _engine_stat(provider, "queue_depth"), lambda: _engine_stat(provider, "running")),
+        jobs=JobRunner(store),
     )
 
     @asynccontextmanager
@@ -43,9 +45,12 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
         warm = asyncio.create_task(_warm_up(state)) if config.warm_up else None
         if warm is None:
             state.ready = True
+        state.jobs.recover()
+        state.jobs.kick()
         try:
             yield
         finally:
+            await state.jobs.stop()
             if warm is not None:
                 warm.cancel()
             await provider.aclose()

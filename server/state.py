@@ -15,6 +15,7 @@ from llmaas._provider import Provider
 from .limits import Limiter, Reservation
 from .metrics import Metrics
 from .store import ANYONE, Store
+from .workers import JobRunner
 
 log: logging.Logger = logging.getLogger("llmaas.server")
 
@@ -54,6 +55,7 @@ class ServerState:
     config: ServerConfig
     limiter: Limiter
     metrics: Metrics
+    jobs: JobRunner
     ready: bool = False
     started_at: float = field(default_factory=time.time)
 

@@ -29,12 +29,14 @@ class ModelSource:
     path: Path
     gguf_file: str | None = None
     kind: str = "chat"  # or "embedding"
+    adapter: Path | None = None  # a LoRA adapter (a fine-tuned model) applied over the base weights
 
     @property
     def key(self) -> str:
         """The files behind the model, however its path was spelt (``/a//m``, ``/a/./m``): one engine and one
         conversion each."""
-        return str(self.path.resolve() / (self.gguf_file or ""))
+        base = str(self.path.resolve() / (self.gguf_file or ""))
+        return base + (f"+{self.adapter.resolve()}" if self.adapter is not None else "")
 
 
 def _package_dir(package: str) -> Path | None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from llmaas._errors import APIStatusError, BadRequestError
+from llmaas._errors import APIStatusError, BadRequestError, NotFoundError
 from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
@@ -77,7 +79,18 @@ class HuggingFaceProvider(BaseProvider):
     # -- engines ------------------------------------------------------------------------------------
 
     def _source(self, model: str) -> ModelSource:
+        if model.startswith("ft:"):
+            return self._fine_tuned(model)
         return resolve_source(model or DEFAULT_CHAT_MODEL, self.extra_models, self.allow_paths)
+
+    def _fine_tuned(self, model: str) -> ModelSource:
+        """A model fine-tuned here: its base's files with the job's adapter over them (from the store)."""
+        rows = self.files.store().query("SELECT base, path FROM models WHERE id = ?", (model,))
+        if not rows or not rows[0]["path"]:
+            raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
+                                code="model_not_found")
+        base = resolve_source(rows[0]["base"], self.extra_models, self.allow_paths)
+        return dataclasses.replace(base, id=model, adapter=Path(rows[0]["path"]))
 
     def engine(self, model: str) -> Engine:
         """The engine serving ``model``, started (and the model loaded on its thread) on first use. At most
@@ -119,6 +132,10 @@ class HuggingFaceProvider(BaseProvider):
         folder = ensure_converted(source, progress=self.progress)
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         hf = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True)
+        if source.adapter is not None:  # a fine-tuned model: the adapter merged into a copy of the base
+            from peft import PeftModel
+
+            hf = PeftModel.from_pretrained(hf, str(source.adapter)).merge_and_unload()
         context = int(getattr(hf.config, "max_position_embeddings", 2048))
         max_len = min(context, self.settings.max_model_len) if self.settings.max_model_len else context
         model = CompactLM(hf, getattr(torch, self.settings.torch_dtype_name), max_len)
@@ -223,9 +240,14 @@ class HuggingFaceProvider(BaseProvider):
 
     async def list_models(self, options: RequestOptions) -> PageResult[Model]:
         ids = [*builtin_sources(), *self.extra_models]
-        return PageResult(data=[Model(id=i, created=self._created, owned_by="llmaas") for i in ids])
+        tuned = await asyncio.to_thread(self.files.store().query, "SELECT id, created_at FROM models ORDER BY created_at")
+        return PageResult(data=[*(Model(id=i, created=self._created, owned_by="llmaas") for i in ids),
+                                *(Model(id=r["id"], created=r["created_at"], owned_by="user") for r in tuned)])
 
     async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
+        if model.startswith("ft:"):
+            source = await asyncio.to_thread(self._fine_tuned, model)
+            return Model(id=source.id, created=self._created, owned_by="user")
         source = resolve_source(model, self.extra_models, self.allow_paths)  # NotFoundError if it cannot
         return Model(id=source.id, created=self._created, owned_by="llmaas")
 

@@ -1,19 +1,21 @@
 """/v1/fine_tuning/jobs: the routes and their store. Jobs belong to the key that created them.
 
-Training itself is not part of this server yet: creating a job checks the request thoroughly, then answers
-501 rather than accept a job nothing would run.
+Creating a job checks the request thoroughly, stores it queued and starts the worker process
+(``server/worker.py``) when none is running; cancelling stops the worker's training within a step.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from llmaas._errors import APIStatusError, BadRequestError, NotFoundError
+from llmaas._errors import BadRequestError, NotFoundError
 from llmaas.types import FineTuningJobRequest
 
+from ..jobs import create_job, update_job
 from ..training_files import InvalidTrainingFile, check_jsonl
 from ._common import OPTIONS, caller
 
@@ -42,8 +44,9 @@ async def create(body: FineTuningJobRequest, request: Request) -> Any:
         if file_id is not None:
             await _check_file(state, who, param, file_id)
     await state.provider.retrieve_model(body.model, OPTIONS)  # 404 for an unknown base model
-    raise APIStatusError("fine-tuning jobs cannot run on this server yet: it has no training worker",
-                         status_code=501, type="not_implemented_error", code="fine_tuning_unavailable")
+    job = await state.run(create_job, state.store, who.key_id, body.model_dump(exclude_none=True))
+    state.jobs.kick()
+    return job
 
 
 async def _check_file(state: Any, who: Any, param: str, file_id: str) -> None:
@@ -89,18 +92,14 @@ async def retrieve(job_id: str, request: Request) -> Any:
 async def cancel(job_id: str, request: Request) -> Any:
     state, who = caller(request)
     job = await _job(state, job_id, who.sees)
-    if job["status"] in ("succeeded", "failed", "cancelled"):
+    done = await state.run(lambda: update_job(state.store, job_id, event="The job was cancelled",
+                                              only_if=frozenset({"validating_files", "queued", "running"}),
+                                              status="cancelled", finished_at=int(time.time()),
+                                              estimated_finish=None))
+    if done is None:  # it had finished: that stays as it was
         raise BadRequestError(f"job {job_id} has already {job['status']}", status_code=400,
                               param="fine_tuning_job_id", code="job_not_cancellable")
-    job["status"] = "cancelled"
-
-    def save() -> None:
-        with state.store.transaction() as db:
-            db.execute("UPDATE fine_tuning_jobs SET status = ?, body = ? WHERE id = ?",
-                       ("cancelled", json.dumps(job), job_id))
-
-    await state.run(save)
-    return job
+    return done
 
 
 async def _children(request: Request, job_id: str, table: str, order: str, limit: int, after: str | None) -> Any:

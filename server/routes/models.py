@@ -15,14 +15,21 @@ router: APIRouter = APIRouter(prefix="/v1")
 
 @router.get("/models")
 async def list_models(request: Request) -> Any:
-    state, _ = caller(request)
+    state, who = caller(request)
     page = await state.provider.list_models(OPTIONS)
-    return {"object": "list", "data": [dump(m) for m in page.data]}
+    owners = {r["id"]: r["owner"] for r in await state.run(state.store.query, "SELECT id, owner FROM models")}
+    # models made here are their key's (an admin sees all); base models are everyone's
+    visible = [m for m in page.data if m.id not in owners or who.admin or owners[m.id] == who.key_id]
+    return {"object": "list", "data": [dump(m) for m in visible]}
 
 
 @router.get("/models/{model:path}")
 async def retrieve_model(model: str, request: Request) -> Any:
-    state, _ = caller(request)
+    state, who = caller(request)
+    rows = await state.run(state.store.query, "SELECT owner FROM models WHERE id = ?", (model,))
+    if rows and not who.admin and rows[0]["owner"] != who.key_id:
+        raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
+                            code="model_not_found")
     return dump(await state.provider.retrieve_model(model, OPTIONS))
 
 

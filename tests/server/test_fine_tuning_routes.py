@@ -23,20 +23,21 @@ def app_client(tmp_path):
            "training_file": "file-1", "hyperparameters": {"n_epochs": 1}, "fine_tuned_model": None,
            "finished_at": None, "error": None, "result_files": [], "organization_id": "", "trained_tokens": None,
            "validation_file": None, "seed": 1}
-    with store.transaction() as db:
-        db.execute("INSERT INTO fine_tuning_jobs (id, owner, body, status, created_at) VALUES (?, ?, ?, ?, ?)",
-                   ("ftjob-1", None, json.dumps(job), "running", 1))
-        for i in range(5):
-            db.execute("INSERT INTO fine_tuning_events (id, job_id, seq, body) VALUES (?, ?, ?, ?)",
-                       (f"ev-{i}", "ftjob-1", i, json.dumps({"id": f"ev-{i}", "object": "fine_tuning.job.event",
-                                                              "created_at": i, "level": "info", "message": f"step {i}"})))
-            db.execute("INSERT INTO fine_tuning_checkpoints (id, job_id, step, body) VALUES (?, ?, ?, ?)",
-                       (f"ck-{i}", "ftjob-1", i * 10, json.dumps({
-                           "id": f"ck-{i}", "object": "fine_tuning.job.checkpoint", "created_at": i,
-                           "fine_tuned_model_checkpoint": f"ft:m:ck{i}", "fine_tuning_job_id": "ftjob-1",
-                           "metrics": {"step": i * 10}, "step_number": i * 10})))
     app = create_app(ModelsOnly(), store, ServerConfig(warm_up=False))
     with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as client:  # keyless: loopback
+        # rows written once the app runs: at start it fails jobs a stopped server left running
+        with store.transaction() as db:
+            db.execute("INSERT INTO fine_tuning_jobs (id, owner, body, status, created_at) VALUES (?, ?, ?, ?, ?)",
+                       ("ftjob-1", None, json.dumps(job), "running", 1))
+            for i in range(5):
+                db.execute("INSERT INTO fine_tuning_events (id, job_id, seq, body) VALUES (?, ?, ?, ?)",
+                           (f"ev-{i}", "ftjob-1", i, json.dumps({"id": f"ev-{i}", "object": "fine_tuning.job.event",
+                                                                  "created_at": i, "level": "info", "message": f"step {i}"})))
+                db.execute("INSERT INTO fine_tuning_checkpoints (id, job_id, step, body) VALUES (?, ?, ?, ?)",
+                           (f"ck-{i}", "ftjob-1", i * 10, json.dumps({
+                               "id": f"ck-{i}", "object": "fine_tuning.job.checkpoint", "created_at": i,
+                               "fine_tuned_model_checkpoint": f"ft:m:ck{i}", "fine_tuning_job_id": "ftjob-1",
+                               "metrics": {"step": i * 10}, "step_number": i * 10})))
         yield client
 
 

@@ -1,0 +1,107 @@
+"""Fine-tuning jobs in the store: each state change is one transaction, so the server, the worker and the
+in-process client see the same job, and a crash leaves every job in a definite state."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .store import ANYONE, Store, new_id
+
+FINAL = frozenset({"succeeded", "failed", "cancelled"})
+
+
+def create_job(store: Store, owner: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    """Store a validated request as a queued job; return the job as the API shows it."""
+    job_id = new_id("ftjob")
+    hyper = dict(body.get("hyperparameters") or {})
+    method = body.get("method") or {}
+    hyper.update(((method.get("supervised") or {}).get("hyperparameters")) or {})
+    job = {
+        "id": job_id, "object": "fine_tuning.job", "created_at": int(time.time()), "model": body["model"],
+        "training_file": body["training_file"], "validation_file": body.get("validation_file"),
+        "hyperparameters": {k: hyper.get(k, "auto") for k in ("n_epochs", "batch_size", "learning_rate_multiplier")},
+        "lora": body.get("lora") or {}, "suffix": body.get("suffix"), "seed": body.get("seed") or 0,
+        "metadata": body.get("metadata"), "status": "queued", "fine_tuned_model": None, "finished_at": None,
+        "error": None, "result_files": [], "organization_id": "", "trained_tokens": None,
+        "estimated_finish": None, "integrations": [], "method": {"type": "supervised"},
+    }
+    with store.transaction() as db:
+        db.execute("INSERT INTO fine_tuning_jobs (id, owner, body, status, created_at) VALUES (?, ?, ?, ?, ?)",
+                   (job_id, owner, json.dumps(job), "queued", job["created_at"]))
+        _event(db, job_id, "Fine-tuning job created and queued")
+    return job
+
+
+def get_job(store: Store, job_id: str, owner: str | None = ANYONE) -> dict[str, Any] | None:
+    rows = store.query("SELECT body FROM fine_tuning_jobs WHERE id = ? AND (? = '*' OR owner IS ?)",
+                       (job_id, owner, owner))
+    return json.loads(rows[0]["body"]) if rows else None
+
+
+def update_job(store: Store, job_id: str, event: str | None = None, only_if: frozenset[str] | None = None,
+               **changes: Any) -> dict[str, Any] | None:
+    """Apply ``changes`` to the job (and log ``event``) in one transaction; when ``only_if`` is given, only
+    while the job's status is one of those. Returns the job after, or None when it did not apply."""
+    with store.transaction() as db:
+        rows = db.execute("SELECT body FROM fine_tuning_jobs WHERE id = ?", (job_id,)).fetchall()
+        if not rows:
+            return None
+        job = json.loads(rows[0]["body"])
+        if only_if is not None and job["status"] not in only_if:
+            return None
+        job.update(changes)
+        db.execute("UPDATE fine_tuning_jobs SET status = ?, body = ? WHERE id = ?",
+                   (job["status"], json.dumps(job), job_id))
+        if event:
+            _event(db, job_id, event, level="error" if job["status"] == "failed" else "info")
+    return job
+
+
+def add_metrics(store: Store, job_id: str, message: str, data: dict[str, Any]) -> None:
+    with store.transaction() as db:
+        _event(db, job_id, message, type="metrics", data=data)
+
+
+def add_checkpoint(store: Store, job_id: str, model_id: str, step: int, metrics: dict[str, Any]) -> None:
+    checkpoint = {"id": new_id("ftckpt"), "object": "fine_tuning.job.checkpoint", "created_at": int(time.time()),
+                  "fine_tuned_model_checkpoint": model_id, "fine_tuning_job_id": job_id,
+                  "metrics": metrics, "step_number": step}
+    with store.transaction() as db:
+        db.execute("INSERT INTO fine_tuning_checkpoints (id, job_id, step, body) VALUES (?, ?, ?, ?)",
+                   (checkpoint["id"], job_id, step, json.dumps(checkpoint)))
+
+
+def next_queued(store: Store) -> str | None:
+    rows = store.query("SELECT id FROM fine_tuning_jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1")
+    return rows[0]["id"] if rows else None
+
+
+def fail_interrupted(store: Store) -> list[str]:
+    """At start: a job left running (its worker died with the server) fails with a reason; none stays
+    running forever."""
+    ids = [r["id"] for r in store.query("SELECT id FROM fine_tuning_jobs WHERE status IN ('running', "
+                                        "'validating_files')")]
+    for job_id in ids:
+        update_job(store, job_id, event="The job was interrupted (the server stopped while it ran)",
+                   status="failed", finished_at=int(time.time()),
+                   error={"code": "interrupted", "message": "the server stopped while the job ran; create it again",
+                          "param": None})
+    return ids
+
+
+def register_model(store: Store, model_id: str, owner: str | None, base: str, path: str) -> None:
+    with store.transaction() as db:
+        db.execute("INSERT OR REPLACE INTO models (id, owner, base, path, created_at) VALUES (?, ?, ?, ?, ?)",
+                   (model_id, owner, base, path, int(time.time())))
+
+
+def _event(db: Any, job_id: str, message: str, level: str = "info", type: str = "message",
+           data: dict[str, Any] | None = None) -> None:
+    seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM fine_tuning_events WHERE job_id = ?",
+                     (job_id,)).fetchone()[0]
+    event = {"id": new_id("ftevent"), "object": "fine_tuning.job.event", "created_at": int(time.time()),
+             "level": level, "message": message, "type": type, "data": data}
+    db.execute("INSERT INTO fine_tuning_events (id, job_id, seq, body) VALUES (?, ?, ?, ?)",
+               (event["id"], job_id, seq, json.dumps(event)))

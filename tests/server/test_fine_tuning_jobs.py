@@ -1,0 +1,109 @@
+"""Fine-tuning jobs end to end on a live server: a worker process trains a LoRA adapter on the built-in model,
+the job reports its steps, and the result is served as its own model beside the base. Cancelling stops the
+worker; a server killed mid-job leaves the job failed with a reason at the next start, never running."""
+
+import json
+import signal
+import time
+
+import httpx
+import openai
+import pytest
+
+from .conftest import CHAT, ServerProcess
+
+PIRATE = [{"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
+                        {"role": "assistant", "content": f"Arr, {2 * i}, matey!"}]} for i in range(12)]
+DATA = ("\n".join(json.dumps(r) for r in PIRATE) + "\n").encode()
+
+
+def wait_for(check, timeout=240, every=0.5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    s = ServerProcess(tmp_path_factory.mktemp("tune"), LLMAAS_FT_THREADS=1)
+    s.keys = {n: s.cli("keys", "create", n).strip().splitlines()[-1] for n in ("alice", "bob")}
+    s.start()
+    yield s
+    s.stop()
+
+
+def client(s, who="alice"):
+    return openai.OpenAI(base_url=s.base_url, api_key=s.keys[who], max_retries=0)
+
+
+def test_a_job_trains_and_its_model_is_served_beside_the_base(tuned):
+    alice, bob = client(tuned), client(tuned, "bob")
+    training = alice.files.create(file=("pirate.jsonl", DATA), purpose="fine-tune")
+    job = alice.fine_tuning.jobs.create(model=CHAT, training_file=training.id, suffix="pirate",
+                                        hyperparameters={"n_epochs": 1, "batch_size": 4})
+    assert job.status in ("queued", "running") and job.fine_tuned_model is None
+    done = wait_for(lambda: (j := alice.fine_tuning.jobs.retrieve(job.id)).status in
+                    ("succeeded", "failed", "cancelled") and j)
+    assert done.status == "succeeded", done.error
+    assert done.fine_tuned_model == f"ft:{CHAT}:pirate:{job.id}" and done.finished_at
+    events = list(alice.fine_tuning.jobs.list_events(job.id, limit=100))
+    metrics = [e for e in events if e.type == "metrics"]
+    assert len(metrics) == 3 and all(e.data["train_loss"] > 0 for e in metrics)
+    assert [c.fine_tuned_model_checkpoint for c in alice.fine_tuning.jobs.checkpoints.list(job.id)] == \
+        [done.fine_tuned_model]
+    # served at once, in the same server as the base, for its owner only
+    reply = alice.chat.completions.create(model=done.fine_tuned_model, max_tokens=12, temperature=0,
+                                          messages=[{"role": "user", "content": "What is 7 plus 7?"}])
+    assert reply.choices[0].message.content and reply.model == done.fine_tuned_model
+    assert alice.chat.completions.create(model=CHAT, max_tokens=3, messages=[{"role": "user", "content": "Hi"}])
+    assert done.fine_tuned_model in [m.id for m in alice.models.list()]
+    assert done.fine_tuned_model not in [m.id for m in bob.models.list()]
+    with pytest.raises(openai.NotFoundError):
+        bob.fine_tuning.jobs.retrieve(job.id)
+    with pytest.raises(openai.BadRequestError, match="already succeeded"):
+        alice.fine_tuning.jobs.cancel(job.id)
+    assert alice.models.delete(done.fine_tuned_model).deleted
+    with pytest.raises(openai.NotFoundError):
+        alice.chat.completions.create(model=done.fine_tuned_model, max_tokens=2,
+                                      messages=[{"role": "user", "content": "Hi"}])
+
+
+def test_cancelling_stops_the_worker(tuned):
+    alice = client(tuned)
+    training = alice.files.create(file=("pirate.jsonl", DATA), purpose="fine-tune")
+    job = alice.fine_tuning.jobs.create(model=CHAT, training_file=training.id,
+                                        hyperparameters={"n_epochs": 50, "batch_size": 1})
+    wait_for(lambda: any(e.type == "metrics" for e in alice.fine_tuning.jobs.list_events(job.id, limit=5)))
+    cancelled = alice.fine_tuning.jobs.cancel(job.id)
+    assert cancelled.status == "cancelled"
+    time.sleep(3)  # a step or two may land after the cancel; then no more
+    seen = len(list(alice.fine_tuning.jobs.list_events(job.id, limit=100)))
+    time.sleep(3)
+    assert len(list(alice.fine_tuning.jobs.list_events(job.id, limit=100))) == seen
+    final = alice.fine_tuning.jobs.retrieve(job.id)
+    assert final.status == "cancelled" and final.fine_tuned_model is None
+
+
+def test_a_server_killed_mid_job_fails_the_job_at_the_next_start(tmp_path):
+    s = ServerProcess(tmp_path)
+    s.start()
+    oai = openai.OpenAI(base_url=s.base_url, api_key="x", max_retries=0)
+    training = oai.files.create(file=("pirate.jsonl", DATA), purpose="fine-tune")
+    job = oai.fine_tuning.jobs.create(model=CHAT, training_file=training.id,
+                                      hyperparameters={"n_epochs": 50, "batch_size": 1})
+    wait_for(lambda: oai.fine_tuning.jobs.retrieve(job.id).status == "running")
+    s.proc.send_signal(signal.SIGKILL)
+    s.proc.wait(30)
+    s.log.close()
+    s.start()  # the worker it had started dies with nothing to run for: its job was the server's
+    try:
+        oai = openai.OpenAI(base_url=s.base_url, api_key="x", max_retries=0)
+        after = oai.fine_tuning.jobs.retrieve(job.id)
+        assert after.status == "failed" and after.error.code == "interrupted"
+        assert httpx.get(s.root + "/health").status_code == 200
+    finally:
+        s.stop()
