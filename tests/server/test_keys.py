@@ -77,9 +77,9 @@ def test_fine_tuning_routes(keyed):
         a.fine_tuning.jobs.retrieve("ftjob-nope")
     with pytest.raises(openai.BadRequestError, match="no such file"):
         a.fine_tuning.jobs.create(model=CHAT, training_file="file-nope")
-    with pytest.raises(openai.APIStatusError) as info:
+    with pytest.raises(openai.BadRequestError, match="holds 1 examples; training needs at least 10") as info:
         a.fine_tuning.jobs.create(model=CHAT, training_file=keyed.alice_file)
-    assert info.value.status_code == 501
+    assert info.value.code == "too_few_examples"
 
 
 def test_requests_per_minute_limit(keyed):

@@ -23,7 +23,8 @@ class ModelsOnly(llmaas.BaseProvider):
 
 
 def client_for(store, client, **config):
-    app = create_app(ModelsOnly(), store, ServerConfig(warm_up=False, bound_host="0.0.0.0", **config))
+    """An app over its own connection to ``store``'s home (an app closes its store when it stops)."""
+    app = create_app(ModelsOnly(), Store(store.home), ServerConfig(warm_up=False, bound_host="0.0.0.0", **config))
     return TestClient(app, base_url="http://server.example", client=client)
 
 
