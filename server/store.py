@@ -94,6 +94,7 @@ MIGRATIONS: list[str] = [
 ]
 
 ROLES = ("user", "admin")
+FILE_PURPOSES = frozenset({"assistants", "batch", "fine-tune", "vision", "user_data", "evals"})
 ORPHAN_AGE = 600.0  # seconds: a blob or .part file younger than this may belong to an upload in flight
 UNSET: Any = object()
 ANYONE = "*"  # as an owner filter: every owner's rows (what an admin key sees); no key id looks like this
@@ -118,6 +119,13 @@ def check_limit(name: str, value: int | None) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a whole number of at least 1 (or unlimited), got {value!r}")
     return value
+
+
+def file_object(row: sqlite3.Row) -> dict[str, Any]:
+    """A files row as the API shows it (OpenAI's File object)."""
+    return {"id": row["id"], "object": "file", "bytes": row["bytes"], "created_at": row["created_at"],
+            "filename": row["filename"], "purpose": row["purpose"], "status": row["status"],
+            "expires_at": None, "status_details": None}
 
 
 def new_id(prefix: str) -> str:

@@ -14,8 +14,6 @@ from llmaas._errors import BadRequestError, NotFoundError
 from llmaas._pagination import PageResult
 from llmaas.types import FileDeleted, FileObject
 
-PURPOSES = frozenset({"assistants", "batch", "fine-tune", "vision", "user_data", "evals"})
-
 
 def _missing(file_id: str) -> NotFoundError:
     return NotFoundError(f"No such File object: {file_id}", status_code=404, param="id", code="file_not_found")
@@ -39,10 +37,11 @@ class StoreFiles:
         return await asyncio.to_thread(fn, *args)
 
     async def create(self, content: bytes, filename: str, purpose: str) -> FileObject:
+        from llmaas.server.store import FILE_PURPOSES
         from llmaas.server.training_files import InvalidTrainingFile, check_jsonl
 
-        if purpose not in PURPOSES:
-            raise BadRequestError(f"purpose must be one of {sorted(PURPOSES)}, got {purpose!r}", status_code=400,
+        if purpose not in FILE_PURPOSES:
+            raise BadRequestError(f"purpose must be one of {sorted(FILE_PURPOSES)}, got {purpose!r}", status_code=400,
                                   param="purpose")
         if not content:
             raise BadRequestError("the uploaded file is empty", status_code=400, param="file")
@@ -88,5 +87,6 @@ class StoreFiles:
 
 
 def _file(row: Any) -> FileObject:
-    return FileObject(id=row["id"], object="file", bytes=row["bytes"], created_at=row["created_at"],
-                      filename=row["filename"], purpose=row["purpose"], status=row["status"])
+    from llmaas.server.store import file_object
+
+    return FileObject.model_validate(file_object(row))

@@ -10,19 +10,11 @@ from fastapi.responses import Response
 
 from llmaas._errors import BadRequestError, NotFoundError
 
+from ..store import FILE_PURPOSES, file_object
 from ..training_files import InvalidTrainingFile, check_jsonl
 from ._common import caller
 
 router: APIRouter = APIRouter(prefix="/v1")
-
-PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
-
-
-def _file(row: Any) -> dict[str, Any]:
-    return {"id": row["id"], "object": "file", "bytes": row["bytes"], "created_at": row["created_at"],
-            "filename": row["filename"], "purpose": row["purpose"], "status": row["status"],
-            "expires_at": None, "status_details": None}
-
 
 def _missing(file_id: str) -> NotFoundError:
     return NotFoundError(f"No such File object: {file_id}", status_code=404, param="id", code="file_not_found")
@@ -31,8 +23,8 @@ def _missing(file_id: str) -> NotFoundError:
 @router.post("/files")
 async def upload(request: Request, file: UploadFile = File(...), purpose: str = Form(...)) -> Any:
     state, who = caller(request)
-    if purpose not in PURPOSES:
-        raise BadRequestError(f"purpose must be one of {sorted(PURPOSES)}, got {purpose!r}", status_code=400,
+    if purpose not in FILE_PURPOSES:
+        raise BadRequestError(f"purpose must be one of {sorted(FILE_PURPOSES)}, got {purpose!r}", status_code=400,
                               param="purpose")
     content = await file.read()
     if not content:
@@ -44,7 +36,7 @@ async def upload(request: Request, file: UploadFile = File(...), purpose: str = 
         name.encode("utf-8")
     except UnicodeEncodeError:
         raise BadRequestError("the file name is not valid UTF-8", status_code=400, param="file") from None
-    return _file(await state.run(state.store.add_file, who.key_id, name, purpose, content))
+    return file_object(await state.run(state.store.add_file, who.key_id, name, purpose, content))
 
 
 def _check_jsonl(content: bytes) -> None:
@@ -59,7 +51,7 @@ async def list_files(request: Request, purpose: str | None = None, limit: int = 
                      order: str = Query("desc", pattern="^(asc|desc)$"), after: str | None = None) -> Any:
     state, who = caller(request)
     rows, more = await state.run(state.store.list_files, who.sees, purpose, after, limit, order)
-    data = [_file(r) for r in rows]
+    data = [file_object(r) for r in rows]
     return {"object": "list", "data": data, "has_more": more,
             "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
 
@@ -75,7 +67,7 @@ async def _owned(request: Request, file_id: str) -> tuple[Any, Any]:
 
 @router.get("/files/{file_id}")
 async def retrieve(file_id: str, request: Request) -> Any:
-    return _file((await _owned(request, file_id))[1])
+    return file_object((await _owned(request, file_id))[1])
 
 
 @router.delete("/files/{file_id}")

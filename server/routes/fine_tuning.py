@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from llmaas._errors import BadRequestError, NotFoundError
 from llmaas.types import FineTuningJobRequest
 
-from ..jobs import create_job, update_job
+from ..jobs import create_job, get_job, update_job
 from ..training_files import InvalidTrainingFile, check_jsonl
 from ._common import OPTIONS, caller
 
@@ -24,12 +24,11 @@ MIN_TRAINING_EXAMPLES = 10  # as OpenAI
 
 
 async def _job(state: Any, job_id: str, owner: str | None) -> dict[str, Any]:
-    rows = await state.run(state.store.query, "SELECT body FROM fine_tuning_jobs WHERE id = ? AND (? = '*' OR owner IS ?)",
-                           (job_id, owner, owner))
-    if not rows:
+    job = await state.run(get_job, state.store, job_id, owner)
+    if job is None:
         raise NotFoundError(f"Could not find fine-tune: {job_id}", status_code=404, param="fine_tuning_job_id",
                             code="fine_tune_not_found")
-    return json.loads(rows[0]["body"])
+    return job
 
 
 def _page(rows: list[Any], limit: int) -> dict[str, Any]:

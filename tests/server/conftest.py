@@ -16,13 +16,12 @@ EMBED = "all-minilm-l6-v2"
 def _seed_converted_models(home):
     """Copy the built-in model this test process already converted (in its own LLMAAS_HOME) into a new
     server's home, so each server does not convert the GGUF again (about 20 s each)."""
-    from llmaas._home import cache_home
+    from llmaas.providers.huggingface.loading import SMOLLM2, builtin_sources, converted_dir
 
-    source = cache_home() / "models"
-    if source.is_dir() and not os.path.exists(os.path.join(home, "models")):
-        for folder in source.iterdir():
-            if folder.is_dir() and (folder / "config.json").exists() and ".tmp" not in folder.name:
-                shutil.copytree(folder, os.path.join(home, "models", folder.name))
+    source = builtin_sources().get(SMOLLM2)
+    folder = converted_dir(source) if source is not None else None  # the one for the installed GGUF
+    if folder is not None and (folder / "config.json").exists() and not os.path.exists(os.path.join(home, "models")):
+        shutil.copytree(folder, os.path.join(home, "models", folder.name))
 
 
 class ServerProcess:
