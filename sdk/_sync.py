@@ -11,7 +11,7 @@ import threading
 from collections.abc import Awaitable
 from typing import Any, Generic, TypeVar, cast
 
-from ._pagination import AsyncPage, AsyncPaginator, SyncPage
+from ._pagination import AsyncPage, SyncPage
 from ._response import current_sink, in_sink
 from ._streaming import AsyncStream, Stream
 
@@ -46,8 +46,6 @@ class Runner:
         """Give the sync view of what an async resource returned."""
         if isinstance(value, AsyncStream):
             return Stream(cast("AsyncStream[Any]", value), self)
-        if isinstance(value, AsyncPaginator):
-            value = self.run(cast("AsyncPaginator[Any]", value))
         if isinstance(value, AsyncPage):
             return SyncPage(cast("AsyncPage[Any]", value), self)
         return value

@@ -47,6 +47,15 @@ def _retry_headers(exc: APIStatusError) -> dict[str, str]:
 
 
 def from_exception(exc: BaseException) -> JSONResponse:
+    """The envelope for ``exc``; an exception no branch knows is a bug, and is logged here."""
+    response = error_response(exc)
+    if response.status_code == 500 and not isinstance(exc, APIStatusError):
+        log.exception("unhandled error", exc_info=exc)
+    return response
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    """The envelope for ``exc``, without logging (for a status that is only metered)."""
     if isinstance(exc, APIStatusError):
         if exc.response is not None and exc.status_code in (401, 403, 407):
             # the upstream refused this server's own credentials: not the caller's fault nor its key's
@@ -67,7 +76,6 @@ def from_exception(exc: BaseException) -> JSONResponse:
         return envelope(400, str(exc), code="unsupported_feature")
     if isinstance(exc, ConfigurationError):
         return envelope(400, str(exc), code="invalid_configuration")
-    log.exception("unhandled error", exc_info=exc)
     return envelope(500, f"internal server error ({type(exc).__name__}); this is a bug in llmaas",
                     type="server_error")
 

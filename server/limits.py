@@ -7,7 +7,6 @@ to the real usage when it ends. Requests that would overrun the quota together a
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import defaultdict, deque
@@ -21,7 +20,6 @@ DAY = 86400.0
 OPEN_COMPLETION_RESERVE = 16384  # held per choice for a request without max_tokens
 NO_POINT_WAITING = 60.0  # past this, a retry loop would only sleep: say x-should-retry: false
 
-log: logging.Logger = logging.getLogger("llmaas.server")
 
 
 @dataclass
@@ -71,18 +69,16 @@ class Limiter:
         tpd = self.tpd_of(tpd)
         if tpd is None:
             return None
-        if completion is None:
-            with self._lock:
-                left = tpd - self.store.tokens_since(key_id, time.time() - DAY) - self._reserved[key_id] - prompt
-            completion = max(1, min(left // max(n, 1), OPEN_COMPLETION_RESERVE))
-        tokens = prompt + completion * n
-        if tokens > tpd:
-            raise _refuse(f"this request may use up to {tokens} tokens, more than this key's limit of {tpd} tokens "
-                          "per day: send a shorter prompt or a smaller max_tokens", "tokens_per_day", None)
         with self._lock:  # the check and the hold are one step: concurrent requests cannot both pass
             now = time.time()
             used = self.store.tokens_since(key_id, now - DAY)
             held = self._reserved[key_id]
+            if completion is None:
+                completion = max(1, min((tpd - used - held - prompt) // max(n, 1), OPEN_COMPLETION_RESERVE))
+            tokens = prompt + completion * n
+            if tokens > tpd:
+                raise _refuse(f"this request may use up to {tokens} tokens, more than this key's limit of {tpd} "
+                              "tokens per day: send a shorter prompt or a smaller max_tokens", "tokens_per_day", None)
             if used + held + tokens > tpd:
                 wait = self._wait_for(key_id, used + held + tokens - tpd, now)
                 shown = f" ({held} held by requests in flight)" if held else ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +15,6 @@ from .limits import Limiter, Reservation
 from .metrics import Metrics
 from .store import ANYONE, Store
 from .workers import JobRunner
-
-log: logging.Logger = logging.getLogger("llmaas.server")
 
 
 @dataclass

@@ -18,7 +18,7 @@ from llmaas._usage import consumed, tracking
 from llmaas.types.common import CompletionUsage
 
 from ..budget import completion_bound, prompt_bound
-from ..errors import from_exception
+from ..errors import error_response, from_exception
 from ..limits import Reservation
 from ..state import Caller, ServerState, caller_of, state_of
 
@@ -37,7 +37,8 @@ async def reserve(state: ServerState, who: Caller, body: Any) -> Reservation | N
 
 
 def status_of(exc: BaseException) -> int:
-    return from_exception(exc).status_code if not isinstance(exc, asyncio.CancelledError) else 499
+    """The status ``exc`` is answered with, for metering (the handler that answers it logs a bug once)."""
+    return error_response(exc).status_code if not isinstance(exc, asyncio.CancelledError) else 499
 
 
 def estimated_usage(body: Any, chunks_with_text: int) -> CompletionUsage:
