@@ -56,7 +56,19 @@ def sse(state: ServerState, who: Caller, endpoint: str, body_in: Any, stream: As
     model = body_in.model
 
     async def body() -> AsyncIterator[bytes]:
-        usage, status, first, texts, finished = None, 200, True, 0, False
+        usage, status, first, texts, metered = None, 200, True, 0, False
+
+        async def meter(status: int) -> None:
+            nonlocal usage, metered
+            metered = True
+            with contextlib.suppress(Exception):
+                await stream.aclose()  # type: ignore[attr-defined]
+            if usage is None and hasattr(stream, "partial_usage"):
+                usage = CompletionUsage(**stream.partial_usage)  # what it consumed before it left
+            if usage is None and (texts or status in (200, 499)):
+                usage = estimated_usage(body_in, texts)  # an upstream that sent no usage chunk
+            await asyncio.shield(state.meter(who, endpoint, model, usage, started, status, reservation))
+
         try:
             async for chunk in stream:
                 if chunk.usage is not None:
@@ -69,22 +81,15 @@ def sse(state: ServerState, who: Caller, endpoint: str, body_in: Any, stream: As
                         state.metrics.ttft.labels(endpoint).observe(time.perf_counter() - started)
                         first = False
                 yield b"data: " + chunk.model_dump_json(exclude_none=False).encode() + b"\n\n"
-            finished = True
+            await meter(200)  # metered before the client reads the end of the stream
             yield b"data: [DONE]\n\n"
         except Exception as exc:  # noqa: BLE001 - reported in the stream (and logged if it is a bug)
             error = from_exception(exc)
             status = error.status_code
             yield b"data: " + error.body + b"\n\n"
         finally:
-            with contextlib.suppress(Exception):
-                await stream.aclose()  # type: ignore[attr-defined]
-            if not finished and status == 200:
-                status = 499  # the client went away before the end
-            if usage is None and hasattr(stream, "partial_usage"):
-                usage = CompletionUsage(**stream.partial_usage)  # what it consumed before it left
-            if usage is None and (texts or status in (200, 499)):
-                usage = estimated_usage(body_in, texts)  # an upstream that sent no usage chunk
-            await asyncio.shield(state.meter(who, endpoint, model, usage, started, status, reservation))
+            if not metered:
+                await meter(499 if status == 200 else status)  # 499: the client went away before the end
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
