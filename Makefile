@@ -36,7 +36,7 @@ bench: install
 	$(PY) bench/run_all.py
 
 lint: install
-	$(PY) -m ruff check sdk providers server tests bench examples
+	$(PY) -m ruff check sdk providers server store tests bench examples
 
 typecheck: install
 	$(VENV)/bin/pyright

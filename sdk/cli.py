@@ -12,7 +12,7 @@ from typing import Any
 def _store(args: argparse.Namespace) -> Any:
     # the store and the home need only the standard library: no torch, no fastapi
     from llmaas._home import cache_home
-    from llmaas.server.store import Store
+    from llmaas.store import Store
 
     return Store(args.home or cache_home())
 
@@ -53,7 +53,7 @@ def _limits(row: Any) -> str:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from llmaas.server.store import UNSET, KeyError_
+    from llmaas.store import UNSET, KeyError_
 
     store = _store(args)
     try:

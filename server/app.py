@@ -13,6 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from llmaas._options import RequestOptions
 from llmaas._provider import Capability, Provider
+from llmaas.providers.huggingface.tuning.runner import JobRunner
+from llmaas.store import Store
 
 from . import errors
 from .gate import Gate
@@ -20,8 +22,6 @@ from .limits import Limiter
 from .metrics import Metrics
 from .routes import files, fine_tuning, inference, models, service
 from .state import ServerConfig, ServerState
-from .store import Store
-from .workers import JobRunner
 
 log: logging.Logger = logging.getLogger("llmaas.server")
 

@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmaas._errors import APIStatusError, AuthenticationError, PermissionDeniedError, RateLimitError
+from llmaas.store import hash_key
 
 from . import errors
 from .state import Caller, ServerState
-from .store import hash_key
 
 log: logging.Logger = logging.getLogger("llmaas.server")
 

@@ -13,8 +13,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from llmaas._errors import RateLimitError
-
-from .store import Store
+from llmaas.store import Store
 
 DAY = 86400.0
 OPEN_COMPLETION_RESERVE = 16384  # held per choice for a request without max_tokens

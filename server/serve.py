@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from llmaas.store import Store
+
 from .state import ServerConfig
-from .store import Store
 
 LOOPBACK = "127.0.0.1"
 UPSTREAM_KEY_ENV = "LLMAAS_UPSTREAM_API_KEY"

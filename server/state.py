@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import Request
 
 from llmaas._provider import Provider
+from llmaas.providers.huggingface.tuning.runner import JobRunner
+from llmaas.store import ANYONE, Store
 
 from .limits import Limiter, Reservation
 from .metrics import Metrics
-from .store import ANYONE, Store
-from .workers import JobRunner
 
 
 @dataclass

@@ -59,8 +59,10 @@ class Failed:
 class GenerationRequest:
     _ids = itertools.count()
 
-    def __init__(self, prompt: list[int], params: SamplingParams, n: int, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, prompt: list[int], params: SamplingParams, n: int, loop: asyncio.AbstractEventLoop,
+                 adapter: Any = None) -> None:
         self.id: int = next(self._ids)
+        self.adapter = adapter  # a LoRA adapter over the engine's model, or None for the base model
         self.prompt = prompt
         self.params = params
         self.n = n
@@ -212,11 +214,11 @@ class Engine:
             )
         self._inbox.put(request)
 
-    def generate(self, prompt: list[int], params: SamplingParams, n: int = 1) -> RequestStream:
+    def generate(self, prompt: list[int], params: SamplingParams, n: int = 1, adapter: Any = None) -> RequestStream:
         """Queue a request now (RateLimitError if the queue is full) and return its events: TokenEvents for
         every choice, then one Done. Closing the stream, dropping it, or cancelling the task that awaits it
         cancels the request; its slots are free at the next step."""
-        request = GenerationRequest(prompt, params, n, asyncio.get_running_loop())
+        request = GenerationRequest(prompt, params, n, asyncio.get_running_loop(), adapter)
         self.submit(request)
         track(request)
         return RequestStream(request)
@@ -330,6 +332,7 @@ class Engine:
             first_slots.append(slot)
             slot += request.n
         try:
+            model.use_adapters([r.adapter for r in batch])
             logits = model.prefill([torch.tensor(r.prompt, dtype=torch.long) for r in batch], first_slots)
         except Exception as exc:  # a bug: these requests fail, the running ones go on
             log.exception("prefill failed")
@@ -390,6 +393,7 @@ class Engine:
         self._ensure_capacity(max(s.pos for s in seqs) + 1)
         tokens = torch.tensor([s.last for s in seqs], dtype=torch.long)
         positions = torch.tensor([s.pos for s in seqs], dtype=torch.long)
+        model.use_adapters([s.request.adapter for s in seqs])
         logits = model.decode(tokens, positions)
         for s in seqs:
             s.pos += 1  # the fed token is in the cache now

@@ -28,7 +28,7 @@ class StoreFiles:
         """The store, opened on first use (it needs only the standard library)."""
         if self._store is None:
             from llmaas._home import cache_home
-            from llmaas.server.store import Store
+            from llmaas.store import Store
 
             self._store = Store(self._home or cache_home())
         return self._store
@@ -37,8 +37,8 @@ class StoreFiles:
         return await asyncio.to_thread(fn, *args)
 
     async def create(self, content: bytes, filename: str, purpose: str) -> FileObject:
-        from llmaas.server.store import FILE_PURPOSES
-        from llmaas.server.training_files import InvalidTrainingFile, check_jsonl
+        from llmaas.store import FILE_PURPOSES
+        from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
 
         if purpose not in FILE_PURPOSES:
             raise BadRequestError(f"purpose must be one of {sorted(FILE_PURPOSES)}, got {purpose!r}", status_code=400,
@@ -54,7 +54,7 @@ class StoreFiles:
         return _file(await self._run(store.add_file, None, filename, purpose, content))
 
     async def list(self, params: dict[str, Any]) -> PageResult[FileObject]:
-        from llmaas.server.store import ANYONE
+        from llmaas.store import ANYONE
 
         limit = int(params.get("limit") or 10000)
         rows, more = await self._run(self.store().list_files, ANYONE, params.get("purpose"), params.get("after"),
@@ -62,7 +62,7 @@ class StoreFiles:
         return PageResult(data=[_file(r) for r in rows], has_more=more)
 
     async def retrieve(self, file_id: str) -> FileObject:
-        from llmaas.server.store import ANYONE
+        from llmaas.store import ANYONE
 
         row = await self._run(self.store().get_file, file_id, ANYONE)
         if row is None:
@@ -70,7 +70,7 @@ class StoreFiles:
         return _file(row)
 
     async def delete(self, file_id: str) -> FileDeleted:
-        from llmaas.server.store import ANYONE
+        from llmaas.store import ANYONE
 
         if not await self._run(self.store().delete_file, file_id, ANYONE):
             raise _missing(file_id)
@@ -87,6 +87,6 @@ class StoreFiles:
 
 
 def _file(row: Any) -> FileObject:
-    from llmaas.server.store import file_object
+    from llmaas.store import file_object
 
     return FileObject.model_validate(file_object(row))

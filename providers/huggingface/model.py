@@ -30,6 +30,7 @@ class Layer:
     ln_post: torch.Tensor
     w_gate_up: torch.Tensor
     w_down: torch.Tensor
+    index: int = 0
     q8: dict[str, Int8] | None = None
 
 
@@ -65,7 +66,7 @@ class CompactLM:
         inner = hf_model.model
         with torch.no_grad():
             self.embed: torch.Tensor = inner.embed_tokens.weight.detach().to(dtype).contiguous()
-            self.layers: list[Any] = [self._layer(block, dtype) for block in inner.layers]
+            self.layers: list[Any] = [self._layer(block, dtype, i) for i, block in enumerate(inner.layers)]
             self.norm: torch.Tensor = inner.norm.weight.detach().float()
             self.lm_head: torch.Tensor = hf_model.lm_head.weight.detach().to(dtype).contiguous()
             positions = torch.arange(max_len).unsqueeze(0)
@@ -78,6 +79,17 @@ class CompactLM:
         self.int8_max_batch: int = 0  # decode steps with at most this many sequences use int8 weights
         self._lm_head8: Int8 | None = None
         self._use8 = False
+        self._groups: list[tuple[Any, torch.Tensor | None]] = []  # (adapter, its rows or None for all)
+
+    def use_adapters(self, adapters: list[Any]) -> None:
+        """The adapter (or None: the base model) of each row of the next forward pass: prompts in order for
+        ``prefill``, slots for ``decode``. Rows are grouped by adapter; each group adds its low-rank terms."""
+        groups: dict[int, tuple[Any, list[int]]] = {}
+        for row, adapter in enumerate(adapters):
+            if adapter is not None:
+                groups.setdefault(id(adapter), (adapter, []))[1].append(row)
+        self._groups = [(a, None if len(rows) == len(adapters) else torch.tensor(rows))
+                        for a, rows in groups.values()]
 
     def enable_int8_decode(self, max_batch: int) -> None:
         """Keep an int8 copy of every matmul weight for small decode batches.
@@ -94,7 +106,7 @@ class CompactLM:
         self.int8_max_batch = max_batch
 
     @staticmethod
-    def _layer(block: torch.nn.Module, dtype: torch.dtype) -> Layer:
+    def _layer(block: torch.nn.Module, dtype: torch.dtype, index: int) -> Layer:
         att, mlp = block.self_attn, block.mlp
         w_qkv = torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight]).to(dtype).contiguous()
         b_qkv = None
@@ -108,6 +120,7 @@ class CompactLM:
             ln_post=block.post_attention_layernorm.weight.detach().float(),
             w_gate_up=torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach().to(dtype).contiguous(),
             w_down=mlp.down_proj.weight.detach().to(dtype).contiguous(),
+            index=index,
         )
 
     # -- cache --------------------------------------------------------------------------------------
@@ -155,8 +168,19 @@ class CompactLM:
         if self._use8 and layer.q8 is not None:
             w, scale = layer.q8[name]
             out = torch._weight_int8pack_mm(x.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
-            return out + bias if bias is not None else out
-        return F.linear(x, getattr(layer, name), bias)
+            out = out + bias if bias is not None else out
+        else:
+            out = F.linear(x, getattr(layer, name), bias)
+        for adapter, rows in self._groups:
+            pair = adapter.layers[layer.index].get(name)
+            if pair is None:
+                continue
+            a, b = pair
+            if rows is None:
+                out = out + F.linear(F.linear(x, a), b)
+            else:
+                out = out.index_add(0, rows, F.linear(F.linear(x[rows], a), b))
+        return out
 
     def _qkv(self, layer: Layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         qkv = self._linear(h, layer, "w_qkv", layer.b_qkv)

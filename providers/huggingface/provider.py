@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from llmaas._errors import APIStatusError, BadRequestError, NotFoundError
+from llmaas._errors import APIStatusError, BadRequestError, NotFoundError, PermissionDeniedError
 from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
@@ -35,11 +35,14 @@ from llmaas.types import (
     FileDeleted,
     FileObject,
     Model,
+    ModelDeleted,
 )
 
 from . import chat, completions, deadline
+from .adapters import AdapterCache, load_adapter
 from .engine import Engine, EngineConfig, MeteredStream
 from .files import StoreFiles
+from .fine_tuning import FineTuningMixin
 from .loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted, resolve_source
 from .requests import chat_prompt, completion_prompts, sampling_params
 from .settings import Settings
@@ -49,14 +52,16 @@ DEFAULT_EMBEDDING_MODEL = MINILM
 LEGACY_DEFAULT_MAX_TOKENS = 16  # what OpenAI's completions endpoint defaults to
 
 
-class HuggingFaceProvider(BaseProvider):
+class HuggingFaceProvider(FineTuningMixin, BaseProvider):
     name = "hf"
     capabilities: frozenset[Capability] = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS,
-                                                     Capability.MODELS, Capability.FILES})
+                                                     Capability.MODELS, Capability.MODELS_WRITE, Capability.FILES,
+                                                     Capability.FINE_TUNING})
 
     def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
                  int8_decode_batch: int | None = None, max_engines: int | None = None,
+                 max_adapters: int | None = None,
                  models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
                  timeout: Any = None, home: str | None = None, **_ignored: Any) -> None:
         # _ignored: client-wide options such as timeout and max_retries mean nothing in process
@@ -65,7 +70,7 @@ class HuggingFaceProvider(BaseProvider):
         self.settings: Settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
                                          max_waiting=max_waiting, max_model_len=max_model_len,
                                          kv_cache_gb=kv_cache_gb, int8_decode_batch=int8_decode_batch,
-                                         max_engines=max_engines)
+                                         max_engines=max_engines, max_adapters=max_adapters)
         self.extra_models: dict[str, str] = dict(models or {})
         self.allow_paths = allow_paths
         self.timeout: float | None = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
@@ -73,6 +78,7 @@ class HuggingFaceProvider(BaseProvider):
         self.progress = progress
         self._engines: dict[str, Engine] = {}
         self._embedders: dict[str, Any] = {}
+        self._adapters = AdapterCache(self.settings.max_adapters)  # LoRA adapters by fine-tuned model id
         self._torch: concurrent.futures.ThreadPoolExecutor | None = None
         self._created = int(time.time())
 
@@ -84,7 +90,8 @@ class HuggingFaceProvider(BaseProvider):
         return resolve_source(model or DEFAULT_CHAT_MODEL, self.extra_models, self.allow_paths)
 
     def _fine_tuned(self, model: str) -> ModelSource:
-        """A model fine-tuned here: its base's files with the job's adapter over them (from the store)."""
+        """A model fine-tuned here: its base's files and the job's adapter (from the store, read on every
+        request, so a deleted model stops being served at once)."""
         rows = self.files.store().query("SELECT base, path FROM models WHERE id = ?", (model,))
         if not rows or not rows[0]["path"]:
             raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
@@ -92,14 +99,16 @@ class HuggingFaceProvider(BaseProvider):
         base = resolve_source(rows[0]["base"], self.extra_models, self.allow_paths)
         return dataclasses.replace(base, id=model, adapter=Path(rows[0]["path"]))
 
-    def engine(self, model: str) -> Engine:
+    def engine(self, model: str, source: ModelSource | None = None) -> Engine:
         """The engine serving ``model``, started (and the model loaded on its thread) on first use. At most
         ``max_engines`` are held: an idle one is stopped to make room, and if all are busy the request is
         refused (503) rather than load another model."""
-        source = self._source(model)
+        source = source or self._source(model)
         if source.kind != "chat":
             raise BadRequestError(f"model {model!r} is an embedding model; it cannot generate text",
                                   status_code=400, param="model", code="wrong_model_type")
+        if source.adapter is not None:  # served by its base model's engine, the adapter applied per request
+            source = dataclasses.replace(source, adapter=None)
         found = self._engines.pop(source.key, None)
         if found is None:
             self._make_room()
@@ -132,10 +141,6 @@ class HuggingFaceProvider(BaseProvider):
         folder = ensure_converted(source, progress=self.progress)
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         hf = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True)
-        if source.adapter is not None:  # a fine-tuned model: the adapter merged into a copy of the base
-            from peft import PeftModel
-
-            hf = PeftModel.from_pretrained(hf, str(source.adapter)).merge_and_unload()
         context = int(getattr(hf.config, "max_position_embeddings", 2048))
         max_len = min(context, self.settings.max_model_len) if self.settings.max_model_len else context
         model = CompactLM(hf, getattr(torch, self.settings.torch_dtype_name), max_len)
@@ -146,12 +151,19 @@ class HuggingFaceProvider(BaseProvider):
         del hf
         return model, tokenizer
 
-    async def _ready(self, model: str) -> Engine:
-        engine = self.engine(model)
+    async def _ready(self, model: str) -> tuple[Engine, Any]:
+        """The engine for ``model``, loaded, and the adapter its requests carry (None for a base model)."""
+        source = await asyncio.to_thread(self._fine_tuned, model) if model.startswith("ft:") else None
+        engine = self.engine(model, source)
         if not engine._ready.is_set():
             await asyncio.to_thread(engine.wait_ready)
         engine.wait_ready(0)
-        return engine
+        if source is None or source.adapter is None:
+            return engine, None
+        folder, lm = source.adapter, engine.model
+        adapter = await self._on_torch_thread(lambda: self._adapters.get(model, folder,
+                                                                         lambda: load_adapter(folder, lm, model)))
+        return engine, adapter
 
     # -- chat ---------------------------------------------------------------------------------------
 
@@ -161,7 +173,7 @@ class HuggingFaceProvider(BaseProvider):
     async def chat(self, req: ChatCompletionRequest, options: RequestOptions) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         req = with_extra_body(req, options)
         limit = self._limit(options)
-        engine = await self._ready(req.model)
+        engine, adapter = await self._ready(req.model)
         tok, model = engine.tokenizer, engine.model
         prompt = chat_prompt(tok, req)
         top = req.top_logprobs or 0
@@ -171,7 +183,7 @@ class HuggingFaceProvider(BaseProvider):
                                     stop_token_ids=tok.llmaas_stop_ids, default_max_tokens=None,
                                     logprobs=bool(req.logprobs), top_logprobs=top,
                                     max_n=engine.config.max_num_seqs)
-        events = engine.generate(prompt, params, n)
+        events = engine.generate(prompt, params, n, adapter)
         rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if req.stream:
             return _bounded(MeteredStream(chat.stream(events, req, rid, created, n, tok), [events]), limit)
@@ -182,7 +194,7 @@ class HuggingFaceProvider(BaseProvider):
     async def complete(self, req: CompletionRequest, options: RequestOptions) -> Completion | AsyncIterator[Completion]:
         req = with_extra_body(req, options)
         limit = self._limit(options)
-        engine = await self._ready(req.model)
+        engine, adapter = await self._ready(req.model)
         tok, model = engine.tokenizer, engine.model
         if req.suffix:
             raise BadRequestError("suffix (fill-in-the-middle) is not supported by this model", status_code=400,
@@ -202,7 +214,7 @@ class HuggingFaceProvider(BaseProvider):
         streams: completions.Streams = []
         try:
             for k, (ids, params, n) in enumerate(plans):
-                streams.append((k * n, ids, engine.generate(ids, params, n)))
+                streams.append((k * n, ids, engine.generate(ids, params, n, adapter)))
         except BaseException:  # a full queue part way: the prompts already queued are withdrawn
             await completions.close(streams)
             raise
@@ -250,6 +262,23 @@ class HuggingFaceProvider(BaseProvider):
             return Model(id=source.id, created=self._created, owned_by="user")
         source = resolve_source(model, self.extra_models, self.allow_paths)  # NotFoundError if it cannot
         return Model(id=source.id, created=self._created, owned_by="llmaas")
+
+    async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted:
+        """Delete a fine-tuned model (its checkpoints stay, each a model of its own); base models stay."""
+        if not model.startswith("ft:"):
+            await self.retrieve_model(model, options)  # 404 for a model that is not here
+            raise PermissionDeniedError(f"model {model!r} is a base model and cannot be deleted", status_code=403,
+                                        param="model", code="model_not_deletable")
+
+        def delete() -> int:
+            with self.files.store().transaction() as db:
+                return db.execute("DELETE FROM models WHERE id = ?", (model,)).rowcount
+
+        if not await asyncio.to_thread(delete):
+            raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
+                                code="model_not_found")
+        self._adapters.forget(model)
+        return ModelDeleted(id=model, deleted=True)
 
     # -- files --------------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ class Settings:
     kv_cache_gb: float = 2.0
     int8_decode_batch: int = 4  # decode steps of at most this many sequences use int8 weights (0: never)
     max_engines: int = 2  # chat models loaded at once; an idle one is stopped to load another
+    max_adapters: int = 8  # LoRA adapters (fine-tuned models) kept loaded; the least recently used leave
 
     @classmethod
     def resolve(cls, **given: object) -> Settings:
@@ -45,17 +46,19 @@ class Settings:
             "int8_decode_batch": given.get("int8_decode_batch") if given.get("int8_decode_batch") is not None
             else _env("INT8_DECODE_BATCH", "4"),
             "max_engines": given.get("max_engines") or _env("MAX_ENGINES", "2"),
+            "max_adapters": given.get("max_adapters") or _env("MAX_ADAPTERS", "8"),
         }
         try:
             s = cls(dtype=str(raw["dtype"]).lower(), threads=int(raw["threads"]), max_num_seqs=int(raw["max_num_seqs"]),
                     max_waiting=int(raw["max_waiting"]), max_model_len=int(raw["max_model_len"]),
                     kv_cache_gb=float(raw["kv_cache_gb"]), int8_decode_batch=int(raw["int8_decode_batch"]),
-                    max_engines=int(raw["max_engines"]))
+                    max_engines=int(raw["max_engines"]), max_adapters=int(raw["max_adapters"]))
         except ValueError as exc:
             raise ConfigurationError(f"invalid engine setting: {exc}") from None
         if s.dtype not in ("auto", "bfloat16", "float32"):
             raise ConfigurationError(f"LLMAAS_DTYPE / dtype must be auto, bfloat16 or float32, not {s.dtype!r}")
-        if s.threads < 0 or s.max_num_seqs < 1 or s.max_waiting < 1 or s.kv_cache_gb <= 0 or s.max_engines < 1:
+        if s.threads < 0 or s.max_num_seqs < 1 or s.max_waiting < 1 or s.kv_cache_gb <= 0 or s.max_engines < 1 \
+                or s.max_adapters < 1:
             raise ConfigurationError(f"invalid engine settings: {s}")
         return s
 

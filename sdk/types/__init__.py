@@ -56,10 +56,14 @@ from .params import (
     ChatCompletionToolParam,
     ChatCompletionUserMessageParam,
     FunctionDefinitionParam,
+    HyperparametersParam,
+    LoraParam,
     ResponseFormatParam,
 )
 
 __all__ = [
+    "HyperparametersParam",
+    "LoraParam",
     "ChatCompletionAssistantMessageParam",
     "ChatCompletionContentPartImageParam",
     "ChatCompletionContentPartParam",

@@ -23,6 +23,7 @@ from .params import (
     EmbeddingInputParam,
     FunctionDefinitionParam,
     HyperparametersParam,
+    LoraParam,
     ModerationInputParam,
     ResponseFormatParam,
 )
@@ -110,6 +111,7 @@ class FineTuningJobCreateParams(RequestOptionsParams, total=False):
     seed: int | None
     method: dict[str, Any] | None
     metadata: dict[str, str] | None
+    lora: LoraParam | None
 
 
 class PageParams(RequestOptionsParams, total=False):

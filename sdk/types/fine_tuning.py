@@ -28,6 +28,8 @@ class FineTuningJobRequest(RequestModel):
     seed: int | None = None
     method: dict[str, Any] | None = None
     metadata: dict[str, str] | None = None
+    lora: dict[str, Any] | None = None
+    """An llmaas extra: LoRA settings ``{"rank": 8, "alpha": 16, "target_modules": ["q_proj", ...]}``."""
 
 
 class JobError(ResponseModel):

@@ -165,6 +165,14 @@ class HyperparametersParam(TypedDict, total=False):
     n_epochs: Literal["auto"] | int
 
 
+class LoraParam(TypedDict, total=False):
+    """LoRA settings of a local fine-tuning job (an llmaas extra; OpenAI's API has none)."""
+
+    rank: int
+    alpha: int
+    target_modules: list[str]
+
+
 ModerationInputParam: TypeAlias = str | Sequence[str] | Iterable[dict[str, Any]]
 EmbeddingInputParam: TypeAlias = str | Sequence[str] | Iterable[int] | Iterable[Iterable[int]]
 CompletionPromptParam: TypeAlias = str | Sequence[str] | Iterable[int] | Iterable[Iterable[int]]

@@ -9,9 +9,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from llmaas._errors import BadRequestError, NotFoundError
+from llmaas.store import FILE_PURPOSES, file_object
+from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
 
-from ..store import FILE_PURPOSES, file_object
-from ..training_files import InvalidTrainingFile, check_jsonl
 from ._common import caller
 
 router: APIRouter = APIRouter(prefix="/v1")

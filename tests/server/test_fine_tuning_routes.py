@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 import llmaas
 from llmaas.server.app import create_app
 from llmaas.server.state import ServerConfig
-from llmaas.server.store import Store
+from llmaas.store import Store
 
 
 class ModelsOnly(llmaas.BaseProvider):

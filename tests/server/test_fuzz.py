@@ -24,7 +24,7 @@ from schemathesis.config import SchemathesisConfig
 from llmaas.providers.huggingface import HuggingFaceProvider
 from llmaas.server.app import create_app
 from llmaas.server.state import ServerConfig
-from llmaas.server.store import Store
+from llmaas.store import Store
 
 EXAMPLES = 120  # per operation; the operations with bodies reach it, and the run sends well over 2,000
 # CI replays the same generated requests every run; LLMAAS_FUZZ_RANDOM=1 explores new ones (how the

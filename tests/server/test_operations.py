@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from llmaas.server.store import Store
+from llmaas.store import Store
 
 from .conftest import CHAT, ServerProcess
 
@@ -45,7 +45,7 @@ def test_keys_and_usage_work_without_torch_or_fastapi(tmp_path):
 
 
 def test_several_processes_can_open_one_fresh_home(tmp_path):
-    code = ("import sys\nfrom llmaas.server.store import Store, MIGRATIONS\n"
+    code = ("import sys\nfrom llmaas.store import Store, MIGRATIONS\n"
             "s = Store(sys.argv[1])\nassert s.query('PRAGMA user_version')[0][0] == len(MIGRATIONS)\n"
             "s.create_key('p')\n")
     for attempt in range(3):

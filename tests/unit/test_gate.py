@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 import llmaas
 from llmaas.server.app import create_app
 from llmaas.server.state import ServerConfig
-from llmaas.server.store import Store
+from llmaas.store import Store
 
 REMOTE = ("203.0.113.9", 40000)
 LOOPBACK = ("127.0.0.1", 40000)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from llmaas.server.training_files import InvalidTrainingFile, check_jsonl
+from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
 
 GOOD_CHAT = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo", "weight": 1}]}'
 

@@ -7,9 +7,15 @@ import json
 import time
 from typing import Any
 
-from .store import ANYONE, Store, new_id
+from . import ANYONE, Store, new_id
 
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
+PRIVATE = frozenset({"owner", "lora", "base_path", "attempts"})  # kept with a job, never shown
+
+
+def public(job: dict[str, Any]) -> dict[str, Any]:
+    """The job as the API shows it."""
+    return {k: v for k, v in job.items() if k not in PRIVATE}
 
 
 def create_job(store: Store, owner: str | None, body: dict[str, Any]) -> dict[str, Any]:
@@ -22,7 +28,7 @@ def create_job(store: Store, owner: str | None, body: dict[str, Any]) -> dict[st
         "id": job_id, "object": "fine_tuning.job", "created_at": int(time.time()), "model": body["model"],
         "training_file": body["training_file"], "validation_file": body.get("validation_file"),
         "hyperparameters": {k: hyper.get(k, "auto") for k in ("n_epochs", "batch_size", "learning_rate_multiplier")},
-        "lora": body.get("lora") or {}, "suffix": body.get("suffix"), "seed": body.get("seed") or 0,
+        "lora": body.get("lora") or {}, "base_path": body.get("base_path"), "suffix": body.get("suffix"), "seed": body.get("seed") or 0,
         "metadata": body.get("metadata"), "status": "queued", "fine_tuned_model": None, "finished_at": None,
         "error": None, "result_files": [], "organization_id": "", "trained_tokens": None,
         "estimated_finish": None, "integrations": [], "method": {"type": "supervised"},
@@ -35,9 +41,16 @@ def create_job(store: Store, owner: str | None, body: dict[str, Any]) -> dict[st
 
 
 def get_job(store: Store, job_id: str, owner: str | None = ANYONE) -> dict[str, Any] | None:
-    rows = store.query("SELECT body FROM fine_tuning_jobs WHERE id = ? AND (? = '*' OR owner IS ?)",
+    """The job (with its private fields: ``public`` strips them), if ``owner`` may see it."""
+    rows = store.query("SELECT body, owner FROM fine_tuning_jobs WHERE id = ? AND (? = '*' OR owner IS ?)",
                        (job_id, owner, owner))
-    return json.loads(rows[0]["body"]) if rows else None
+    return {**json.loads(rows[0]["body"]), "owner": rows[0]["owner"]} if rows else None
+
+
+def checkpoints_of(store: Store, job_id: str) -> list[dict[str, Any]]:
+    """The job's checkpoints, oldest first."""
+    rows = store.query("SELECT body FROM fine_tuning_checkpoints WHERE job_id = ? ORDER BY step", (job_id,))
+    return [json.loads(r["body"]) for r in rows]
 
 
 def update_job(store: Store, job_id: str, event: str | None = None, only_if: frozenset[str] | None = None,
@@ -105,3 +118,14 @@ def _event(db: Any, job_id: str, message: str, level: str = "info", type: str = 
              "level": level, "message": message, "type": type, "data": data}
     db.execute("INSERT INTO fine_tuning_events (id, job_id, seq, body) VALUES (?, ?, ?, ?)",
                (event["id"], job_id, seq, json.dumps(event)))
+
+
+def metric_events(store: Store, job_id: str) -> list[dict[str, Any]]:
+    """The data of the job's metrics events, in step order (a resumed job's repeated steps: the latest)."""
+    rows = store.query("SELECT body FROM fine_tuning_events WHERE job_id = ? ORDER BY seq", (job_id,))
+    by_step: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        event = json.loads(row["body"])
+        if event.get("type") == "metrics" and event.get("data"):
+            by_step[int(event["data"]["step"])] = event["data"]
+    return [by_step[s] for s in sorted(by_step)]

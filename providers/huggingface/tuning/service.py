@@ -1,0 +1,139 @@
+"""Fine-tuning jobs over the store, as both ways in use them: the in-process client (``client.fine_tuning``
+with the Hugging Face provider) and ``llmaas serve``'s routes. ``sees`` is whose jobs and files a caller may
+see (a key id, None for keyless, or ``ANYONE``); ``owner`` is who a new job belongs to.
+
+Creating a job checks everything first (the files' owner, purpose and content, the base model, the
+settings): a refused request changes nothing stored. The worker starts when none is running."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from llmaas._errors import BadRequestError, NotFoundError
+from llmaas.store import Store
+from llmaas.store.jobs import create_job, get_job, public, update_job
+from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
+
+from .runner import JobRunner
+
+MIN_TRAINING_EXAMPLES = 10  # as OpenAI
+LORA_LIMITS = {"rank": (1, 256), "alpha": (1, 1024)}
+LORA_TARGETS = frozenset({"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"})
+
+
+def not_found(job_id: str) -> NotFoundError:
+    return NotFoundError(f"Could not find fine-tune: {job_id}", status_code=404, param="fine_tuning_job_id",
+                         code="fine_tune_not_found")
+
+
+def check_lora(lora: Any) -> dict[str, Any]:
+    """The documented LoRA extras (``lora: {rank, alpha, target_modules}``), checked."""
+    if lora is None:
+        return {}
+    if not isinstance(lora, dict):
+        raise BadRequestError("lora must be an object with rank, alpha and target_modules", status_code=400,
+                              param="lora")
+    unknown = sorted(set(lora) - {"rank", "alpha", "target_modules"})
+    if unknown:
+        raise BadRequestError(f"lora.{unknown[0]} is not a LoRA setting (rank, alpha, target_modules)",
+                              status_code=400, param=f"lora.{unknown[0]}")
+    for name, (low, high) in LORA_LIMITS.items():
+        value = lora.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
+            raise BadRequestError(f"lora.{name} must be an integer from {low} to {high}, got {value!r}",
+                                  status_code=400, param=f"lora.{name}")
+    targets = lora.get("target_modules")
+    if targets is not None:
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
+            raise BadRequestError("lora.target_modules must be a non-empty list of module names", status_code=400,
+                                  param="lora.target_modules")
+        wrong = sorted(set(targets) - LORA_TARGETS)
+        if wrong:
+            raise BadRequestError(f"lora.target_modules: {wrong[0]!r} is not one of {sorted(LORA_TARGETS)}",
+                                  status_code=400, param="lora.target_modules")
+    return dict(lora)
+
+
+class FineTuningService:
+    def __init__(self, store: Callable[[], Store], runner: Callable[[], JobRunner]) -> None:
+        self._store, self._runner = store, runner
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(fn, *args)
+
+    async def create(self, body: dict[str, Any], owner: str | None, sees: str | None,
+                     base_path: Callable[[str], str]) -> dict[str, Any]:
+        """``base_path`` maps the base model's name to what the worker loads (404/400 if it cannot train)."""
+        store = self._store()
+        for param in ("training_file", "validation_file"):
+            if body.get(param) is not None:
+                await self._check_file(store, sees, param, body[param])
+        lora = check_lora(body.pop("lora", None))
+        path = await self._run(base_path, body["model"])
+        job = await self._run(create_job, store, owner, {**body, "lora": lora, "base_path": path})
+        self._runner().kick()
+        return public(job)
+
+    async def _check_file(self, store: Store, sees: str | None, param: str, file_id: str) -> None:
+        """The caller's file ``file_id`` holds a valid fine-tuning set (enough examples for training), or 400."""
+        row = await self._run(store.get_file, file_id, sees)
+        if row is None:  # missing, or another key's: the same answer
+            raise BadRequestError(f"invalid {param}: no such file {file_id!r}", status_code=400, param=param,
+                                  code="invalid_file")
+        if row["purpose"] != "fine-tune":
+            raise BadRequestError(f"{param} {file_id!r} was uploaded with purpose {row['purpose']!r}, not "
+                                  "'fine-tune'", status_code=400, param=param, code="invalid_file")
+        content = await self._run(store.blob_path(file_id).read_bytes)
+        try:
+            examples = await self._run(check_jsonl, content)
+        except InvalidTrainingFile as exc:
+            raise BadRequestError(f"{param} {file_id!r}: {exc}", status_code=400, param=param,
+                                  code="invalid_file") from None
+        least = MIN_TRAINING_EXAMPLES if param == "training_file" else 1
+        if examples < least:
+            raise BadRequestError(f"{param} {file_id!r} holds {examples} examples; training needs at least "
+                                  f"{least}", status_code=400, param=param, code="too_few_examples")
+
+    async def retrieve(self, job_id: str, sees: str | None) -> dict[str, Any]:
+        job = await self._run(get_job, self._store(), job_id, sees)
+        if job is None:
+            raise not_found(job_id)
+        self._runner().kick()  # a job a dead worker left behind gets a new one
+        return public(job)
+
+    async def list(self, sees: str | None, limit: int, after: str | None) -> tuple[list[dict[str, Any]], bool]:
+        store = self._store()
+        sql, args = "SELECT body, created_at, id FROM fine_tuning_jobs WHERE (? = '*' OR owner IS ?)", [sees, sees]
+        if after:
+            anchor = await self.retrieve(after, sees)
+            sql += " AND (created_at, id) < (?, ?)"
+            args += [anchor["created_at"], after]
+        rows = await self._run(store.query, sql + " ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit + 1))
+        return [public(json.loads(r["body"])) for r in rows[:limit]], len(rows) > limit
+
+    async def cancel(self, job_id: str, sees: str | None) -> dict[str, Any]:
+        job = await self.retrieve(job_id, sees)
+        done = await self._run(lambda: update_job(self._store(), job_id, event="The job was cancelled",
+                                                  only_if=frozenset({"validating_files", "queued", "running"}),
+                                                  status="cancelled", finished_at=int(time.time()),
+                                                  estimated_finish=None))
+        if done is None:  # it had finished: that stays as it was
+            raise BadRequestError(f"job {job_id} has already {job['status']}", status_code=400,
+                                  param="fine_tuning_job_id", code="job_not_cancellable")
+        return public(done)
+
+    async def children(self, job_id: str, sees: str | None, table: str, limit: int,
+                       after: str | None) -> tuple[list[dict[str, Any]], bool]:
+        """A page of a job's events or checkpoints, newest first, after the row with id ``after``."""
+        order = {"fine_tuning_events": "seq", "fine_tuning_checkpoints": "step"}[table]
+        await self.retrieve(job_id, sees)
+        sql, args = f"SELECT body FROM {table} WHERE job_id = ?", [job_id]
+        if after:
+            sql += f" AND {order} < (SELECT {order} FROM {table} WHERE id = ?)"
+            args.append(after)
+        rows = await self._run(self._store().query, sql + f" ORDER BY {order} DESC LIMIT ?", (*args, limit + 1))
+        return [json.loads(r["body"]) for r in rows[:limit]], len(rows) > limit
