@@ -151,6 +151,8 @@ class AsyncClient:
         """Which provider serves ``model``, and the id it knows the model by."""
         if model.startswith(self._default_name + ":"):
             return self.provider(), model[len(self._default_name) + 1:]
+        if model.startswith("ft:"):  # a fine-tuned model's id (ft:<base>:<suffix>:<job>): the default provider's
+            return self.provider(), model
         prefix, rest = split_model(model)
         if prefix is not None:
             return self.provider(prefix), rest

@@ -12,7 +12,7 @@ from llmaas._pagination import PageResult
 from llmaas.resources._base import build_request
 from llmaas.types import FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent, FineTuningJobRequest
 
-from .loading import resolve_source
+from .loading import builtin_sources, resolve_source
 
 
 def trainable_base(model: str, extra: dict[str, str] | None, allow_paths: bool) -> str:
@@ -24,6 +24,8 @@ def trainable_base(model: str, extra: dict[str, str] | None, allow_paths: bool) 
     if source.kind != "chat":
         raise BadRequestError(f"model {model!r} is an embedding model; only chat models can be fine-tuned",
                               status_code=400, param="model", code="model_not_trainable")
+    if model in builtin_sources():
+        return model  # the worker finds it (and its converted copy) by name
     return str(source.path / source.gguf_file) if source.gguf_file else str(source.path)
 
 
