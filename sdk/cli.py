@@ -1,4 +1,5 @@
-"""The ``llmaas`` command: ``serve``, ``keys create|list|revoke|limits``, ``usage``."""
+"""The ``llmaas`` command: ``serve``, ``keys create|list|revoke|limits``, ``usage``,
+``fine-tune create|list|show|events|cancel``."""
 
 from __future__ import annotations
 
@@ -147,6 +148,10 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--days", type=int, default=30)
     u.add_argument("--json", action="store_true")
     u.set_defaults(func=cmd_usage)
+
+    from .cli_fine_tune import add_parser
+
+    add_parser(sub)
     return p
 
 

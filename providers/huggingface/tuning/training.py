@@ -31,7 +31,7 @@ class TrainingConfig:
     rank: int = 8
     alpha: int = 16
     targets: tuple[str, ...] = DEFAULT_TARGETS
-    max_len: int = 2048
+    max_len: int = 8192  # an example longer than this (or than the model's context) fails the job
     pack_len: int = 1024  # a packed row holds examples up to this many tokens (a longer example has its own row)
     seed: int = 0
     threads: int = 1
@@ -95,13 +95,21 @@ def _prompt_example(tok: Any, prompt: str, completion: str, max_len: int) -> Exa
     return (p + c)[:max_len], ([IGNORE] * len(p) + c)[:max_len]
 
 
-def encode(tok: Any, rows: list[dict[str, Any]], max_len: int) -> list[Example]:
+class ExampleTooLong(ValueError):
+    """An example that does not fit the model's context (the job fails, naming its line)."""
+
+
+def encode(tok: Any, rows: list[dict[str, Any]], max_len: int, what: str = "training file") -> list[Example]:
     out = []
-    for row in rows:
+    for line, row in enumerate(rows, 1):
         if "messages" in row:
-            out.append(_chat_example(tok, row["messages"], max_len))
+            ids, labels = _chat_example(tok, row["messages"], 1 << 30)
         else:
-            out.append(_prompt_example(tok, row["prompt"], row["completion"], max_len))
+            ids, labels = _prompt_example(tok, row["prompt"], row["completion"], 1 << 30)
+        if len(ids) > max_len:
+            raise ExampleTooLong(f"{what} line {line}: the example is {len(ids)} tokens, longer than the "
+                                 f"model's context of {max_len} tokens")
+        out.append((ids, labels))
     return [(ids, labels) for ids, labels in out if any(label != IGNORE for label in labels)]
 
 
@@ -228,10 +236,11 @@ def train_lora(folder: Path, rows: list[dict[str, Any]], out: Path, config: Trai
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     tok, model = load_for_training(folder, config)
-    examples = encode(tok, rows, config.max_len)
+    context = int(getattr(model.config, "max_position_embeddings", config.max_len))
+    examples = encode(tok, rows, min(config.max_len, context))
     if not examples:
         raise ValueError("no example has anything to learn (no assistant message with weight 1)")
-    held_out = encode(tok, validation, config.max_len) if validation else []
+    held_out = encode(tok, validation, min(config.max_len, context), "validation file") if validation else []
     pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
     per_epoch = math.ceil(len(examples) / config.batch_size)
