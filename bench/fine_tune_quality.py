@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import llmaas
+from llmaas.providers.huggingface.tuning.training import TrainingConfig
 
 MODEL = "smollm2-135m-instruct"
 DATA = Path(__file__).resolve().parent.parent / "examples" / "data" / "pirate_train.jsonl"
@@ -52,14 +53,14 @@ def score(client: llmaas.Client, model: str, probes: list[tuple[str, str]]) -> t
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--multipliers", type=float, nargs="+", default=[0.5, 1.0, 2.5, 5.0])
+    p.add_argument("--multipliers", type=float, nargs="+", default=[0.2, 0.4, 1.0, 2.0])
     p.add_argument("--epochs", type=int, default=None)
     args = p.parse_args()
     os.environ.setdefault("LLMAAS_FT_THREADS", str(min(2, os.cpu_count() or 1)))
     with tempfile.TemporaryDirectory() as home, \
             llmaas.Client(provider_options={"hf": {"home": home, "progress": False}}) as client:
         taught, kept, right = score(client, MODEL, PROBES)
-        probes = [pr for pr, ok in zip(PROBES, right) if ok]  # what the base model knows
+        probes = [pr for pr, ok in zip(PROBES, right, strict=True) if ok]  # what the base model knows
         print(f"base: taught {taught:.0%} of {len(HELD_OUT)} held-out; knows {len(probes)}/{len(PROBES)} probes")
         training = client.files.create(file=(DATA.name, DATA.read_bytes()), purpose="fine-tune")
         for m in args.multipliers:
@@ -76,7 +77,7 @@ def main() -> None:
             ask(client, job.fine_tuned_model or "", "Hello!")
             first = time.perf_counter() - start
             taught, kept, _ = score(client, job.fine_tuned_model or "", probes)
-            print(f"lr multiplier {m:>4}: taught {taught:.0%} held-out, kept {kept:.0%} of known probes; "
+            print(f"lr multiplier {m:>4} (lr {m * TrainingConfig.learning_rate:.1e}): taught {taught:.0%} held-out, kept {kept:.0%} of known probes; "
                   f"{job.trained_tokens} tokens; create->succeeded {trained:.0f} s, create->first answer {first:.0f} s")
 
 

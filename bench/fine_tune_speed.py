@@ -39,7 +39,7 @@ def plain_loop(folder: Path, rows: list[dict], config: TrainingConfig, bf16: boo
     random.Random(0).shuffle(order)
     model.train()
     tokens, start = 0, time.perf_counter()
-    for epoch in range(config.epochs):
+    for _ in range(config.epochs):
         for s in range(0, len(order), config.batch_size):
             chosen = [examples[i] for i in order[s:s + config.batch_size]]
             loss = model(**padded_batch(chosen, tok.pad_token_id)).loss

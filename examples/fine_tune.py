@@ -42,7 +42,7 @@ with tempfile.TemporaryDirectory() as home, \
         raise SystemExit(f"the job {job.status}: {job.error.message if job.error else ''}")
     print(f"trained {job.trained_tokens} tokens in {time.perf_counter() - start:.0f} s: {job.fine_tuned_model}")
     after = answers(client, job.fine_tuned_model)
-    for question, old, new in zip(HELD_OUT, before, after):
+    for question, old, new in zip(HELD_OUT, before, after, strict=True):
         print(f"\nQ: {question}\n  base:       {old}\n  fine-tuned: {new}")
     taught = sum(a.lower().startswith("ahoy") for a in after)
     print(f"\n{taught}/{len(HELD_OUT)} held-out answers open the taught way (the base model: "

@@ -93,13 +93,20 @@ class AdapterCache:
         self._items: OrderedDict[tuple[str, str], Adapter] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, name: str, folder: Path, load: Callable[[], Adapter]) -> Adapter:
-        key = (name, str(folder.resolve()))
+    def cached(self, name: str, folder: Path) -> Adapter | None:
+        """The adapter if it is loaded (and now the most recently used)."""
+        key = (name, str(folder))
         with self._lock:
             found = self._items.pop(key, None)
             if found is not None:
                 self._items[key] = found
-                return found
+            return found
+
+    def get(self, name: str, folder: Path, load: Callable[[], Adapter]) -> Adapter:
+        found = self.cached(name, folder)
+        if found is not None:
+            return found
+        key = (name, str(folder))
         adapter = load()
         with self._lock:
             self._items[key] = adapter

@@ -79,17 +79,72 @@ class CompactLM:
         self.int8_max_batch: int = 0  # decode steps with at most this many sequences use int8 weights
         self._lm_head8: Int8 | None = None
         self._use8 = False
-        self._groups: list[tuple[Any, torch.Tensor | None]] = []  # (adapter, its rows or None for all)
+        self._lora: tuple[list[dict[str, tuple[torch.Tensor, torch.Tensor]]], dict[str, torch.Tensor | None]] | None = None
+        self._stacks: dict[tuple[int, ...], Any] = {}  # stacked adapters by the set of adapters in a batch
 
     def use_adapters(self, adapters: list[Any]) -> None:
         """The adapter (or None: the base model) of each row of the next forward pass: prompts in order for
-        ``prefill``, slots for ``decode``. Rows are grouped by adapter; each group adds its low-rank terms."""
-        groups: dict[int, tuple[Any, list[int]]] = {}
-        for row, adapter in enumerate(adapters):
-            if adapter is not None:
-                groups.setdefault(id(adapter), (adapter, []))[1].append(row)
-        self._groups = [(a, None if len(rows) == len(adapters) else torch.tensor(rows))
-                        for a, rows in groups.values()]
+        ``prefill``, slots for ``decode``.
+
+        The adapters in the batch are stacked per projection (their A's in one matrix, their B's side by
+        side), so each projection adds one low-rank product for the whole batch, however many adapters it
+        mixes: ``((x @ A_all.T) * mask) @ B_all.T``, the mask keeping each row's own adapter's columns."""
+        active = list({id(a): a for a in adapters if a is not None}.values())
+        if not active:
+            self._lora = None
+            return
+        key = tuple(id(a) for a in active)
+        stacked = self._stacks.get(key)
+        if stacked is None:
+            stacked = self._stack(active)
+            if len(self._stacks) >= 8:
+                self._stacks.pop(next(iter(self._stacks)))
+            self._stacks[key] = stacked
+        layers, segments = stacked
+        masks: dict[str, torch.Tensor | None] = {}
+        for name, spans in segments.items():
+            if len(active) == 1 and all(a is active[0] for a in adapters):
+                masks[name] = None  # every row on the one adapter: nothing to mask
+                continue
+            width = spans[-1][2]
+            mask = torch.zeros(len(adapters), width, dtype=self.dtype)
+            where = {id(a): (lo, hi) for a, lo, hi in spans}
+            for row, adapter in enumerate(adapters):
+                if adapter is not None and id(adapter) in where:
+                    lo, hi = where[id(adapter)]
+                    mask[row, lo:hi] = 1
+            masks[name] = mask
+        self._lora = (layers, masks)
+
+    def _stack(self, active: list[Any]) -> tuple[list[dict[str, tuple[torch.Tensor, torch.Tensor]]],
+                                                dict[str, list[tuple[Any, int, int]]]]:
+        """Per layer and projection, the active adapters' A's stacked and B's side by side (zeros where an
+        adapter has no term in a layer), and which columns are whose."""
+        names = sorted({name for a in active for layer in a.layers for name in layer})
+        segments: dict[str, list[tuple[Any, int, int]]] = {}
+        ranks: dict[str, list[tuple[Any, int]]] = {}
+        for name in names:
+            col, spans, rs = 0, [], []
+            for a in active:
+                r = next((layer[name][0].shape[0] for layer in a.layers if name in layer), 0)
+                if r:
+                    spans.append((a, col, col + r))
+                    rs.append((a, r))
+                    col += r
+            segments[name], ranks[name] = spans, rs
+        layers = []
+        for i, base in enumerate(self.layers):
+            per: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+            for name in names:
+                w = getattr(base, name)
+                a_parts, b_parts = [], []
+                for a, r in ranks[name]:
+                    pair = a.layers[i].get(name)
+                    a_parts.append(pair[0] if pair is not None else torch.zeros(r, w.shape[1], dtype=self.dtype))
+                    b_parts.append(pair[1] if pair is not None else torch.zeros(w.shape[0], r, dtype=self.dtype))
+                per[name] = (torch.cat(a_parts).contiguous(), torch.cat(b_parts, dim=1).contiguous())
+            layers.append(per)
+        return layers, segments
 
     def enable_int8_decode(self, max_batch: int) -> None:
         """Keep an int8 copy of every matmul weight for small decode batches.
@@ -171,15 +226,18 @@ class CompactLM:
             out = out + bias if bias is not None else out
         else:
             out = F.linear(x, getattr(layer, name), bias)
-        for adapter, rows in self._groups:
-            pair = adapter.layers[layer.index].get(name)
-            if pair is None:
-                continue
-            a, b = pair
-            if rows is None:
-                out = out + F.linear(F.linear(x, a), b)
-            else:
-                out = out.index_add(0, rows, F.linear(F.linear(x[rows], a), b))
+        if self._lora is not None:
+            stacked, masks = self._lora
+            pair = stacked[layer.index].get(name)
+            if pair is not None:
+                low = F.linear(x, pair[0])  # [rows, (P,) R]
+                mask = masks[name]
+                if mask is not None:
+                    low = low * (mask if low.dim() == 2 else mask[:, None, :])
+                if out.dim() == 2:  # a decode step: one fused multiply-add
+                    out = torch.addmm(out, low, pair[1].t())
+                else:
+                    out = out + F.linear(low, pair[1])
         return out
 
     def _qkv(self, layer: Layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

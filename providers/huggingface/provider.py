@@ -161,8 +161,10 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         if source is None or source.adapter is None:
             return engine, None
         folder, lm = source.adapter, engine.model
-        adapter = await self._on_torch_thread(lambda: self._adapters.get(model, folder,
-                                                                         lambda: load_adapter(folder, lm, model)))
+        adapter = self._adapters.cached(model, folder)
+        if adapter is None:  # loaded on first use (off the event loop), then kept up to max_adapters
+            adapter = await self._on_torch_thread(lambda: self._adapters.get(model, folder,
+                                                                             lambda: load_adapter(folder, lm, model)))
         return engine, adapter
 
     # -- chat ---------------------------------------------------------------------------------------

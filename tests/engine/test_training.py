@@ -34,7 +34,7 @@ def loaded():
 
 def rows(n):
     return [{"messages": [{"role": "system", "content": "Be brief."},
-                          {"role": "user", "content": "Tell me about the number %d. " % i * (1 + i % 3)},
+                          {"role": "user", "content": f"Tell me about the number {i}. " * (1 + i % 3)},
                           {"role": "assistant", "content": f"{i} is a number."}]} for i in range(n)]
 
 
@@ -54,12 +54,12 @@ def test_packed_rows_give_the_padded_batch_loss(loaded):
 def test_only_the_assistant_reply_is_learnt(loaded):
     tok, _ = loaded
     (ids, labels), = encode(tok, rows(1), 2048)
-    learnt = tok.decode([t for t, label in zip(ids, labels) if label != IGNORE])
+    learnt = tok.decode([t for t, label in zip(ids, labels, strict=True) if label != IGNORE])
     assert learnt.startswith("0 is a number.") and "Tell me" not in learnt and "Be brief" not in learnt
     weighted = [{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "No.", "weight": 0},
                               {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yes."}]}]
     (ids, labels), = encode(tok, weighted, 2048)
-    assert tok.decode([t for t, label in zip(ids, labels) if label != IGNORE]).startswith("Yes.")
+    assert tok.decode([t for t, label in zip(ids, labels, strict=True) if label != IGNORE]).startswith("Yes.")
 
 
 def test_an_example_longer_than_the_context_names_its_line(loaded):

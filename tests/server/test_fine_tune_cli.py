@@ -19,6 +19,18 @@ def llmaas(home, *args, env=None):
                           text=True, timeout=600, env=env)
 
 
+def test_the_readme_fine_tune_command(tmp_path):
+    readme = (DATA.parents[2] / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if line.startswith("llmaas fine-tune create"))
+    out = subprocess.run([sys.executable, "-m", "llmaas.cli", "--home", str(tmp_path), *command.split()[1:]],
+                         capture_output=True, text=True, timeout=600, cwd=DATA.parents[2])
+    assert out.returncode == 0, out.stderr[-2000:]
+    job_id, model = out.stdout.split()
+    assert model == f"ft:{CHAT}:llmaas:{job_id}"
+    progress = [line for line in out.stderr.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in progress] == [f"{i}/10" for i in range(1, 11)]
+
+
 def test_the_fine_tune_commands_in_process(tmp_path):
     out = llmaas(tmp_path, "fine-tune", "create", str(DATA), "--model", CHAT, "--epochs", "1", "--batch-size", "8",
                  "--suffix", "cli", "--wait")
