@@ -51,12 +51,12 @@ async def burst(client: llmaas.AsyncClient, models: list[str], n: int, tokens: i
     return sum(done) / (time.perf_counter() - start)
 
 
-async def main() -> None:
+async def run(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser()
-    p.add_argument("--requests", type=int, default=16)
+    p.add_argument("--requests", type=int, default=24)
     p.add_argument("--tokens", type=int, default=64)
-    p.add_argument("--rounds", type=int, default=3)
-    args = p.parse_args()
+    p.add_argument("--rounds", type=int, default=5)
+    args = p.parse_args(argv)
     folder = ensure_converted(builtin_sources()[BASE], progress=False)
     with tempfile.TemporaryDirectory() as home:
         store = Store(Path(home))
@@ -73,10 +73,17 @@ async def main() -> None:
                 rates["base only"].append(await burst(client, [BASE], args.requests, args.tokens))
                 rates["base + 2 adapters"].append(await burst(client, [BASE, *tuned], args.requests, args.tokens))
     base = statistics.median(rates["base only"])
+    lines = [f"{args.requests} concurrent chat requests of {args.tokens} tokens each, {args.rounds} rounds", "",
+             "| requests to | completion tokens/s (median) | vs base only |", "| --- | ---: | ---: |"]
     for name, values in rates.items():
         med = statistics.median(values)
-        print(f"{name:>18}: {med:6.1f} tokens/s (median of {len(values)}), {med / base:.2f}x base only")
+        lines.append(f"| {name} | {med:.1f} | {med / base:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> str:
+    return asyncio.run(run(argv))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    print(main())

@@ -51,17 +51,21 @@ def score(client: llmaas.Client, model: str, probes: list[tuple[str, str]]) -> t
     return taught, sum(right) / max(1, len(right)), right
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser()
     p.add_argument("--multipliers", type=float, nargs="+", default=[0.2, 0.4, 1.0, 2.0])
     p.add_argument("--epochs", type=int, default=None)
-    args = p.parse_args()
+    p.add_argument("--save-loss", type=Path, help="write the loss-curve PNG of the multiplier-1 job here")
+    args = p.parse_args(argv)
     os.environ.setdefault("LLMAAS_FT_THREADS", str(min(2, os.cpu_count() or 1)))
     with tempfile.TemporaryDirectory() as home, \
             llmaas.Client(provider_options={"hf": {"home": home, "progress": False}}) as client:
         taught, kept, right = score(client, MODEL, PROBES)
         probes = [pr for pr, ok in zip(PROBES, right, strict=True) if ok]  # what the base model knows
-        print(f"base: taught {taught:.0%} of {len(HELD_OUT)} held-out; knows {len(probes)}/{len(PROBES)} probes")
+        lines = ["| model | lr | held-out answers taught | known probes kept | create to succeeded | "
+                 "create to first answer |", "| --- | ---: | ---: | ---: | ---: | ---: |",
+                 f"| base | - | {taught * len(HELD_OUT):.0f}/{len(HELD_OUT)} | {len(probes)}/{len(probes)} "
+                 f"(knows {len(probes)} of {len(PROBES)}) | - | - |"]
         training = client.files.create(file=(DATA.name, DATA.read_bytes()), purpose="fine-tune")
         for m in args.multipliers:
             hyper: dict = {"learning_rate_multiplier": m}
@@ -77,9 +81,14 @@ def main() -> None:
             ask(client, job.fine_tuned_model or "", "Hello!")
             first = time.perf_counter() - start
             taught, kept, _ = score(client, job.fine_tuned_model or "", probes)
-            print(f"lr multiplier {m:>4} (lr {m * TrainingConfig.learning_rate:.1e}): taught {taught:.0%} held-out, kept {kept:.0%} of known probes; "
-                  f"{job.trained_tokens} tokens; create->succeeded {trained:.0f} s, create->first answer {first:.0f} s")
+            if args.save_loss and m == 1.0:
+                png = next(f for f in job.result_files if client.files.retrieve(f).filename.endswith(".png"))
+                args.save_loss.write_bytes(client.files.content(png))
+            lines.append(f"| tuned, multiplier {m} | {m * TrainingConfig.learning_rate:.0e} | "
+                         f"{taught * len(HELD_OUT):.0f}/{len(HELD_OUT)} | {kept * len(probes):.0f}/{len(probes)} | "
+                         f"{trained:.0f} s | {first:.0f} s |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    main()
+    print(main())

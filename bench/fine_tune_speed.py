@@ -66,12 +66,12 @@ def ours(folder: Path, rows: list[dict], config: TrainingConfig) -> float:
     return (metrics["trained_tokens"] - first_tokens) / elapsed
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--epochs", type=int, default=1)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     folder = ensure_converted(builtin_sources()["smollm2-135m-instruct"], progress=False)
     rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
@@ -82,10 +82,14 @@ def main() -> None:
         results["plain bf16"].append(plain_loop(folder, rows, config, bf16=True))
         results["llmaas"].append(ours(folder, rows, config))
     base = statistics.median(results["plain fp32"])
+    fair = statistics.median(results["plain bf16"])
+    lines = ["| training loop | tokens/s (median) | vs plain fp32 loop | vs plain bf16 loop |",
+             "| --- | ---: | ---: | ---: |"]
     for name, values in results.items():
         med = statistics.median(values)
-        print(f"{name:>11}: {med:7.1f} tokens/s (median of {len(values)}), {med / base:.2f}x the plain fp32 loop")
+        lines.append(f"| {name} | {med:.1f} | {med / base:.2f} | {med / fair:.2f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    main()
+    print(main())

@@ -14,6 +14,9 @@ SECTIONS = [
     ("client overhead", "client_overhead"),
     ("engine", "engine"),
     ("server", "server"),
+    ("fine-tuning: training speed", "fine_tune_speed"),
+    ("fine-tuning: what a job teaches and keeps", "fine_tune_quality"),
+    ("fine-tuning: serving adapters beside the base model", "adapter_serving"),
 ]
 
 

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from llmaas.store import Store
-from llmaas.store.jobs import next_queued
 
 log: logging.Logger = logging.getLogger("llmaas.server")
 LOCK_NAME = "fine-tuning.lock"
@@ -72,18 +71,17 @@ class JobRunner:
 
     def recover(self) -> None:
         """At start: jobs a dead worker left running are resumed (or failed) by a new worker."""
-        self.kick(also_running=True)
+        self.kick()
 
-    def kick(self, also_running: bool = False) -> None:
-        """Start a worker if there is work and no worker holds the lock (cheap: a lock probe and a query)."""
+    def kick(self) -> None:
+        """Start a worker if there is work (a queued job, or a running one whose worker died) and no worker
+        holds the lock. Cheap: a lock probe and a query."""
         if self.process is not None and self.process.poll() is None:
             return
         if worker_running(self.store.home):
             return
-        pending = next_queued(self.store) is not None
-        if not pending and also_running:
-            pending = bool(self.store.query("SELECT 1 FROM fine_tuning_jobs WHERE status = 'running' LIMIT 1"))
-        if not pending:
+        if not self.store.query("SELECT 1 FROM fine_tuning_jobs WHERE status IN ('queued', 'running', "
+                                "'validating_files') LIMIT 1"):
             return
         log.info("starting the fine-tuning worker (%d threads)", self.threads)
         self.process = subprocess.Popen([sys.executable, "-m", "llmaas.providers.huggingface.tuning.worker",
