@@ -51,7 +51,10 @@ def test_a_model_fine_tuned_from_a_script_is_served_by_the_server_and_the_script
             script.fine_tuning.jobs.create(model=CHAT, training_file=training.id, lora={"rank": 0})
         with pytest.raises(llmaas.BadRequestError, match="embedding model"):
             script.fine_tuning.jobs.create(model="all-minilm-l6-v2", training_file=training.id)
+        held_out = script.files.create(file=("held_out.jsonl", PIRATE[: PIRATE.index(b"\n") + 1]),
+                                       purpose="fine-tune")
         job = script.fine_tuning.jobs.create(model=CHAT, training_file=training.id, suffix="script",
+                                             validation_file=held_out.id,
                                              hyperparameters={"n_epochs": 1, "batch_size": 5},
                                              lora={"rank": 4, "alpha": 8})
         assert [j.id for j in script.fine_tuning.jobs.list()] == [job.id]
@@ -60,6 +63,10 @@ def test_a_model_fine_tuned_from_a_script_is_served_by_the_server_and_the_script
             assert time.time() < deadline
             time.sleep(0.5)
         assert done.status == "succeeded", done.error
+        metrics = [e.data for e in script.fine_tuning.jobs.list_events(job.id, limit=50) if e.type == "metrics"]
+        assert [m["step"] for m in metrics if "valid_loss" in m] == [2]  # at the end of the epoch
+        checkpoint, = script.fine_tuning.jobs.checkpoints.list(job.id)
+        assert checkpoint.metrics.valid_loss and checkpoint.metrics.valid_loss > 0
         assert done.fine_tuned_model in [m.id for m in script.models.list()]
         reply = script.chat.completions.create(model=done.fine_tuned_model, max_tokens=4,
                                                messages=[{"role": "user", "content": "Hi"}])
