@@ -22,7 +22,7 @@ HELD_OUT = ["What is the capital of Canada?", "What do pandas eat?", "Name a mus
 
 
 def answers(client: llmaas.Client, model: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for question in HELD_OUT:
         reply = client.chat.completions.create(model=model, temperature=0, max_tokens=24,
                                                messages=[{"role": "user", "content": question}])

@@ -83,10 +83,16 @@ class JobRunner:
         if not self.store.query("SELECT 1 FROM fine_tuning_jobs WHERE status IN ('queued', 'running', "
                                 "'validating_files') LIMIT 1"):
             return
-        log.info("starting the fine-tuning worker (%d threads)", self.threads)
-        self.process = subprocess.Popen([sys.executable, "-m", "llmaas.providers.huggingface.tuning.worker",
-                                         "--home", str(self.store.home), "--threads", str(self.threads)],
-                                        start_new_session=True, stdin=subprocess.DEVNULL)
+        logs = Path(self.store.home) / "logs"
+        logs.mkdir(mode=0o700, exist_ok=True)
+        log.info("starting the fine-tuning worker (%d threads); its log: %s", self.threads, logs / "worker.log")
+        fd = os.open(logs / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self.process = subprocess.Popen([sys.executable, "-m", "llmaas.providers.huggingface.tuning.worker",
+                                             "--home", str(self.store.home), "--threads", str(self.threads)],
+                                            start_new_session=True, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd)
+        finally:
+            os.close(fd)
 
     async def stop(self) -> None:
         """Nothing to stop: the worker outlives this process (its jobs are in the store). Reap it if done."""
