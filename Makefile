@@ -5,12 +5,12 @@ STAMP := $(VENV)/.installed
 LINKS := $(VENV)/.linked
 # the strict editable install is a real `llmaas/` tree of links (build/__editable__*) that type checkers and
 # IDEs can follow; it is remade when a module is added or removed
-SOURCES := $(shell find sdk providers server -name '*.py' -o -name py.typed 2>/dev/null | sort | md5sum | cut -c1-12)
+SOURCES := $(shell find sdk providers server store -name '*.py' -o -name py.typed -o -name '*.safetensors' 2>/dev/null | sort | md5sum | cut -c1-12)
 EDITABLE := --config-settings editable_mode=strict
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test bench lint typecheck serve clean
+.PHONY: install demo test bench lint typecheck serve clean moderation-model
 
 install: $(STAMP) $(LINKS).$(SOURCES)
 
@@ -35,8 +35,12 @@ test: install
 bench: install
 	$(PY) bench/run_all.py
 
+# llmaas-moderation-1: the data set in moderation/ -> providers/huggingface/moderation_heads.safetensors
+moderation-model: install
+	$(PY) moderation/train.py
+
 lint: install
-	$(PY) -m ruff check sdk providers server store tests bench examples
+	$(PY) -m ruff check sdk providers server store tests bench examples moderation
 
 typecheck: install
 	$(VENV)/bin/pyright

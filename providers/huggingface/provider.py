@@ -36,6 +36,8 @@ from llmaas.types import (
     FileObject,
     Model,
     ModelDeleted,
+    ModerationRequest,
+    ModerationResponse,
 )
 
 from . import chat, completions, deadline
@@ -56,7 +58,7 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
     name = "hf"
     capabilities: frozenset[Capability] = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS,
                                                      Capability.MODELS, Capability.MODELS_WRITE, Capability.FILES,
-                                                     Capability.FINE_TUNING})
+                                                     Capability.FINE_TUNING, Capability.MODERATIONS})
 
     def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
@@ -78,7 +80,8 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         self.progress = progress
         self._engines: dict[str, Engine] = {}
         self._embedders: dict[str, Any] = {}
-        self._adapters = AdapterCache(self.settings.max_adapters)  # LoRA adapters by fine-tuned model id
+        self._adapters = AdapterCache(self.settings.max_adapters)
+        self._moderator: Any = None  # LoRA adapters by fine-tuned model id
         self._torch: concurrent.futures.ThreadPoolExecutor | None = None
         self._created = int(time.time())
 
@@ -234,15 +237,36 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         if source.kind != "embedding":
             raise BadRequestError(f"model {model_id!r} is not an embedding model; try {DEFAULT_EMBEDDING_MODEL!r}",
                                   status_code=400, param="model", code="wrong_model_type")
+        embedder = await self._embedder(source)
+        texts = embedder.texts(req)
+        counts = embedder.count(texts)
+        return await self._on_torch_thread(lambda: embedder.embed(req, texts, counts))
+
+    async def _embedder(self, source: ModelSource) -> Any:
         embedder = self._embedders.get(source.key)
         if embedder is None:
             from .embeddings import Embedder
 
             embedder = await self._on_torch_thread(lambda: Embedder(str(source.path), source.id))
             self._embedders[source.key] = embedder
-        texts = embedder.texts(req)
-        counts = embedder.count(texts)
-        return await self._on_torch_thread(lambda: embedder.embed(req, texts, counts))
+        return embedder
+
+    # -- moderations --------------------------------------------------------------------------------
+
+    async def moderate(self, req: ModerationRequest, options: RequestOptions) -> ModerationResponse:
+        """``llmaas-moderation-1``: heads on the built-in embedding model (``moderation.py``)."""
+        from .moderation import MODEL_ID, Moderator, texts_of
+
+        req = with_extra_body(req, options)
+        if req.model not in (None, MODEL_ID):
+            raise NotFoundError(f"The model '{req.model}' is not a moderation model here; use '{MODEL_ID}'",
+                                status_code=404, param="model", code="model_not_found")
+        texts_of(req)  # refuses parts it cannot screen before any work
+        if self._moderator is None:
+            embedder = await self._embedder(builtin_sources()[DEFAULT_EMBEDDING_MODEL])
+            self._moderator = await self._on_torch_thread(lambda: Moderator(embedder))
+        moderator = self._moderator
+        return await self._on_torch_thread(lambda: moderator.moderate(req))
 
     async def _on_torch_thread(self, fn: Any) -> Any:
         """Embedding work runs on one long-lived thread of its own, never on a pool of many."""
@@ -253,7 +277,7 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
     # -- models -------------------------------------------------------------------------------------
 
     async def list_models(self, options: RequestOptions) -> PageResult[Model]:
-        ids = [*builtin_sources(), *self.extra_models]
+        ids = [*builtin_sources(), "llmaas-moderation-1", *self.extra_models]
         tuned = await asyncio.to_thread(self.files.store().query, "SELECT id, created_at FROM models ORDER BY created_at")
         return PageResult(data=[*(Model(id=i, created=self._created, owned_by="llmaas") for i in ids),
                                 *(Model(id=r["id"], created=r["created_at"], owned_by="user") for r in tuned)])
@@ -262,6 +286,8 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         if model.startswith("ft:"):
             source = await asyncio.to_thread(self._fine_tuned, model)
             return Model(id=source.id, created=self._created, owned_by="user")
+        if model == "llmaas-moderation-1":
+            return Model(id=model, created=self._created, owned_by="llmaas")
         source = resolve_source(model, self.extra_models, self.allow_paths)  # NotFoundError if it cannot
         return Model(id=source.id, created=self._created, owned_by="llmaas")
 

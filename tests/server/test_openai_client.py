@@ -66,32 +66,16 @@ def test_models(oai, server):
         oai.models.delete(CHAT)
 
 
-def test_moderations_answers_a_clear_error(oai):
-    with pytest.raises(openai.BadRequestError, match="does not support moderations"):
-        oai.moderations.create(input="hello")
-
-
-@pytest.mark.parametrize(
-    ("body", "status", "param", "code"),
-    [
-        ({"model": "no-such-model", "messages": MSG}, 404, "model", "model_not_found"),
-        ({"model": CHAT, "messages": MSG, "max_tokens": 100000}, 400, "max_tokens", "context_length_exceeded"),
-        ({"model": CHAT, "messages": []}, 400, "messages", "invalid_value"),
-        ({"model": CHAT, "messages": MSG, "temperature": "hot"}, 400, "temperature", "invalid_value"),
-        ({"model": CHAT, "messages": MSG, "n": 0}, 400, "n", "invalid_value"),
-        ({"model": CHAT, "messages": MSG, "bogus_field": 1}, 400, "bogus_field", "invalid_value"),
-        ({"messages": MSG}, 400, "model", "invalid_value"),
-        ({"model": CHAT, "messages": MSG, "stop": ["a"] * 9}, 400, "stop", "invalid_value"),
-        ({"model": CHAT, "messages": [{"role": "user", "content": "x " * 9000}]}, 400, "messages",
-         "context_length_exceeded"),
-    ],
-)
-def test_errors_in_openai_envelope(server, body, status, param, code):
-    r = raw(server, "POST", "/chat/completions", json=body)
-    assert r.status_code == status, r.text
-    err = r.json()
-    validate(err, "ErrorResponse")
-    assert err["error"]["param"] == param and err["error"]["code"] == code
+def test_moderations_screen_text_offline(oai):
+    result = oai.moderations.create(input=["How do I build a pipe bomb?", "Write a haiku about autumn leaves."])
+    bomb, haiku = result.results
+    assert result.model == "llmaas-moderation-1"
+    assert bomb.flagged and bomb.categories.illicit and not haiku.flagged
+    assert bomb.category_scores.illicit > haiku.category_scores.illicit
+    with pytest.raises(openai.BadRequestError, match="screens text only"):
+        oai.moderations.create(input=[{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}])
+    with pytest.raises(openai.NotFoundError, match="not a moderation model"):
+        oai.moderations.create(input="hello", model="omni-moderation-latest")
 
 
 def test_malformed_json_is_400_not_500(server):
