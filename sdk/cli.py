@@ -32,6 +32,7 @@ def limit(text: str) -> int | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from llmaas.server.guard import GuardConfig
     from llmaas.server.serve import serve, upstream_key
 
     if args.api_key is not None:
@@ -45,7 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     serve(args.host, args.port, provider=args.provider, model=args.model, base_url=args.base_url,
           api_key=api_key, home=args.home, max_body_mb=args.max_body_mb, max_json_mb=args.max_json_mb,
-          cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics)
+          cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics,
+          guard=GuardConfig(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii))
     return 0
 
 
@@ -126,6 +128,12 @@ def parser() -> argparse.ArgumentParser:
                    help="another Host header to accept without keys (loopback names are always accepted)")
     s.add_argument("--public-metrics", action="store_true",
                    help="serve /metrics to anyone (default: loopback clients and admin keys)")
+    s.add_argument("--guard-input", choices=("block", "annotate"),
+                   help="screen what callers send with llmaas-moderation-1: refuse it (400) or annotate it")
+    s.add_argument("--guard-output", choices=("block", "annotate"),
+                   help="screen answers (streams window by window): withhold them (400 / an error event) or annotate")
+    s.add_argument("--redact-pii", action="store_true",
+                   help="replace personal data and secrets in prompts before any provider sees them")
     s.set_defaults(func=cmd_serve)
 
     k = sub.add_parser("keys", help="manage API keys")

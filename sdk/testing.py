@@ -63,6 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"error": {"message": "body is not JSON", "type": "invalid_request_error",
                                        "param": None, "code": None}})
             return
+        self.server.received.append(req)
         model = req.get("model", "stub-model")
         reply = self.server.reply
         if self.path.endswith("/chat/completions"):
@@ -105,6 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     reply = "Hello from the stub server."
+    received: list[dict[str, Any]]
 
 
 class StubServer:
@@ -113,7 +115,13 @@ class StubServer:
     def __init__(self, reply: str = "Hello from the stub server.") -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.reply = reply
+        self._server.received = []
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def received(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the POST requests received so far, oldest first."""
+        return self._server.received
 
     @property
     def base_url(self) -> str:

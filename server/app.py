@@ -18,6 +18,7 @@ from llmaas.store import Store
 
 from . import errors
 from .gate import Gate
+from .guard import Guard
 from .limits import Limiter
 from .metrics import Metrics
 from .routes import files, fine_tuning, inference, models, service
@@ -38,6 +39,7 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
         limiter=Limiter(store, config.default_rpm, config.default_tpd),
         metrics=Metrics(lambda: _engine_stat(provider, "queue_depth"), lambda: _engine_stat(provider, "running")),
         jobs=JobRunner(store),
+        guard=Guard(config.guard, provider),
     )
 
     @asynccontextmanager

@@ -13,6 +13,7 @@ from llmaas._provider import Provider
 from llmaas.providers.huggingface.tuning.runner import JobRunner
 from llmaas.store import ANYONE, Store
 
+from .guard import Guard, GuardConfig
 from .limits import Limiter, Reservation
 from .metrics import Metrics
 
@@ -30,6 +31,7 @@ class ServerConfig:
     cors_origins: list[str] = field(default_factory=list)
     allowed_hosts: list[str] = field(default_factory=list)  # Host headers accepted in keyless mode
     public_metrics: bool = False
+    guard: GuardConfig = field(default_factory=GuardConfig)  # guardrails on chat and completions
 
 
 @dataclass
@@ -53,6 +55,7 @@ class ServerState:
     limiter: Limiter
     metrics: Metrics
     jobs: JobRunner
+    guard: Guard
     ready: bool = False
     started_at: float = field(default_factory=time.time)
 

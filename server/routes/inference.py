@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 
 from llmaas._provider import Capability, require
 from llmaas.types import (
@@ -22,8 +23,9 @@ from llmaas.types import (
 )
 from llmaas.types.common import StreamOptions
 
+from ..guard import HEADER
 from ..state import state_of
-from ._common import OPTIONS, caller, metered, reserve, sse, status_of
+from ._common import OPTIONS, caller, dump, metered, reserve, sse, status_of
 
 router: APIRouter = APIRouter(prefix="/v1")
 
@@ -40,13 +42,21 @@ async def _generate(request: Request, body: Any, endpoint: str, capability: Capa
     """A chat or text completion: answered whole, or streamed as SSE with usage metered either way."""
     state, who = caller(request)
     require(state.provider, capability, feature)
+    body, note = await state.guard.screen_input(body)  # redacted, screened: before any quota or model
     reservation = await reserve(state, who, body)
     if not body.stream:
-        return await metered(state, who, endpoint, body.model, lambda: call(body), request, reservation)
+        result = await metered(state, who, endpoint, body.model, lambda: call(body), request, reservation)
+        if isinstance(result, Response):
+            return result
+        notes = [n for n in (note, await state.guard.screen_answer(result)) if n]
+        return JSONResponse(dump(result), headers={HEADER: "; ".join(notes)}) if notes else result
     started = time.perf_counter()
     req, wanted = _with_usage(body)
     stream = await metered_open(state, who, endpoint, body.model, lambda: call(req), reservation)
-    return sse(state, who, endpoint, body, stream, started, wanted, reservation)
+    response = sse(state, who, endpoint, body, state.guard.screen_stream(stream), started, wanted, reservation)
+    if note:
+        response.headers[HEADER] = note
+    return response
 
 
 @router.post("/chat/completions", response_model=ChatCompletion)
