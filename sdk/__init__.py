@@ -23,6 +23,7 @@ from ._errors import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    ContentPolicyViolationError,
     ContextLengthExceededError,
     IncompleteStreamError,
     InternalServerError,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from ._provider import BaseProvider, Capability, Provider
     from ._registry import register_provider
     from ._streaming import AsyncStream, Stream
+    from .guardrails import Guardrails
 
 _LAZY = {
     "register_provider": "._registry",
@@ -60,6 +62,7 @@ _LAZY = {
     "PageResult": "._pagination",
     "RequestOptions": "._options",
     "NOT_GIVEN": "._options",
+    "Guardrails": ".guardrails",
 }
 
 
@@ -82,6 +85,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Guardrails",
     "__version__",
     "register_provider",
     "Client",
@@ -109,6 +113,7 @@ __all__ = [
     "APIStatusError",
     "BadRequestError",
     "ContextLengthExceededError",
+    "ContentPolicyViolationError",
     "AuthenticationError",
     "PermissionDeniedError",
     "NotFoundError",

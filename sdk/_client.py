@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from typing_extensions import TypedDict, Unpack
@@ -18,6 +18,9 @@ from ._registry import create as create_provider
 from ._registry import known_names, speaks_openai, split_model
 from ._sync import Runner
 from .resources.chat import AsyncChat, Chat
+
+if TYPE_CHECKING:
+    from .guardrails import Guardrails
 from .resources.completions import AsyncCompletions, Completions
 from .resources.embeddings import AsyncEmbeddings, Embeddings
 from .resources.files import AsyncFiles, Files
@@ -40,6 +43,7 @@ class ClientOptions(TypedDict, total=False):
     default_headers: dict[str, str] | None
     http_client: httpx.AsyncClient | httpx.Client | None  # a sync httpx.Client serves the sync Client
     provider_options: dict[str, dict[str, Any]] | None
+    guardrails: Guardrails | None  # screen input and output, redact personal data (see llmaas.guardrails)
 
 
 CLIENT_OPTIONS = frozenset(ClientOptions.__optional_keys__ | ClientOptions.__required_keys__)
@@ -86,6 +90,7 @@ class AsyncClient:
         self._shared: dict[str, Any] = {"timeout": timeout, "max_retries": max_retries}
         self._http: dict[str, Any] = {"default_headers": default_headers, "http_client": http_client}
         self._provider_options = provider_options or {}
+        self._guardrails: Guardrails | None = options.get("guardrails")
         self._providers: dict[str, Provider] = {}
         self._default_kwargs: dict[str, Any] = {}
         self._borrowed: set[str] = set()

@@ -9,7 +9,7 @@
         │   ├── APITimeoutError
         │   └── IncompleteStreamError   a stream that ended before ``data: [DONE]``
         └── APIStatusError              status_code, request_id, body, response
-            ├── BadRequestError (400) ── ContextLengthExceededError
+            ├── BadRequestError (400) ── ContextLengthExceededError, ContentPolicyViolationError
             ├── AuthenticationError (401), PermissionDeniedError (403), NotFoundError (404)
             ├── ConflictError (409), RequestTooLargeError (413), UnprocessableEntityError (422)
             ├── RateLimitError (429)
@@ -40,6 +40,7 @@ __all__ = [
     "APIStatusError",
     "BadRequestError",
     "ContextLengthExceededError",
+    "ContentPolicyViolationError",
     "AuthenticationError",
     "PermissionDeniedError",
     "NotFoundError",
@@ -177,6 +178,15 @@ class ContextLengthExceededError(BadRequestError):
         super().__init__(message, **kwargs)
 
 
+class ContentPolicyViolationError(BadRequestError):
+    """Input or output flagged by a content policy (a guardrail, here or on a server)."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("code", "content_policy_violation")
+        kwargs.setdefault("status_code", 400)
+        super().__init__(message, **kwargs)
+
+
 class AuthenticationError(APIStatusError):
     status_code = 401
 
@@ -250,6 +260,8 @@ def _request_of(response: httpx.Response | None) -> httpx.Request | None:
 def _class_for(status: int, code: str | None) -> type[APIStatusError]:
     if status == 400 and code == "context_length_exceeded":
         return ContextLengthExceededError
+    if status == 400 and code == "content_policy_violation":
+        return ContentPolicyViolationError
     if status >= 500:
         return InternalServerError
     return _BY_STATUS.get(status, APIStatusError)

@@ -11,6 +11,7 @@ from .._provider import Capability, require
 from .._response import APIResponse, raw, sync_raw
 from .._streaming import AsyncStream, Stream
 from .._sync import SyncResource, sync_child
+from ..guardrails import guarded
 from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from ..types.create_params import ChatCompletionCreateParams
 from ._base import AsyncAPIResource, build_request
@@ -56,7 +57,7 @@ class AsyncChatCompletions(AsyncAPIResource):
         messages = [as_input_message(m) for m in fields.pop("messages")]
         req = build_request(ChatCompletionRequest,
                             {**fields, "model": name, "messages": messages, "stream": stream or None})
-        result: Any = await provider.chat(req, options)
+        result: Any = await guarded(self._client, req, lambda r: provider.chat(r, options), bool(stream))
         return AsyncStream(result) if stream else result
 
     @property

@@ -10,6 +10,7 @@ from .._provider import Capability, require
 from .._response import APIResponse, raw, sync_raw
 from .._streaming import AsyncStream, Stream
 from .._sync import SyncResource
+from ..guardrails import guarded
 from ..types.completions import Completion, CompletionRequest
 from ..types.create_params import CompletionCreateParams
 from ._base import AsyncAPIResource, build_request
@@ -34,7 +35,7 @@ class AsyncCompletions(AsyncAPIResource):
         provider, name = self._client.resolve(fields.pop("model"))
         require(provider, Capability.COMPLETIONS, "completions")
         req = build_request(CompletionRequest, {**fields, "model": name, "stream": stream or None})
-        result: Any = await provider.complete(req, options)
+        result: Any = await guarded(self._client, req, lambda r: provider.complete(r, options), bool(stream))
         return AsyncStream(result) if stream else result
 
     @property
