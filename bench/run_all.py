@@ -17,6 +17,8 @@ SECTIONS = [
     ("fine-tuning: training speed", "fine_tune_speed"),
     ("fine-tuning: what a job teaches and keeps", "fine_tune_quality"),
     ("fine-tuning: serving adapters beside the base model", "adapter_serving"),
+    ("moderation: llmaas-moderation-1 on the held-out split", "moderation_eval"),
+    ("privacy: PII detection on unseen formats", "pii_eval"),
 ]
 
 
