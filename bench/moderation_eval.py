@@ -16,10 +16,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "moderation"))
 
-from dataset import CATEGORIES, load  # noqa: E402
+from dataset import load  # noqa: E402
 
 from llmaas.providers.huggingface.moderation import Moderator  # noqa: E402
 from llmaas.types import ModerationRequest  # noqa: E402
+from llmaas.types.moderations import CATEGORIES  # noqa: E402
 
 
 def auroc(scores: np.ndarray, truth: np.ndarray) -> float:

@@ -2,7 +2,7 @@
 in ``moderation/written`` (written for this project), labelled with OpenAI's 13 categories, then split by
 a hash of the text into train (70%), calibration (15%, for thresholds) and test (15%). See DATA_CARD.md.
 
-    python moderation/dataset.py   # prints the counts per source, split and category
+    .venv/bin/python moderation/dataset.py   # prints the counts per source, split and category
 """
 
 from __future__ import annotations
@@ -15,11 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CATEGORIES = ("harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
-              "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence",
-              "violence/graphic")
-
-
 @dataclass
 class Example:
     text: str

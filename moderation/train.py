@@ -16,7 +16,9 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from dataset import CATEGORIES, Example, load  # noqa: E402
+from dataset import Example, load  # noqa: E402
+
+from llmaas.types.moderations import CATEGORIES  # noqa: E402
 
 OUT = HERE.parent / "providers" / "huggingface" / "moderation_heads.safetensors"
 HEADS = (*CATEGORIES, "any")

@@ -20,19 +20,6 @@ class ModerationRequest(RequestModel):
     input: Annotated[str | Texts | Annotated[list[dict[str, Any]], Field(max_length=MAX_ITEMS)], ItemCap]
     model: str | None = None
 
-    @property
-    def texts(self) -> list[str]:
-        x = self.input
-        if isinstance(x, str):
-            return [x]
-        out: list[str] = []
-        for item in x:
-            if isinstance(item, str):
-                out.append(item)
-            elif item.get("type") == "text":
-                out.append(str(item.get("text", "")))
-        return out
-
 
 class ModerationResult(ResponseModel):
     flagged: bool
