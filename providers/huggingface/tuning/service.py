@@ -102,7 +102,8 @@ class FineTuningService:
         job = await self._run(get_job, self._store(), job_id, sees)
         if job is None:
             raise not_found(job_id)
-        self._runner().kick()  # a job a dead worker left behind gets a new one
+        if job["status"] in ("queued", "running"):
+            self._runner().kick()  # a job a dead worker left behind gets a new one
         return public(job)
 
     async def list(self, sees: str | None, limit: int, after: str | None) -> tuple[list[dict[str, Any]], bool]:
