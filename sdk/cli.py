@@ -1,5 +1,5 @@
 """The ``llmaas`` command: ``serve``, ``keys create|list|revoke|limits``, ``usage``,
-``fine-tune create|list|show|events|cancel``."""
+``fine-tune create|list|show|events|cancel``, ``models list|show``."""
 
 from __future__ import annotations
 
@@ -157,9 +157,10 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--json", action="store_true")
     u.set_defaults(func=cmd_usage)
 
-    from .cli_fine_tune import add_parser
+    from . import cli_fine_tune, cli_models
 
-    add_parser(sub)
+    cli_fine_tune.add_parser(sub)
+    cli_models.add_parser(sub)
     return p
 
 

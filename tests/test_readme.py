@@ -17,7 +17,7 @@ def test_readme_starts_with_the_two_commands():
 
 def test_readme_cli_commands_run(tmp_path):
     env = {**os.environ, "LLMAAS_HOME": str(tmp_path)}
-    for cmd in ("keys create alice", "usage"):
+    for cmd in ("keys create alice", "usage", "models list"):
         assert f"llmaas {cmd}" in README
         out = subprocess.run([sys.executable, "-m", "llmaas.cli", *cmd.split()], env=env, capture_output=True,
                              text=True, timeout=60)

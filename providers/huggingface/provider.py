@@ -278,18 +278,41 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
 
     async def list_models(self, options: RequestOptions) -> PageResult[Model]:
         ids = [*builtin_sources(), "llmaas-moderation-1", *self.extra_models]
-        tuned = await asyncio.to_thread(self.files.store().query, "SELECT id, created_at FROM models ORDER BY created_at")
-        return PageResult(data=[*(Model(id=i, created=self._created, owned_by="llmaas") for i in ids),
-                                *(Model(id=r["id"], created=r["created_at"], owned_by="user") for r in tuned)])
+        tuned = await asyncio.to_thread(self.files.store().query, "SELECT id FROM models ORDER BY created_at")
+        return PageResult(data=[await self.retrieve_model(i, options) for i in [*ids, *(r["id"] for r in tuned)]])
 
     async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
+        """OpenAI's four fields, and what the model is (``details.describe``)."""
+        return await asyncio.to_thread(self._model, model)
+
+    def _model(self, model: str) -> Model:
+        from .details import describe
+        from .loading import converted_dir
+        from .moderation import HEADS, MODEL_ID
+
+        if model == MODEL_ID:
+            embedder = builtin_sources()[DEFAULT_EMBEDDING_MODEL]
+            return Model(id=model, created=self._created, owned_by="llmaas",
+                         **describe("moderation", HEADS, embedder.path, self._moderator is not None,
+                                    base=DEFAULT_EMBEDDING_MODEL))
         if model.startswith("ft:"):
-            source = await asyncio.to_thread(self._fine_tuned, model)
-            return Model(id=source.id, created=self._created, owned_by="user")
-        if model == "llmaas-moderation-1":
-            return Model(id=model, created=self._created, owned_by="llmaas")
+            source = self._fine_tuned(model)  # NotFoundError once deleted
+            rows = self.files.store().query("SELECT base, created_at FROM models WHERE id = ?", (model,))
+            if not rows:  # deleted in between
+                raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
+                                    code="model_not_found")
+            row = rows[0]
+            base = dataclasses.replace(source, adapter=None)
+            loaded = base.key in self._engines and self._adapters.cached(model, source.adapter) is not None \
+                if source.adapter is not None else False
+            return Model(id=model, created=row["created_at"], owned_by="user",
+                         **describe("fine-tuned", source.adapter, source.adapter, loaded, base=row["base"]))
         source = resolve_source(model, self.extra_models, self.allow_paths)  # NotFoundError if it cannot
-        return Model(id=source.id, created=self._created, owned_by="llmaas")
+        files = source.path / source.gguf_file if source.gguf_file else source.path
+        config = converted_dir(source) if source.gguf_file else source.path
+        loaded = source.key in (self._engines if source.kind == "chat" else self._embedders)
+        return Model(id=source.id, created=self._created, owned_by="llmaas",
+                     **describe(source.kind, files, config if config.exists() else None, loaded))
 
     async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted:
         """Delete a fine-tuned model (its checkpoints stay, each a model of its own); base models stay."""

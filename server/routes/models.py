@@ -20,7 +20,15 @@ async def list_models(request: Request) -> Any:
     owners = {r["id"]: r["owner"] for r in await state.run(state.store.query, "SELECT id, owner FROM models")}
     # models made here are their key's (an admin sees all); base models are everyone's
     visible = [m for m in page.data if m.id not in owners or who.admin or owners[m.id] == who.key_id]
-    return {"object": "list", "data": [dump(m) for m in visible]}
+    return {"object": "list", "data": [_shown(m, who) for m in visible]}
+
+
+def _shown(model: Any, who: Any) -> Any:
+    """The model as a caller sees it: where its files are on the server's disk is for admins only."""
+    body = dump(model)
+    if not who.admin and isinstance(body, dict):
+        body.pop("source", None)
+    return body
 
 
 @router.get("/models/{model:path}")
@@ -30,7 +38,7 @@ async def retrieve_model(model: str, request: Request) -> Any:
     if rows and not who.admin and rows[0]["owner"] != who.key_id:
         raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
                             code="model_not_found")
-    return dump(await state.provider.retrieve_model(model, OPTIONS))
+    return _shown(await state.provider.retrieve_model(model, OPTIONS), who)
 
 
 @router.delete("/models/{model:path}")

@@ -235,3 +235,13 @@ def test_admin_sees_every_keys_files_and_others_only_their_own(keyed, tmp_path):
     assert root.files.delete(f.id).deleted
     with pytest.raises(openai.NotFoundError):
         alice.files.retrieve(f.id)
+
+
+def test_where_model_files_sit_is_for_admin_keys(keyed):
+    def retrieve(who):
+        return httpx.get(keyed.base_url + "/models/" + CHAT, headers=auth(keyed.keys[who]), timeout=30).json()
+
+    assert "source" not in retrieve("alice") and retrieve("alice")["kind"] == "chat"
+    assert retrieve("root")["source"].endswith(".gguf")
+    listed = httpx.get(keyed.base_url + "/models", headers=auth(keyed.keys["alice"]), timeout=30).json()["data"]
+    assert listed and all("source" not in m for m in listed)

@@ -193,3 +193,12 @@ def test_every_response_carries_a_request_id(server):
     with pytest.raises(openai.NotFoundError) as err:
         openai.OpenAI(base_url=server.base_url, api_key="x").models.retrieve("no-such-model")
     assert err.value.request_id and err.value.request_id.startswith("req_")
+
+
+def test_models_carry_their_details(oai):
+    chat = oai.models.retrieve(CHAT).to_dict()
+    assert chat["kind"] == "chat" and chat["architecture"] == "LlamaForCausalLM" and chat["parameters"] > 1e8
+    assert chat["capabilities"] == ["chat", "completions"] and chat["context_length"] >= 2048
+    assert chat["source"].endswith(".gguf")  # keyless: the machine's own user, who may see its paths
+    listed = {m.id: m.to_dict() for m in oai.models.list()}
+    assert listed["llmaas-moderation-1"]["capabilities"] == ["moderations"]

@@ -1,0 +1,55 @@
+"""What the in-process provider says about a model beside OpenAI's four fields: its kind and capabilities,
+where its files are, its architecture, parameter count, context length and dtype (read from ``config.json``
+and the safetensors headers, without loading any weights), its size on disk, and whether it is loaded."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+CAPABILITIES = {"chat": ["chat", "completions"], "embedding": ["embeddings"], "moderation": ["moderations"],
+                "fine-tuned": ["chat", "completions"]}
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _parameters(folder: Path) -> int | None:
+    """The parameter count from the safetensors headers (8 bytes of length, then JSON), weights unread."""
+    total, found = 0, False
+    for file in folder.glob("*.safetensors"):
+        with file.open("rb") as f:
+            (length,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(length))
+        for name, info in header.items():
+            if name != "__metadata__":
+                count = 1
+                for dim in info["shape"]:
+                    count *= dim
+                total += count
+                found = True
+    return total if found else None
+
+
+def describe(kind: str, files: Path | None, config_folder: Path | None, loaded: bool,
+             base: str | None = None) -> dict[str, Any]:
+    """The extra fields of ``Model`` for one model. ``config_folder`` holds its config.json and weights
+    (a converted copy for a GGUF; None while a GGUF is not converted yet)."""
+    out: dict[str, Any] = {"kind": kind, "capabilities": CAPABILITIES[kind], "loaded": loaded, "base": base}
+    if files is not None and files.exists():
+        out["source"] = str(files)
+        out["size_bytes"] = _size(files)
+    config_file = config_folder / "config.json" if config_folder is not None else None
+    if config_file is not None and config_file.exists():
+        config = json.loads(config_file.read_text())
+        out["architecture"] = (config.get("architectures") or [config.get("model_type")])[0]
+        out["context_length"] = config.get("max_position_embeddings")
+        out["dtype"] = config.get("torch_dtype") or config.get("dtype")
+        if kind != "fine-tuned":
+            out["parameters"] = _parameters(config_folder)  # type: ignore[arg-type]
+    return out

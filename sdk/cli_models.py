@@ -1,0 +1,69 @@
+"""``llmaas models list|show``: the models a client sees, in process on the home (the default) or on a
+server with ``--base-url`` (key from ``LLMAAS_API_KEY``); a table by default, ``--json`` for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _client(args: argparse.Namespace) -> Any:
+    import llmaas
+
+    if args.base_url:
+        return llmaas.Client(base_url=args.base_url)
+    return llmaas.Client(provider_options={"hf": {"home": args.home, "progress": False}})
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if value < 1024 or unit == "GB":
+            return f"{value:.1f} {unit}"
+    return "-"
+
+
+def _params(n: int | None) -> str:
+    return "-" if n is None else f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
+
+
+def table(models: list[Any]) -> str:
+    rows = [("ID", "KIND", "ARCHITECTURE", "PARAMS", "CONTEXT", "SIZE", "LOADED")]
+    for m in models:
+        rows.append((m.id, m.kind or "-", m.architecture or "-", _params(m.parameters),
+                     str(m.context_length or "-"), _size(m.size_bytes), "yes" if m.loaded else "no"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import llmaas
+
+    with _client(args) as client:
+        try:
+            if args.action == "list":
+                models = list(client.models.list())
+                print(json.dumps([m.to_dict() for m in models], indent=2) if args.json else table(models))
+            else:
+                print(json.dumps(client.models.retrieve(args.model).to_dict(), indent=2))
+        except llmaas.APIError as exc:
+            print(f"llmaas models: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    m = sub.add_parser("models", help="the models a client sees (in process, or on a server with --base-url)")
+    m.add_argument("--base-url", help="a server to ask (key from LLMAAS_API_KEY); default: in process")
+    ms = m.add_subparsers(dest="action", required=True)
+    lst = ms.add_parser("list", help="a table of the models, or --json")
+    lst.add_argument("--json", action="store_true")
+    ms.add_parser("show", help="one model's details as JSON").add_argument("model")
+    m.set_defaults(func=cmd_models)

@@ -1,0 +1,37 @@
+"""What `client.models` says in process, beyond OpenAI's four fields, and `llmaas models list|show`."""
+
+import json
+import subprocess
+import sys
+
+from .conftest import CHAT, EMBED
+
+
+def test_details_of_the_built_in_models(client):
+    client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "hi"}], max_tokens=1)
+    models = {m.id: m for m in client.models.list()}
+    chat, embed = models[CHAT], models[EMBED]
+    assert (chat.kind, chat.architecture, chat.loaded) == ("chat", "LlamaForCausalLM", True)
+    assert 1.3e8 < chat.parameters < 1.4e8 and chat.context_length == 8192 and chat.size_bytes > 5e7
+    assert chat.source and chat.source.endswith(".gguf")
+    assert embed.kind == "embedding" and embed.capabilities == ["embeddings"] and embed.architecture == "BertModel"
+    assert models["llmaas-moderation-1"].base == EMBED
+    assert client.models.retrieve(CHAT).to_dict() == chat.to_dict()
+
+
+def run(*args, home):
+    return subprocess.run([sys.executable, "-m", "llmaas.cli", "--home", str(home), "models", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_models_commands(tmp_path):
+    table = run("list", home=tmp_path)
+    assert table.returncode == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    assert header.split()[:3] == ["ID", "KIND", "ARCHITECTURE"]
+    assert any(r.split()[:3] == [CHAT, "chat", "LlamaForCausalLM"] for r in rows)
+    listed = json.loads(run("list", "--json", home=tmp_path).stdout)
+    assert {m["id"] for m in listed} >= {CHAT, EMBED, "llmaas-moderation-1"}
+    assert json.loads(run("show", EMBED, home=tmp_path).stdout)["kind"] == "embedding"
+    missing = run("show", "no-such-model", home=tmp_path)
+    assert missing.returncode == 1 and "no-such-model" in missing.stderr
