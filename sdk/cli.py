@@ -18,6 +18,16 @@ def _store(args: argparse.Namespace) -> Any:
     return Store(args.home or cache_home())
 
 
+def client_for(args: argparse.Namespace) -> Any:
+    """The client a command uses: a server's with ``--base-url`` (key from LLMAAS_API_KEY), else in process
+    on the home."""
+    import llmaas
+
+    if getattr(args, "base_url", None):
+        return llmaas.Client(base_url=args.base_url)
+    return llmaas.Client(provider_options={"hf": {"home": args.home, "progress": False}})
+
+
 def limit(text: str) -> int | None:
     """A per-key limit on the command line: a whole number of at least 1, or 'unlimited'."""
     if text.lower() in ("unlimited", "none"):

@@ -16,14 +16,6 @@ from typing import Any, TextIO
 FINAL = ("succeeded", "failed", "cancelled")
 
 
-def _client(args: argparse.Namespace) -> Any:
-    import llmaas
-
-    if args.base_url:
-        return llmaas.Client(base_url=args.base_url)
-    return llmaas.Client(provider_options={"hf": {"home": args.home, "progress": False}})
-
-
 def _clock(seconds: float) -> str:
     seconds = max(0, int(seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
@@ -76,7 +68,9 @@ def _show(job: Any) -> str:
 def cmd_fine_tune(args: argparse.Namespace) -> int:
     import llmaas
 
-    with _client(args) as client:
+    from .cli import client_for
+
+    with client_for(args) as client:
         try:
             return _run(args, client)
         except llmaas.APIError as exc:

@@ -9,14 +9,6 @@ import sys
 from typing import Any
 
 
-def _client(args: argparse.Namespace) -> Any:
-    import llmaas
-
-    if args.base_url:
-        return llmaas.Client(base_url=args.base_url)
-    return llmaas.Client(provider_options={"hf": {"home": args.home, "progress": False}})
-
-
 def _size(n: int | None) -> str:
     if n is None:
         return "-"
@@ -46,7 +38,9 @@ def table(models: list[Any]) -> str:
 def cmd_models(args: argparse.Namespace) -> int:
     import llmaas
 
-    with _client(args) as client:
+    from .cli import client_for
+
+    with client_for(args) as client:
         try:
             if args.action == "list":
                 models = list(client.models.list())
