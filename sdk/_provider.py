@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         ModelDeleted,
         ModerationRequest,
         ModerationResponse,
+        RunningModel,
     )
 
 
@@ -67,6 +68,7 @@ class Provider(Protocol):
     async def list_models(self, options: RequestOptions) -> PageResult[Model]: ...
     async def retrieve_model(self, model: str, options: RequestOptions) -> Model: ...
     async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted: ...
+    async def running_models(self, options: RequestOptions) -> list[RunningModel]: ...
 
     async def create_file(self, content: bytes, filename: str, purpose: str, options: RequestOptions) -> FileObject: ...
     async def list_files(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FileObject]: ...
@@ -113,6 +115,9 @@ class BaseProvider:
 
     async def delete_model(self, model: str, options: RequestOptions) -> Any:
         raise self._refuse("deleting models")
+
+    async def running_models(self, options: RequestOptions) -> Any:
+        raise self._refuse("listing loaded models (ps)")
 
     async def create_file(self, content: bytes, filename: str, purpose: str, options: RequestOptions) -> Any:
         raise self._refuse("files")

@@ -1,4 +1,4 @@
-"""``llmaas models list|show``: the models a client sees, in process on the home (the default) or on a
+"""``llmaas models list|show|ps``: the models a client sees, in process on the home (the default) or on a
 server with ``--base-url`` (key from ``LLMAAS_API_KEY``); a table by default, ``--json`` for scripts."""
 
 from __future__ import annotations
@@ -35,6 +35,14 @@ def table(models: list[Any]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
+def ps_table(loaded: list[Any]) -> str:
+    rows = [("ID", "KIND", "MEMORY", "RUNNING", "WAITING", "ADAPTERS")]
+    for m in loaded:
+        rows.append((m.id, m.kind, _size(m.memory_bytes), str(m.running), str(m.waiting), ", ".join(m.adapters) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     import llmaas
 
@@ -45,6 +53,9 @@ def cmd_models(args: argparse.Namespace) -> int:
             if args.action == "list":
                 models = list(client.models.list())
                 print(json.dumps([m.to_dict() for m in models], indent=2) if args.json else table(models))
+            elif args.action == "ps":
+                loaded = client.models.ps()
+                print(json.dumps([m.to_dict() for m in loaded], indent=2) if args.json else ps_table(loaded))
             else:
                 print(json.dumps(client.models.retrieve(args.model).to_dict(), indent=2))
         except llmaas.APIError as exc:
@@ -60,4 +71,6 @@ def add_parser(sub: Any) -> None:
     lst = ms.add_parser("list", help="a table of the models, or --json")
     lst.add_argument("--json", action="store_true")
     ms.add_parser("show", help="one model's details as JSON").add_argument("model")
+    ps = ms.add_parser("ps", help="what is loaded now: memory, running and waiting requests, adapters")
+    ps.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_models)

@@ -114,6 +114,11 @@ class AdapterCache:
                 self._items.popitem(last=False)
         return adapter
 
+    def names(self) -> list[tuple[str, str]]:
+        """The loaded adapters' model ids, each with its base model's id (``ft:<base>:<suffix>:<job>``)."""
+        with self._lock:
+            return [(name, name.split(":")[1] if name.count(":") >= 3 else "") for name, _ in self._items]
+
     def forget(self, name: str) -> None:
         with self._lock:
             for key in [k for k in self._items if k[0] == name]:

@@ -53,3 +53,30 @@ def describe(kind: str, files: Path | None, config_folder: Path | None, loaded: 
         if kind != "fine-tuned":
             out["parameters"] = _parameters(config_folder)  # type: ignore[arg-type]
     return out
+
+
+def tensor_bytes(tensors: Any) -> int:
+    """Bytes held by the tensors in ``tensors`` (nested lists, dicts, tuples and dataclasses of them)."""
+    import torch
+
+    seen: set[int] = set()
+    total = 0
+
+    def walk(x: Any) -> None:
+        nonlocal total
+        if isinstance(x, torch.Tensor):
+            if id(x) not in seen:
+                seen.add(id(x))
+                total += x.numel() * x.element_size()
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+        elif hasattr(x, "__dataclass_fields__"):
+            for name in x.__dataclass_fields__:
+                walk(getattr(x, name))
+
+    walk(tensors)
+    return total

@@ -185,6 +185,7 @@ class Engine:
         self._load_error: BaseException | None = None
         self._stopping = False
         self.model: CompactLM | None = None
+        self.model_id: str | None = None  # the name it was loaded under (for ps)
         self.tokenizer: Any = None
         self.steps: int = 0
         self._thread = threading.Thread(target=self._main, name="llmaas-engine", daemon=True)

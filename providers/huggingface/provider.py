@@ -38,6 +38,7 @@ from llmaas.types import (
     ModelDeleted,
     ModerationRequest,
     ModerationResponse,
+    RunningModel,
 )
 
 from . import chat, completions, deadline
@@ -116,6 +117,7 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         if found is None:
             self._make_room()
             found = Engine(lambda: self._load_chat(source), self._engine_config(), self.settings.thread_count)
+            found.model_id = source.id
         self._engines[source.key] = found  # most recently used last
         return found
 
@@ -313,6 +315,26 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         loaded = source.key in (self._engines if source.kind == "chat" else self._embedders)
         return Model(id=source.id, created=self._created, owned_by="llmaas",
                      **describe(source.kind, files, config if config.exists() else None, loaded))
+
+    async def running_models(self, options: RequestOptions) -> list[RunningModel]:
+        """Loaded chat engines (weights, KV cache, batch, queue, adapters) and embedding models."""
+        from .details import tensor_bytes
+
+        out = []
+        adapters = self._adapters.names()
+        for engine in list(self._engines.values()):
+            lm = engine.model
+            if lm is None:
+                continue
+            memory = tensor_bytes([lm.embed, lm.layers, lm.norm, lm.lm_head, lm.cos, lm.sin, lm.k_cache, lm.v_cache])
+            out.append(RunningModel(id=engine.model_id or "?", kind="chat", memory_bytes=memory,
+                                    running=engine.running, waiting=engine.queue_depth, engine="compact",
+                                    adapters=[a for a, base in adapters if base == engine.model_id]))
+        for embedder in list(self._embedders.values()):
+            params = sum(p.numel() * p.element_size() for p in embedder.model.parameters())
+            out.append(RunningModel(id=embedder.id, kind="embedding", memory_bytes=params,
+                                    engine="sentence-transformers"))
+        return out
 
     async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted:
         """Delete a fine-tuned model (its checkpoints stay, each a model of its own); base models stay."""

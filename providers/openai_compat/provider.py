@@ -35,6 +35,7 @@ from llmaas.types import (
     ModelDeleted,
     ModerationRequest,
     ModerationResponse,
+    RunningModel,
 )
 
 from ..presets import PRESETS, Preset
@@ -108,6 +109,11 @@ class OpenAICompatProvider(BaseProvider):
 
     async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted:
         return await self.http.json("DELETE", f"models/{_seg(model)}", ModelDeleted, options)
+
+    async def running_models(self, options: RequestOptions) -> list[RunningModel]:
+        """``GET /ps``: llmaas servers answer it; another server's 404 comes back as NotFoundError."""
+        page = await self._page("ps", RunningModel, {}, options)
+        return page.data
 
     # -- files --------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from .._provider import Capability, require
 from .._response import APIResponse, raw, sync_raw
 from .._sync import SyncResource
 from ..types.create_params import ModelListParams, RequestOptionsParams
-from ..types.models import Model, ModelDeleted
+from ..types.models import Model, ModelDeleted, RunningModel
 from ._base import AsyncAPIResource, paginate
 
 
@@ -37,6 +37,14 @@ class AsyncModels(AsyncAPIResource):
         backend, name = self._client.resolve(model)
         require(backend, Capability.MODELS_WRITE, "deleting models")
         return await backend.delete_model(name, options)
+
+    async def ps(self, **params: Unpack[ModelListParams]) -> list[RunningModel]:
+        """What is loaded now, with its memory and its running and waiting requests (as ``ollama ps``); the
+        default provider's, or ``provider``'s. An llmaas extra: the in-process engine and llmaas servers."""
+        fields, options = self._split(params)
+        backend = self._client.provider(fields.get("provider"))
+        require(backend, Capability.MODELS, "listing loaded models")
+        return await backend.running_models(options)
 
     @property
     def with_raw_response(self) -> AsyncModelsWithRawResponse:
@@ -71,6 +79,10 @@ class Models(SyncResource[AsyncModels]):
 
     def delete(self, model: str, **params: Unpack[RequestOptionsParams]) -> ModelDeleted:
         return self._call(self._async.delete(model, **params))
+
+    def ps(self, **params: Unpack[ModelListParams]) -> list[RunningModel]:
+        """What is loaded now (see ``AsyncModels.ps``)."""
+        return self._call(self._async.ps(**params))
 
     @property
     def with_raw_response(self) -> ModelsWithRawResponse:

@@ -38,7 +38,7 @@ from .fine_tuning import (
     FineTuningJobRequest,
     Hyperparameters,
 )
-from .models import Model, ModelDeleted
+from .models import Model, ModelDeleted, RunningModel
 from .moderations import ModerationRequest, ModerationResponse, ModerationResult
 from .params import (
     ChatCompletionAssistantMessageParam,
@@ -62,6 +62,7 @@ from .params import (
 )
 
 __all__ = [
+    "RunningModel",
     "HyperparametersParam",
     "LoraParam",
     "ChatCompletionAssistantMessageParam",

@@ -31,5 +31,24 @@ class Model(ResponseModel):
     loaded: bool | None = None
 
 
+class RunningModel(ResponseModel):
+    """A model loaded now (``client.models.ps()``, as ``ollama ps``): an llmaas extra."""
+
+    id: str
+    object: Literal["model.running"] = "model.running"
+    kind: str
+    """"chat" or "embedding"."""
+    memory_bytes: int
+    """Its weights and, for a chat model, its KV cache."""
+    running: int = 0
+    """Sequences in the engine's batch now."""
+    waiting: int = 0
+    """Requests queued for it."""
+    adapters: list[str] = []
+    """Fine-tuned models served over it (their LoRA adapters, loaded)."""
+    engine: str | None = None
+    """"compact" (the llmaas engine) or "sentence-transformers"."""
+
+
 class ModelDeleted(DeletedObject):
     object: str = "model"

@@ -31,6 +31,18 @@ def _shown(model: Any, who: Any) -> Any:
     return body
 
 
+@router.get("/ps")
+async def running(request: Request) -> Any:
+    """What is loaded now (llmaas's ``ps``); an ordinary key sees fine-tuned adapters of its own only."""
+    state, who = caller(request)
+    loaded = await state.provider.running_models(OPTIONS)
+    if not who.admin:
+        owners = {r["id"]: r["owner"] for r in await state.run(state.store.query, "SELECT id, owner FROM models")}
+        for m in loaded:
+            m.adapters = [a for a in m.adapters if owners.get(a) == who.key_id]
+    return {"object": "list", "data": [dump(m) for m in loaded]}
+
+
 @router.get("/models/{model:path}")
 async def retrieve_model(model: str, request: Request) -> Any:
     state, who = caller(request)

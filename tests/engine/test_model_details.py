@@ -35,3 +35,16 @@ def test_the_models_commands(tmp_path):
     assert json.loads(run("show", EMBED, home=tmp_path).stdout)["kind"] == "embedding"
     missing = run("show", "no-such-model", home=tmp_path)
     assert missing.returncode == 1 and "no-such-model" in missing.stderr
+
+
+def test_ps_shows_what_is_loaded(client, tmp_path):
+    client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "hi"}], max_tokens=1)
+    client.embeddings.create(model=EMBED, input="hi")
+    loaded = {m.id: m for m in client.models.ps()}
+    chat = loaded[CHAT]
+    assert chat.kind == "chat" and chat.engine == "compact" and chat.memory_bytes > 2e8  # weights and KV cache
+    assert chat.running == 0 and chat.waiting == 0 and chat.adapters == []
+    assert loaded[EMBED].kind == "embedding" and 5e7 < loaded[EMBED].memory_bytes < 2e8
+    table = run("ps", home=tmp_path)  # a new process: nothing loaded yet, the header alone
+    assert table.returncode == 0 and table.stdout.split()[:6] == ["ID", "KIND", "MEMORY", "RUNNING", "WAITING",
+                                                                 "ADAPTERS"]

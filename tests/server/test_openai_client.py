@@ -202,3 +202,12 @@ def test_models_carry_their_details(oai):
     assert chat["source"].endswith(".gguf")  # keyless: the machine's own user, who may see its paths
     listed = {m.id: m.to_dict() for m in oai.models.list()}
     assert listed["llmaas-moderation-1"]["capabilities"] == ["moderations"]
+
+
+def test_ps_over_http(server, oai):
+    import llmaas
+
+    oai.chat.completions.create(model=CHAT, max_tokens=1, messages=[{"role": "user", "content": "hi"}])
+    with llmaas.Client(base_url=server.base_url, api_key="unused", max_retries=0) as sdk:
+        loaded = {m.id: m for m in sdk.models.ps()}
+    assert loaded[CHAT].kind == "chat" and loaded[CHAT].memory_bytes > 0

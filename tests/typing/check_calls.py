@@ -21,6 +21,7 @@ from llmaas.types import (
     Model,
     ModelDeleted,
     ModerationResponse,
+    RunningModel,
 )
 from llmaas.types.params import ChatCompletionMessageParam
 
@@ -57,6 +58,7 @@ def sync_calls(client: llmaas.Client) -> None:
         assert_type(model, Model)
     assert_type(client.models.retrieve("m"), Model)
     assert_type(client.models.delete("ft:m"), ModelDeleted)
+    assert_type(client.models.ps(), list[RunningModel])
 
     uploaded = client.files.create(file=b"{}", purpose="fine-tune")
     assert_type(uploaded, FileObject)
