@@ -26,21 +26,25 @@ def _params(n: int | None) -> str:
     return "-" if n is None else f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
 
 
+def _render(rows: list[tuple[str, ...]]) -> str:
+    """Rows as columns padded to their widest cell."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
 def table(models: list[Any]) -> str:
     rows = [("ID", "KIND", "ARCHITECTURE", "PARAMS", "CONTEXT", "SIZE", "LOADED")]
     for m in models:
         rows.append((m.id, m.kind or "-", m.architecture or "-", _params(m.parameters),
                      str(m.context_length or "-"), _size(m.size_bytes), "yes" if m.loaded else "no"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return _render(rows)
 
 
 def ps_table(loaded: list[Any]) -> str:
     rows = [("ID", "KIND", "MEMORY", "RUNNING", "WAITING", "ADAPTERS")]
     for m in loaded:
         rows.append((m.id, m.kind, _size(m.memory_bytes), str(m.running), str(m.waiting), ", ".join(m.adapters) or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return _render(rows)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
