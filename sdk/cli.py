@@ -42,7 +42,7 @@ def limit(text: str) -> int | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from llmaas.server.guard import GuardConfig
+    from llmaas.guardrails import Guardrails
     from llmaas.server.serve import serve, upstream_key
 
     if args.api_key is not None:
@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     serve(args.host, args.port, provider=args.provider, model=args.model, base_url=args.base_url,
           api_key=api_key, home=args.home, max_body_mb=args.max_body_mb, max_json_mb=args.max_json_mb,
           cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics,
-          guard=GuardConfig(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii))
+          guard=Guardrails(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii))
     return 0
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from llmaas.guardrails import Guardrails, screen_answer, screen_input, screen_stream
 
 HEADER = "x-llmaas-moderation"
-GuardConfig = Guardrails  # the server's policy is the SDK's
 
 
 class Guard:

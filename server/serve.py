@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from llmaas.guardrails import Guardrails
 from llmaas.store import Store
 
-from .guard import GuardConfig
 from .state import ServerConfig
 
 LOOPBACK = "127.0.0.1"
@@ -71,7 +71,7 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
           base_url: str | None = None, api_key: str | None = None, home: str | None = None,
           max_body_mb: int = 64, max_json_mb: float | None = None, graceful_timeout: float | None = None,
           cors_origins: list[str] | None = None, allowed_hosts: list[str] | None = None,
-          public_metrics: bool = False, guard: GuardConfig | None = None) -> None:
+          public_metrics: bool = False, guard: Guardrails | None = None) -> None:
     import uvicorn
 
     from .app import create_app
@@ -98,7 +98,7 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
         cors_origins=[*(cors_origins or []), *_list_env("LLMAAS_CORS_ORIGINS")],
         allowed_hosts=[*(allowed_hosts or []), *_list_env("LLMAAS_ALLOWED_HOSTS")],
         public_metrics=public_metrics or os.environ.get("LLMAAS_PUBLIC_METRICS", "") in ("1", "true"),
-        guard=guard or GuardConfig(),
+        guard=guard or Guardrails(),
     )
     app = create_app(build_provider(provider, base_url, api_key), store, config)
     print(f"llmaas: data in {home}; serving http://{host}:{port}/v1 (docs at /docs)", file=sys.stderr)

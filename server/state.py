@@ -10,10 +10,11 @@ from typing import Any
 from fastapi import Request
 
 from llmaas._provider import Provider
+from llmaas.guardrails import Guardrails
 from llmaas.providers.huggingface.tuning.runner import JobRunner
 from llmaas.store import ANYONE, Store
 
-from .guard import Guard, GuardConfig
+from .guard import Guard
 from .limits import Limiter, Reservation
 from .metrics import Metrics
 
@@ -31,7 +32,7 @@ class ServerConfig:
     cors_origins: list[str] = field(default_factory=list)
     allowed_hosts: list[str] = field(default_factory=list)  # Host headers accepted in keyless mode
     public_metrics: bool = False
-    guard: GuardConfig = field(default_factory=GuardConfig)  # guardrails on chat and completions
+    guard: Guardrails = field(default_factory=Guardrails)  # guardrails on chat and completions
 
 
 @dataclass

@@ -30,11 +30,6 @@ class Adapter:
         self.name = name
         self.layers = layers
 
-    @property
-    def bytes(self) -> int:
-        return sum(a.numel() * a.element_size() + b.numel() * b.element_size()
-                   for layer in self.layers for a, b in layer.values())
-
 
 def _out_sizes(model: Any) -> dict[str, int]:
     d = model.head_dim

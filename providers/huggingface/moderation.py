@@ -13,7 +13,6 @@ their category.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -136,8 +135,3 @@ def texts_of(req: ModerationRequest) -> list[str]:
                                                 "unscreened")
     return out
 
-
-def throughput(moderator: Moderator, texts: list[str]) -> float:
-    start = time.perf_counter()
-    moderator.scores(texts)
-    return len(texts) / (time.perf_counter() - start)

@@ -14,7 +14,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class Step:
     tokens_per_s: float
     tokens: int
     valid_loss: float | None = None
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
