@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         FineTuningJobRequest,
         Model,
         ModelDeleted,
+        ModelUnloaded,
         ModerationRequest,
         ModerationResponse,
         RunningModel,
@@ -45,6 +46,7 @@ class Capability(str, Enum):
     MODERATIONS = "moderations"
     MODELS = "models"
     MODELS_WRITE = "models_write"
+    MODELS_MANAGE = "models_manage"  # register, alias, load, unload (llmaas's own models and servers)
     FILES = "files"
     FINE_TUNING = "fine_tuning"
 
@@ -67,8 +69,12 @@ class Provider(Protocol):
 
     async def list_models(self, options: RequestOptions) -> PageResult[Model]: ...
     async def retrieve_model(self, model: str, options: RequestOptions) -> Model: ...
-    async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted: ...
+    async def delete_model(self, model: str, options: RequestOptions, force: bool = False) -> ModelDeleted: ...
     async def running_models(self, options: RequestOptions) -> list[RunningModel]: ...
+    async def register_model(self, name: str, path: str, options: RequestOptions) -> Model: ...
+    async def alias_model(self, alias: str, model: str, options: RequestOptions) -> Model: ...
+    async def load_model(self, model: str, options: RequestOptions) -> RunningModel: ...
+    async def unload_model(self, model: str, options: RequestOptions) -> ModelUnloaded: ...
 
     async def create_file(self, content: bytes, filename: str, purpose: str, options: RequestOptions) -> FileObject: ...
     async def list_files(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FileObject]: ...
@@ -113,11 +119,23 @@ class BaseProvider:
     async def retrieve_model(self, model: str, options: RequestOptions) -> Any:
         raise self._refuse("retrieving models")
 
-    async def delete_model(self, model: str, options: RequestOptions) -> Any:
+    async def delete_model(self, model: str, options: RequestOptions, force: bool = False) -> Any:
         raise self._refuse("deleting models")
 
     async def running_models(self, options: RequestOptions) -> Any:
         raise self._refuse("listing loaded models (ps)")
+
+    async def register_model(self, name: str, path: str, options: RequestOptions) -> Any:
+        raise self._refuse("registering models")
+
+    async def alias_model(self, alias: str, model: str, options: RequestOptions) -> Any:
+        raise self._refuse("model aliases")
+
+    async def load_model(self, model: str, options: RequestOptions) -> Any:
+        raise self._refuse("loading models")
+
+    async def unload_model(self, model: str, options: RequestOptions) -> Any:
+        raise self._refuse("unloading models")
 
     async def create_file(self, content: bytes, filename: str, purpose: str, options: RequestOptions) -> Any:
         raise self._refuse("files")

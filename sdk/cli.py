@@ -1,5 +1,5 @@
 """The ``llmaas`` command: ``serve``, ``keys create|list|revoke|limits``, ``usage``,
-``fine-tune create|list|show|events|cancel``, ``models list|show``."""
+``fine-tune create|list|show|events|cancel``, ``models list|show|register|alias|rm|load|unload|ps``."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ def _store(args: argparse.Namespace) -> Any:
     return Store(args.home or cache_home())
 
 
-def client_for(args: argparse.Namespace) -> Any:
+def client_for(args: argparse.Namespace, progress: bool = False) -> Any:
     """The client a command uses: a server's with ``--base-url`` (key from LLMAAS_API_KEY), else in process
     on the home."""
     import llmaas
 
     if getattr(args, "base_url", None):
         return llmaas.Client(base_url=args.base_url)
-    return llmaas.Client(provider_options={"hf": {"home": args.home, "progress": False}})
+    return llmaas.Client(provider_options={"hf": {"home": args.home, "progress": progress}})
 
 
 def limit(text: str) -> int | None:
@@ -57,7 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     serve(args.host, args.port, provider=args.provider, model=args.model, base_url=args.base_url,
           api_key=api_key, home=args.home, max_body_mb=args.max_body_mb, max_json_mb=args.max_json_mb,
           cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics,
-          guard=Guardrails(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii))
+          guard=Guardrails(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii),
+          model_dirs=args.model_dir, memory_budget_gb=args.memory_budget_gb)
     return 0
 
 
@@ -125,6 +126,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--provider", default="hf", help="provider to serve (default: the in-process engine)")
     s.add_argument("--model", help="default model to load at start")
+    s.add_argument("--model-dir", action="append", default=[], metavar="FOLDER",
+                   help="a folder whose models admin keys may register (repeatable; also LLMAAS_MODEL_DIRS)")
+    s.add_argument("--memory-budget-gb", type=float, metavar="GB",
+                   help="memory the loaded chat models may hold; idle ones are unloaded to stay within it "
+                        "(default: LLMAAS_MEMORY_BUDGET_GB, or no budget)")
     s.add_argument("--base-url", help="serve a remote OpenAI-style API instead")
     s.add_argument("--api-key-env", metavar="VAR",
                    help="environment variable holding the remote API's key (default: LLMAAS_UPSTREAM_API_KEY)")

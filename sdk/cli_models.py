@@ -1,5 +1,6 @@
-"""``llmaas models list|show|ps``: the models a client sees, in process on the home (the default) or on a
-server with ``--base-url`` (key from ``LLMAAS_API_KEY``); a table by default, ``--json`` for scripts."""
+"""``llmaas models list|show|register|alias|rm|load|unload|ps``: the models a client sees, in process on the
+home (the default) or on a server with ``--base-url`` (key from ``LLMAAS_API_KEY``); a table by default,
+``--json`` for scripts. ``load`` and ``unload`` act on a running server, so they need ``--base-url``."""
 
 from __future__ import annotations
 
@@ -33,17 +34,20 @@ def _render(rows: list[tuple[str, ...]]) -> str:
 
 
 def table(models: list[Any]) -> str:
-    rows = [("ID", "KIND", "ARCHITECTURE", "PARAMS", "CONTEXT", "SIZE", "LOADED")]
+    rows = [("ID", "KIND", "ARCHITECTURE", "ENGINE", "PARAMS", "CONTEXT", "SIZE", "LOADED")]
     for m in models:
-        rows.append((m.id, m.kind or "-", m.architecture or "-", _params(m.parameters),
+        kind = f"alias of {m.target}" if m.target else m.kind or "-"
+        rows.append((m.id, kind, m.architecture or "-", m.engine or "-", _params(m.parameters),
                      str(m.context_length or "-"), _size(m.size_bytes), "yes" if m.loaded else "no"))
     return _render(rows)
 
 
 def ps_table(loaded: list[Any]) -> str:
-    rows = [("ID", "KIND", "MEMORY", "RUNNING", "WAITING", "ADAPTERS")]
+    rows = [("ID", "KIND", "ENGINE", "MEMORY", "RUNNING", "WAITING", "ADAPTERS")]
     for m in loaded:
-        rows.append((m.id, m.kind, _size(m.memory_bytes), str(m.running), str(m.waiting), ", ".join(m.adapters) or "-"))
+        engine = "transformers (slow path)" if m.engine == "transformers" else m.engine or "-"
+        rows.append((m.id, m.kind, engine, _size(m.memory_bytes), str(m.running), str(m.waiting),
+                     ", ".join(m.adapters) or "-"))
     return _render(rows)
 
 
@@ -52,7 +56,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     from .cli import client_for
 
-    with client_for(args) as client:
+    if args.action in ("load", "unload") and not args.base_url:
+        print(f"llmaas models {args.action}: this acts on a running server; pass --base-url "
+              "(in process, a model loads on its first request and unloads when the program ends)", file=sys.stderr)
+        return 2
+    with client_for(args, progress=args.action == "register") as client:
         try:
             if args.action == "list":
                 models = list(client.models.list())
@@ -60,6 +68,24 @@ def cmd_models(args: argparse.Namespace) -> int:
             elif args.action == "ps":
                 loaded = client.models.ps()
                 print(json.dumps([m.to_dict() for m in loaded], indent=2) if args.json else ps_table(loaded))
+            elif args.action == "register":
+                model = client.models.register(args.name, path=args.path)
+                print(json.dumps(model.to_dict(), indent=2) if args.json else
+                      f"registered {model.id}: {model.architecture or model.kind}, {_params(model.parameters)} "
+                      f"parameters; {model.note}")
+            elif args.action == "alias":
+                model = client.models.alias(args.alias, model=args.model)
+                print(json.dumps(model.to_dict(), indent=2) if args.json else f"{model.id} -> {model.target}")
+            elif args.action == "rm":
+                for name in args.model:
+                    client.models.delete(name, force=args.force)
+                    print(f"deleted {name}")
+            elif args.action == "load":
+                running = client.models.load(args.model)
+                print(json.dumps(running.to_dict(), indent=2) if args.json else ps_table([running]))
+            elif args.action == "unload":
+                done = client.models.unload(args.model)
+                print(f"unloaded {done.id}" if done.unloaded else f"{done.id} was not loaded")
             else:
                 print(json.dumps(client.models.retrieve(args.model).to_dict(), indent=2))
         except llmaas.APIError as exc:
@@ -75,6 +101,21 @@ def add_parser(sub: Any) -> None:
     lst = ms.add_parser("list", help="a table of the models, or --json")
     lst.add_argument("--json", action="store_true")
     ms.add_parser("show", help="one model's details as JSON").add_argument("model")
+    reg = ms.add_parser("register", help="register a Hugging Face folder or a GGUF file under a name")
+    reg.add_argument("name")
+    reg.add_argument("path", help="the folder or .gguf file (on the server's disk, with --base-url)")
+    reg.add_argument("--json", action="store_true")
+    al = ms.add_parser("alias", help="another name for a model")
+    al.add_argument("alias")
+    al.add_argument("model")
+    al.add_argument("--json", action="store_true")
+    rm = ms.add_parser("rm", help="delete registered or fine-tuned models, or aliases")
+    rm.add_argument("model", nargs="+")
+    rm.add_argument("--force", action="store_true", help="also delete the models fine-tuned from it")
+    for verb, what in (("load", "load a model on the server now"), ("unload", "free a model's memory on the server")):
+        v = ms.add_parser(verb, help=what)
+        v.add_argument("model")
+        v.add_argument("--json", action="store_true")
     ps = ms.add_parser("ps", help="what is loaded now: memory, running and waiting requests, adapters")
     ps.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_models)

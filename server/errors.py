@@ -81,7 +81,8 @@ def error_response(exc: BaseException) -> JSONResponse:
 
 
 def validation_param(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    # the first part says where (body, query, path); the rest is the field, which may itself be named "path"
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)]
     # discriminated unions add the tag name ("user") to the location: keep the path the client wrote
     return ".".join(parts) or None
 

@@ -49,7 +49,8 @@ def upstream_key(env_var: str | None = None, path: str | None = None) -> str | N
     return os.environ.get(UPSTREAM_KEY_ENV) or None
 
 
-def build_provider(name: str, base_url: str | None, api_key: str | None) -> Any:
+def build_provider(name: str, base_url: str | None, api_key: str | None, model_dirs: list[str] | None = None,
+                   memory_budget_gb: float | None = None) -> Any:
     """The provider the server fronts. Upstream clients do not retry (the caller's SDK does: retrying
     here too would multiply one call into many), and a local provider serves names, never paths."""
     from llmaas import _registry
@@ -63,7 +64,9 @@ def build_provider(name: str, base_url: str | None, api_key: str | None) -> Any:
                                     **remote)
     options: dict[str, Any] = {"api_key": api_key, **remote}
     if name == "hf":
-        options = {"allow_paths": False}
+        options = {"allow_paths": False, "memory_budget_gb": memory_budget_gb}
+        if model_dirs:
+            options["model_dirs"] = model_dirs
     return _registry.create(name, **options)
 
 
@@ -71,7 +74,8 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
           base_url: str | None = None, api_key: str | None = None, home: str | None = None,
           max_body_mb: int = 64, max_json_mb: float | None = None, graceful_timeout: float | None = None,
           cors_origins: list[str] | None = None, allowed_hosts: list[str] | None = None,
-          public_metrics: bool = False, guard: Guardrails | None = None) -> None:
+          public_metrics: bool = False, guard: Guardrails | None = None, model_dirs: list[str] | None = None,
+          memory_budget_gb: float | None = None) -> None:
     import uvicorn
 
     from .app import create_app
@@ -100,7 +104,7 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
         public_metrics=public_metrics or os.environ.get("LLMAAS_PUBLIC_METRICS", "") in ("1", "true"),
         guard=guard or Guardrails(),
     )
-    app = create_app(build_provider(provider, base_url, api_key), store, config)
+    app = create_app(build_provider(provider, base_url, api_key, model_dirs, memory_budget_gb), store, config)
     print(f"llmaas: data in {home}; serving http://{host}:{port}/v1 (docs at /docs)", file=sys.stderr)
     if graceful_timeout is None:
         graceful_timeout = float(os.environ.get("LLMAAS_GRACEFUL_TIMEOUT", "30"))

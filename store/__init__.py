@@ -91,6 +91,19 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
     """,
+    # 4: the model registry: models registered from a folder or GGUF file, and aliases (one namespace)
+    """
+    CREATE TABLE registered_models (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        path TEXT,
+        target TEXT,
+        kind TEXT NOT NULL,
+        engine TEXT,
+        created_at INTEGER NOT NULL,
+        CHECK ((path IS NULL) != (target IS NULL))
+    );
+    """,
 ]
 
 ROLES = ("user", "admin")

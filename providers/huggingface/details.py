@@ -9,6 +9,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+COMPACT_ARCHITECTURES = frozenset({"llama", "mistral", "qwen2"})  # what the compact engine implements
 CAPABILITIES = {"chat": ["chat", "completions"], "embedding": ["embeddings"], "moderation": ["moderations"],
                 "fine-tuned": ["chat", "completions"]}
 
@@ -19,7 +20,7 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def _parameters(folder: Path) -> int | None:
+def parameter_count(folder: Path) -> int | None:
     """The parameter count from the safetensors headers (8 bytes of length, then JSON), weights unread."""
     total, found = 0, False
     for file in folder.glob("*.safetensors"):
@@ -51,7 +52,12 @@ def describe(kind: str, files: Path | None, config_folder: Path | None, loaded: 
         out["context_length"] = config.get("max_position_embeddings")
         out["dtype"] = config.get("torch_dtype") or config.get("dtype")
         if kind != "fine-tuned":
-            out["parameters"] = _parameters(config_folder)  # type: ignore[arg-type]
+            out["parameters"] = parameter_count(config_folder)  # type: ignore[arg-type]
+        model_type = config.get("model_type")
+        if kind == "embedding":
+            out["engine"] = "sentence-transformers"
+        elif kind in ("chat", "fine-tuned") and model_type:
+            out["engine"] = "compact" if model_type in COMPACT_ARCHITECTURES else "transformers"
     return out
 
 

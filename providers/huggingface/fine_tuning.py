@@ -35,6 +35,7 @@ class FineTuningMixin:
 
     files: Any
     extra_models: dict[str, str]
+    model_names: Any  # () -> names that stand for a path (the models option and the registry)
     allow_paths: bool
     _tuning: Any = None
 
@@ -52,7 +53,7 @@ class FineTuningMixin:
             req = build_request(FineTuningJobRequest, {**req.model_dump(exclude_unset=True), **options.extra_body})
         body = req.model_dump(exclude_none=True)
         job = await self._service().create(body, None, None,
-                                           lambda m: trainable_base(m, self.extra_models, self.allow_paths))
+                                           lambda m: trainable_base(m, self.model_names(), self.allow_paths))
         return FineTuningJob.model_validate(job)
 
     async def list_fine_tuning_jobs(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJob]:

@@ -74,7 +74,7 @@ def _hf_cache_snapshot(repo_id: str) -> Path | None:
     return snaps[-1].parent if snaps else None
 
 
-def _is_embedding_folder(path: Path) -> bool:
+def is_embedding_folder(path: Path) -> bool:
     return (path / "modules.json").exists() or (path / "sentence_bert_config.json").exists()
 
 
@@ -96,11 +96,11 @@ def resolve_source(model: str, extra: dict[str, str] | None = None, allow_paths:
     if path.is_file() and path.suffix == ".gguf":
         return ModelSource(model, path.parent, gguf_file=path.name)
     if path.is_dir() and (path / "config.json").exists():
-        return ModelSource(model, path, kind="embedding" if _is_embedding_folder(path) else "chat")
+        return ModelSource(model, path, kind="embedding" if is_embedding_folder(path) else "chat")
     if "/" in target and not path.exists():
         snap = _hf_cache_snapshot(target)
         if snap is not None:
-            return ModelSource(model, snap, kind="embedding" if _is_embedding_folder(snap) else "chat")
+            return ModelSource(model, snap, kind="embedding" if is_embedding_folder(snap) else "chat")
     known = sorted([*builtins, *(extra or {})])
     raise NotFoundError(
         f"The model '{model}' does not exist or is not available offline. Built-in models: {', '.join(known) or 'none'}"

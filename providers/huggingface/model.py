@@ -15,8 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-SUPPORTED = {"llama", "mistral", "qwen2"}
-
+from .details import COMPACT_ARCHITECTURES as SUPPORTED
 
 Int8 = tuple[torch.Tensor, torch.Tensor]  # int8 weight [N, K] and its per-row scales [N]
 
@@ -43,6 +42,8 @@ def quantize_int8(w: torch.Tensor) -> Int8:
 
 class CompactLM:
     """The forward pass. ``prefill`` runs one prompt into a slot; ``decode`` one token for slots 0..B-1."""
+
+    engine_name = "compact"
 
     def __init__(self, hf_model: torch.nn.Module, dtype: torch.dtype, max_len: int) -> None:
         cfg = hf_model.config
@@ -201,6 +202,13 @@ class CompactLM:
             k[:, :keep, :, :t] = self.k_cache[:, :keep, :, :t]
             v[:, :keep, :, :t] = self.v_cache[:, :keep, :, :t]
         self.k_cache, self.v_cache = k, v
+
+    def memory_bytes(self) -> int:
+        """The weights (with their int8 copies), rotary tables and KV cache held now."""
+        from .details import tensor_bytes
+
+        return tensor_bytes([self.embed, self.layers, self.norm, self.lm_head, self._lm_head8, self.cos, self.sin,
+                             self.k_cache, self.v_cache])
 
     def move_slot(self, src: int, dst: int, length: int) -> None:
         self.k_cache[:, dst, :, :length] = self.k_cache[:, src, :, :length]

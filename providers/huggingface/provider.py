@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import threading
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from llmaas._errors import APIStatusError, BadRequestError, NotFoundError, PermissionDeniedError
+from llmaas._errors import BadRequestError, NotFoundError
 from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
@@ -34,11 +34,8 @@ from llmaas.types import (
     EmbeddingRequest,
     FileDeleted,
     FileObject,
-    Model,
-    ModelDeleted,
     ModerationRequest,
     ModerationResponse,
-    RunningModel,
 )
 
 from . import chat, completions, deadline
@@ -46,7 +43,8 @@ from .adapters import AdapterCache, load_adapter
 from .engine import Engine, EngineConfig, MeteredStream
 from .files import StoreFiles
 from .fine_tuning import FineTuningMixin
-from .loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted, resolve_source
+from .loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted
+from .management import ModelsMixin
 from .requests import chat_prompt, completion_prompts, sampling_params
 from .settings import Settings
 
@@ -55,17 +53,18 @@ DEFAULT_EMBEDDING_MODEL = MINILM
 LEGACY_DEFAULT_MAX_TOKENS = 16  # what OpenAI's completions endpoint defaults to
 
 
-class HuggingFaceProvider(FineTuningMixin, BaseProvider):
+class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
     name = "hf"
     capabilities: frozenset[Capability] = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS,
-                                                     Capability.MODELS, Capability.MODELS_WRITE, Capability.FILES,
+                                                     Capability.MODELS, Capability.MODELS_WRITE, Capability.MODELS_MANAGE,
+                                                     Capability.FILES,
                                                      Capability.FINE_TUNING, Capability.MODERATIONS})
 
     def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
                  int8_decode_batch: int | None = None, max_engines: int | None = None,
-                 max_adapters: int | None = None,
-                 models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
+                 max_adapters: int | None = None, memory_budget_gb: float | None = None,
+                 model_dirs: list[str] | None = None, models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
                  timeout: Any = None, home: str | None = None, **_ignored: Any) -> None:
         # _ignored: client-wide options such as timeout and max_retries mean nothing in process
         # allow_paths: in process, a model may be any folder or GGUF on your disk; a server passes False so
@@ -73,9 +72,16 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         self.settings: Settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
                                          max_waiting=max_waiting, max_model_len=max_model_len,
                                          kv_cache_gb=kv_cache_gb, int8_decode_batch=int8_decode_batch,
-                                         max_engines=max_engines, max_adapters=max_adapters)
+                                         max_engines=max_engines, max_adapters=max_adapters,
+                                         memory_budget_gb=memory_budget_gb)
         self.extra_models: dict[str, str] = dict(models or {})
         self.allow_paths = allow_paths
+        # model_dirs: where models may be registered from. None: anywhere (in process, by default); a
+        # server passes what --model-dir / LLMAAS_MODEL_DIRS name (none: registering is off)
+        dirs = model_dirs if model_dirs is not None else [d for d in os.environ.get("LLMAAS_MODEL_DIRS", "")
+                                                         .split(os.pathsep) if d] or None
+        self.model_dirs: list[Path] | None = [Path(d) for d in dirs] if dirs is not None else (
+            None if allow_paths else [])
         self.timeout: float | None = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
         self.files: StoreFiles = StoreFiles(home)  # the store in LLMAAS_HOME (or home), shared with llmaas serve
         self.progress = progress
@@ -89,9 +95,7 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
     # -- engines ------------------------------------------------------------------------------------
 
     def _source(self, model: str) -> ModelSource:
-        if model.startswith("ft:"):
-            return self._fine_tuned(model)
-        return resolve_source(model or DEFAULT_CHAT_MODEL, self.extra_models, self.allow_paths)
+        return self._resolve(model or DEFAULT_CHAT_MODEL)
 
     def _fine_tuned(self, model: str) -> ModelSource:
         """A model fine-tuned here: its base's files and the job's adapter (from the store, read on every
@@ -100,7 +104,7 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         if not rows or not rows[0]["path"]:
             raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
                                 code="model_not_found")
-        base = resolve_source(rows[0]["base"], self.extra_models, self.allow_paths)
+        base = self._resolve(rows[0]["base"])
         return dataclasses.replace(base, id=model, adapter=Path(rows[0]["path"]))
 
     def engine(self, model: str, source: ModelSource | None = None) -> Engine:
@@ -115,23 +119,13 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
             source = dataclasses.replace(source, adapter=None)
         found = self._engines.pop(source.key, None)
         if found is None:
-            self._make_room()
+            need = self._estimate(source)
+            self._make_room(need)
             found = Engine(lambda: self._load_chat(source), self._engine_config(), self.settings.thread_count)
             found.model_id = source.id
+            found.estimate = need
         self._engines[source.key] = found  # most recently used last
         return found
-
-    def _make_room(self) -> None:
-        limit = self.settings.max_engines
-        while len(self._engines) >= limit:
-            idle = next((k for k, e in self._engines.items() if e.running == 0 and e.queue_depth == 0
-                         and e._ready.is_set()), None)
-            if idle is None:
-                raise APIStatusError(f"{len(self._engines)} models are loaded and busy (the limit is {limit}); "
-                                     "retry shortly", status_code=503, code="too_many_models", type="server_error",
-                                     retry_after=5.0)
-            engine = self._engines.pop(idle)
-            threading.Thread(target=engine.shutdown, name="llmaas-engine-stop", daemon=True).start()
 
     def _engine_config(self) -> EngineConfig:
         s = self.settings
@@ -141,14 +135,19 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from .model import CompactLM
+        from .model import SUPPORTED, CompactLM
+        from .slow_path import TransformersLM
 
         folder = ensure_converted(source, progress=self.progress)
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         hf = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True)
         context = int(getattr(hf.config, "max_position_embeddings", 2048))
         max_len = min(context, self.settings.max_model_len) if self.settings.max_model_len else context
-        model = CompactLM(hf, getattr(torch, self.settings.torch_dtype_name), max_len)
+        dtype = getattr(torch, self.settings.torch_dtype_name)
+        if hf.config.model_type in SUPPORTED:
+            model: Any = CompactLM(hf, dtype, max_len)
+        else:  # an architecture the compact engine does not implement: the plain transformers path
+            model = TransformersLM(hf, dtype, max_len)
         model.enable_int8_decode(self.settings.int8_decode_batch)
         stops = {tokenizer.eos_token_id, *_as_list(hf.config.eos_token_id),
                  *_as_list(getattr(hf.generation_config, "eos_token_id", None))}
@@ -235,7 +234,7 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
     async def embed(self, req: EmbeddingRequest, options: RequestOptions) -> CreateEmbeddingResponse:
         req = with_extra_body(req, options)
         model_id = req.model or DEFAULT_EMBEDDING_MODEL
-        source = resolve_source(model_id, self.extra_models, self.allow_paths)
+        source = await asyncio.to_thread(self._resolve, model_id)
         if source.kind != "embedding":
             raise BadRequestError(f"model {model_id!r} is not an embedding model; try {DEFAULT_EMBEDDING_MODEL!r}",
                                   status_code=400, param="model", code="wrong_model_type")
@@ -275,83 +274,6 @@ class HuggingFaceProvider(FineTuningMixin, BaseProvider):
         if self._torch is None:
             self._torch = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmaas-torch")
         return await asyncio.wrap_future(self._torch.submit(fn))
-
-    # -- models -------------------------------------------------------------------------------------
-
-    async def list_models(self, options: RequestOptions) -> PageResult[Model]:
-        ids = [*builtin_sources(), "llmaas-moderation-1", *self.extra_models]
-        tuned = await asyncio.to_thread(self.files.store().query, "SELECT id FROM models ORDER BY created_at")
-        return PageResult(data=[await self.retrieve_model(i, options) for i in [*ids, *(r["id"] for r in tuned)]])
-
-    async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
-        """OpenAI's four fields, and what the model is (``details.describe``)."""
-        return await asyncio.to_thread(self._model, model)
-
-    def _model(self, model: str) -> Model:
-        from .details import describe
-        from .loading import converted_dir
-        from .moderation import HEADS, MODEL_ID
-
-        if model == MODEL_ID:
-            embedder = builtin_sources()[DEFAULT_EMBEDDING_MODEL]
-            return Model(id=model, created=self._created, owned_by="llmaas",
-                         **describe("moderation", HEADS, embedder.path, self._moderator is not None,
-                                    base=DEFAULT_EMBEDDING_MODEL))
-        if model.startswith("ft:"):
-            source = self._fine_tuned(model)  # NotFoundError once deleted
-            rows = self.files.store().query("SELECT base, created_at FROM models WHERE id = ?", (model,))
-            if not rows:  # deleted in between
-                raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
-                                    code="model_not_found")
-            row = rows[0]
-            base = dataclasses.replace(source, adapter=None)
-            loaded = base.key in self._engines and self._adapters.cached(model, source.adapter) is not None \
-                if source.adapter is not None else False
-            return Model(id=model, created=row["created_at"], owned_by="user",
-                         **describe("fine-tuned", source.adapter, source.adapter, loaded, base=row["base"]))
-        source = resolve_source(model, self.extra_models, self.allow_paths)  # NotFoundError if it cannot
-        files = source.path / source.gguf_file if source.gguf_file else source.path
-        config = converted_dir(source) if source.gguf_file else source.path
-        loaded = source.key in (self._engines if source.kind == "chat" else self._embedders)
-        return Model(id=source.id, created=self._created, owned_by="llmaas",
-                     **describe(source.kind, files, config if config.exists() else None, loaded))
-
-    async def running_models(self, options: RequestOptions) -> list[RunningModel]:
-        """Loaded chat engines (weights, KV cache, batch, queue, adapters) and embedding models."""
-        from .details import tensor_bytes
-
-        out = []
-        adapters = self._adapters.names()
-        for engine in list(self._engines.values()):
-            lm = engine.model
-            if lm is None:
-                continue
-            memory = tensor_bytes([lm.embed, lm.layers, lm.norm, lm.lm_head, lm.cos, lm.sin, lm.k_cache, lm.v_cache])
-            out.append(RunningModel(id=engine.model_id or "?", kind="chat", memory_bytes=memory,
-                                    running=engine.running, waiting=engine.queue_depth, engine="compact",
-                                    adapters=[a for a, base in adapters if base == engine.model_id]))
-        for embedder in list(self._embedders.values()):
-            params = sum(p.numel() * p.element_size() for p in embedder.model.parameters())
-            out.append(RunningModel(id=embedder.id, kind="embedding", memory_bytes=params,
-                                    engine="sentence-transformers"))
-        return out
-
-    async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted:
-        """Delete a fine-tuned model (its checkpoints stay, each a model of its own); base models stay."""
-        if not model.startswith("ft:"):
-            await self.retrieve_model(model, options)  # 404 for a model that is not here
-            raise PermissionDeniedError(f"model {model!r} is a base model and cannot be deleted", status_code=403,
-                                        param="model", code="model_not_deletable")
-
-        def delete() -> int:
-            with self.files.store().transaction() as db:
-                return db.execute("DELETE FROM models WHERE id = ?", (model,)).rowcount
-
-        if not await asyncio.to_thread(delete):
-            raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
-                                code="model_not_found")
-        self._adapters.forget(model)
-        return ModelDeleted(id=model, deleted=True)
 
     # -- files --------------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ class Settings:
     int8_decode_batch: int = 4  # decode steps of at most this many sequences use int8 weights (0: never)
     max_engines: int = 2  # chat models loaded at once; an idle one is stopped to load another
     max_adapters: int = 8  # LoRA adapters (fine-tuned models) kept loaded; the least recently used leave
+    memory_budget_gb: float = 0.0  # chat models' memory (weights and KV caches) at most this; 0: no budget
 
     @classmethod
     def resolve(cls, **given: object) -> Settings:
@@ -47,20 +48,26 @@ class Settings:
             else _env("INT8_DECODE_BATCH", "4"),
             "max_engines": given.get("max_engines") or _env("MAX_ENGINES", "2"),
             "max_adapters": given.get("max_adapters") or _env("MAX_ADAPTERS", "8"),
+            "memory_budget_gb": given.get("memory_budget_gb") or _env("MEMORY_BUDGET_GB", "0"),
         }
         try:
             s = cls(dtype=str(raw["dtype"]).lower(), threads=int(raw["threads"]), max_num_seqs=int(raw["max_num_seqs"]),
                     max_waiting=int(raw["max_waiting"]), max_model_len=int(raw["max_model_len"]),
                     kv_cache_gb=float(raw["kv_cache_gb"]), int8_decode_batch=int(raw["int8_decode_batch"]),
-                    max_engines=int(raw["max_engines"]), max_adapters=int(raw["max_adapters"]))
+                    max_engines=int(raw["max_engines"]), max_adapters=int(raw["max_adapters"]),
+                    memory_budget_gb=float(raw["memory_budget_gb"]))
         except ValueError as exc:
             raise ConfigurationError(f"invalid engine setting: {exc}") from None
         if s.dtype not in ("auto", "bfloat16", "float32"):
             raise ConfigurationError(f"LLMAAS_DTYPE / dtype must be auto, bfloat16 or float32, not {s.dtype!r}")
         if s.threads < 0 or s.max_num_seqs < 1 or s.max_waiting < 1 or s.kv_cache_gb <= 0 or s.max_engines < 1 \
-                or s.max_adapters < 1:
+                or s.max_adapters < 1 or s.memory_budget_gb < 0:
             raise ConfigurationError(f"invalid engine settings: {s}")
         return s
+
+    @property
+    def memory_budget_bytes(self) -> int:
+        return int(self.memory_budget_gb * 2**30)
 
     @property
     def torch_dtype_name(self) -> str:

@@ -33,6 +33,7 @@ from llmaas.types import (
     FineTuningJobRequest,
     Model,
     ModelDeleted,
+    ModelUnloaded,
     ModerationRequest,
     ModerationResponse,
     RunningModel,
@@ -107,8 +108,23 @@ class OpenAICompatProvider(BaseProvider):
     async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
         return await self.http.json("GET", f"models/{_seg(model)}", Model, options)
 
-    async def delete_model(self, model: str, options: RequestOptions) -> ModelDeleted:
-        return await self.http.json("DELETE", f"models/{_seg(model)}", ModelDeleted, options)
+    async def delete_model(self, model: str, options: RequestOptions, force: bool = False) -> ModelDeleted:
+        params = {"force": "true"} if force else None
+        return await self.http.json("DELETE", f"models/{_seg(model)}", ModelDeleted, options, params=params)
+
+    # llmaas servers' model management (another server answers 404, raised as NotFoundError)
+
+    async def register_model(self, name: str, path: str, options: RequestOptions) -> Model:
+        return await self.http.json("POST", "models", Model, options, json={"name": name, "path": path})
+
+    async def alias_model(self, alias: str, model: str, options: RequestOptions) -> Model:
+        return await self.http.json("POST", "aliases", Model, options, json={"name": alias, "model": model})
+
+    async def load_model(self, model: str, options: RequestOptions) -> RunningModel:
+        return await self.http.json("POST", f"models/{_seg(model)}/load", RunningModel, options)
+
+    async def unload_model(self, model: str, options: RequestOptions) -> ModelUnloaded:
+        return await self.http.json("POST", f"models/{_seg(model)}/unload", ModelUnloaded, options)
 
     async def running_models(self, options: RequestOptions) -> list[RunningModel]:
         """``GET /ps``: llmaas servers answer it; another server's 404 comes back as NotFoundError."""

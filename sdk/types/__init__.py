@@ -38,7 +38,7 @@ from .fine_tuning import (
     FineTuningJobRequest,
     Hyperparameters,
 )
-from .models import Model, ModelDeleted, RunningModel
+from .models import Model, ModelAliasRequest, ModelDeleted, ModelRegisterRequest, ModelUnloaded, RunningModel
 from .moderations import ModerationRequest, ModerationResponse, ModerationResult
 from .params import (
     ChatCompletionAssistantMessageParam,
@@ -62,6 +62,9 @@ from .params import (
 )
 
 __all__ = [
+    "ModelUnloaded",
+    "ModelAliasRequest",
+    "ModelRegisterRequest",
     "RunningModel",
     "HyperparametersParam",
     "LoraParam",

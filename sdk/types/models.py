@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._base import ResponseModel
+from pydantic import Field
+
+from ._base import RequestModel, ResponseModel
 from .common import DeletedObject
 
 
@@ -29,6 +31,13 @@ class Model(ResponseModel):
     size_bytes: int | None = None
     """Its files on disk (an adapter's own files, for a fine-tuned model)."""
     loaded: bool | None = None
+    engine: str | None = None
+    """What serves it: "compact" (the llmaas engine), "transformers" (the plain transformers path, slower, for
+    architectures the compact engine does not implement) or "sentence-transformers"."""
+    target: str | None = None
+    """For an alias, the model it names."""
+    note: str | None = None
+    """On registering: which path the model takes, in words."""
 
 
 class RunningModel(ResponseModel):
@@ -47,8 +56,31 @@ class RunningModel(ResponseModel):
     adapters: list[str] = []
     """Fine-tuned models served over it (their LoRA adapters, loaded)."""
     engine: str | None = None
-    """"compact" (the llmaas engine) or "sentence-transformers"."""
+    """"compact" (the llmaas engine), "transformers" (the slow path) or "sentence-transformers"."""
+
+
+class ModelUnloaded(ResponseModel):
+    """The answer to ``client.models.unload()``: an llmaas extra."""
+
+    id: str
+    object: Literal["model.unloaded"] = "model.unloaded"
+    unloaded: bool
+    """False when it was not loaded."""
 
 
 class ModelDeleted(DeletedObject):
     object: str = "model"
+
+
+class ModelRegisterRequest(RequestModel):
+    """``POST /v1/models`` on an llmaas server: register a folder or GGUF file under a name."""
+
+    name: str = Field(min_length=1, max_length=64)
+    path: str = Field(min_length=1, max_length=4096)
+
+
+class ModelAliasRequest(RequestModel):
+    """``POST /v1/aliases`` on an llmaas server: another name for a model."""
+
+    name: str = Field(min_length=1, max_length=64)
+    model: str = Field(min_length=1, max_length=256)

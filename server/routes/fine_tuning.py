@@ -32,9 +32,9 @@ def _page(rows: list[Any], more: bool) -> dict[str, Any]:
 async def create(body: FineTuningJobRequest, request: Request) -> Any:
     state, who = caller(request)
     # a name from the server's registry, never a path; a model only a remote upstream has cannot train here
-    extra = getattr(state.provider, "extra_models", None)
+    names = getattr(state.provider, "model_names", None)
     return await _service(state).create(body.model_dump(exclude_none=True), who.key_id, who.sees,
-                                        lambda m: trainable_base(m, extra, allow_paths=False))
+                                        lambda m: trainable_base(m, names() if names else None, allow_paths=False))
 
 
 @router.get("/jobs")

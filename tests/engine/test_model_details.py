@@ -46,5 +46,5 @@ def test_ps_shows_what_is_loaded(client, tmp_path):
     assert chat.running == 0 and chat.waiting == 0 and chat.adapters == []
     assert loaded[EMBED].kind == "embedding" and 5e7 < loaded[EMBED].memory_bytes < 2e8
     table = run("ps", home=tmp_path)  # a new process: nothing loaded yet, the header alone
-    assert table.returncode == 0 and table.stdout.split()[:6] == ["ID", "KIND", "MEMORY", "RUNNING", "WAITING",
-                                                                 "ADAPTERS"]
+    assert table.returncode == 0 and table.stdout.split()[:7] == ["ID", "KIND", "ENGINE", "MEMORY", "RUNNING",
+                                                                 "WAITING", "ADAPTERS"]

@@ -1,0 +1,110 @@
+"""What a path holds before it is registered as a model: a Hugging Face folder (a causal LM, or a
+sentence-transformers embedding model) or a GGUF file, which engine will serve it, and whether it may be
+registered at all (under the allowed model folders). Every check reads metadata only, never weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmaas._errors import BadRequestError, PermissionDeniedError
+
+from .details import COMPACT_ARCHITECTURES as SUPPORTED
+from .loading import is_embedding_folder
+
+ENGINE_NOTES = {
+    "compact": "served by the llmaas engine (continuous batching, bf16 and int8 kernels)",
+    "transformers": "served by the plain transformers path: the same API, one sequence at a time (the slow path)",
+    "sentence-transformers": "served as an embedding model",
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path  # the folder, or the .gguf file
+    kind: str  # "chat" or "embedding"
+    architecture: str  # transformers' model_type
+    engine: str  # "compact", "transformers" or "sentence-transformers"
+
+    @property
+    def note(self) -> str:
+        return ENGINE_NOTES[self.engine]
+
+
+def _bad(message: str, code: str = "invalid_model_path") -> BadRequestError:
+    return BadRequestError(message, status_code=400, param="path", code=code)
+
+
+def check_allowed(path: Path, model_dirs: list[Path] | None) -> Path:
+    """``path`` with links resolved, if it lies under one of ``model_dirs`` (None: anywhere)."""
+    real = path.expanduser().resolve()
+    if model_dirs is None:
+        return real
+    if not model_dirs:
+        raise PermissionDeniedError("registering models is off on this server: start it with --model-dir FOLDER "
+                                    "(or LLMAAS_MODEL_DIRS) to allow the models in that folder",
+                                    status_code=403, param="path", code="model_dirs_not_configured")
+    roots = [d.expanduser().resolve() for d in model_dirs]
+    if not any(real == r or real.is_relative_to(r) for r in roots):
+        raise PermissionDeniedError(f"{str(path)!r} is not under an allowed model folder "
+                                    f"({', '.join(map(str, roots))})", status_code=403, param="path",
+                                    code="path_not_allowed")
+    return real
+
+
+def _causal_lm_types() -> set[str]:
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    return set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
+
+
+def inspect_path(path: Path) -> Candidate:
+    """What ``path`` is, or a 400 naming what is wrong with it."""
+    if not path.exists():
+        raise _bad(f"{str(path)!r} does not exist")
+    if path.is_file():
+        return _inspect_gguf(path)
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise _bad(f"{str(path)!r} is not a model folder: it has no config.json", "not_a_model")
+    try:
+        config = json.loads(config_file.read_text())
+        model_type = str(config["model_type"])
+    except (ValueError, KeyError, TypeError):
+        raise _bad(f"{config_file} is not a model config: it is not JSON with a model_type", "not_a_model") from None
+    if not any(path.glob("*.safetensors")) and not any(path.glob("pytorch_model*.bin")):
+        raise _bad(f"{str(path)!r} has a config but no weights (*.safetensors or pytorch_model*.bin)", "not_a_model")
+    if is_embedding_folder(path):
+        return Candidate(path, "embedding", model_type, "sentence-transformers")
+    if model_type not in _causal_lm_types():
+        raise _bad(f"{str(path)!r} holds a {model_type!r} model, which is not a causal language model transformers "
+                   "can load; llmaas serves causal LMs and sentence-transformers embedding models",
+                   "unsupported_architecture")
+    if not (path / "tokenizer.json").is_file() and not (path / "tokenizer_config.json").is_file():
+        raise _bad(f"{str(path)!r} has no tokenizer (tokenizer.json or tokenizer_config.json)", "not_a_model")
+    return Candidate(path, "chat", model_type, "compact" if model_type in SUPPORTED else "transformers")
+
+
+def _inspect_gguf(path: Path) -> Candidate:
+    if path.suffix != ".gguf":
+        raise _bad(f"{str(path)!r} is a file but not a .gguf file; register a model folder or a GGUF file",
+                   "not_a_model")
+    with path.open("rb") as f:
+        if f.read(4) != b"GGUF":
+            raise _bad(f"{str(path)!r} is not a GGUF file (its first bytes are not 'GGUF')", "not_a_model")
+    import gguf
+    from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
+
+    try:
+        reader = gguf.GGUFReader(str(path))
+        field = reader.fields["general.architecture"]
+        arch = bytes(field.parts[field.data[0]]).decode("utf-8")
+    except Exception as exc:  # a truncated or damaged file: gguf raises several kinds
+        raise _bad(f"{str(path)!r} is not a readable GGUF file: {exc}", "not_a_model") from None
+    model_type = {"qwen2moe": "qwen2_moe", "gemma3": "gemma3_text"}.get(arch, arch)
+    if arch not in GGUF_SUPPORTED_ARCHITECTURES or arch in ("general", "tokenizer") \
+            or model_type not in _causal_lm_types():
+        raise _bad(f"{str(path)!r} is a GGUF of architecture {arch!r}, which llmaas cannot serve: transformers "
+                   "converts GGUF files of causal LMs such as llama, mistral, qwen2, qwen3, gemma2, phi3 and gpt2", "unsupported_architecture")
+    return Candidate(path, "chat", model_type, "compact" if model_type in SUPPORTED else "transformers")
