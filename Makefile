@@ -5,12 +5,12 @@ STAMP := $(VENV)/.installed
 LINKS := $(VENV)/.linked
 # the strict editable install is a real `llmaas/` tree of links (build/__editable__*) that type checkers and
 # IDEs can follow; it is remade when a module is added or removed
-SOURCES := $(shell find sdk providers server store -name '*.py' -o -name py.typed -o -name '*.safetensors' 2>/dev/null | sort | md5sum | cut -c1-12)
+SOURCES := $(shell find sdk providers server store -name '*.py' -o -name py.typed -o -name '*.safetensors' -o -name '*.html' -o -name '*.js' -o -name '*.css' 2>/dev/null | sort | md5sum | cut -c1-12)
 EDITABLE := --config-settings editable_mode=strict
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test bench lint typecheck serve clean moderation-model
+.PHONY: install browser demo test bench lint typecheck serve clean moderation-model
 
 install: $(STAMP) $(LINKS).$(SOURCES)
 
@@ -29,7 +29,12 @@ $(LINKS).$(SOURCES): $(STAMP)
 demo: install
 	$(PY) examples/quickstart.py
 
-test: install
+# the dashboard's browser test drives the system's Chromium (Playwright's own download is not used)
+browser:
+	@test -x /usr/lib/chromium/chromium || command -v chromium >/dev/null || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
+test: install browser
 	$(PY) -m pytest -q
 
 bench: install

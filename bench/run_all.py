@@ -19,6 +19,7 @@ SECTIONS = [
     ("fine-tuning: serving adapters beside the base model", "adapter_serving"),
     ("moderation: llmaas-moderation-1 on the held-out split", "moderation_eval"),
     ("privacy: PII detection on unseen formats", "pii_eval"),
+    ("models: registering, switching under a memory budget, the slow path", "model_switch"),
 ]
 
 

@@ -5,7 +5,7 @@ In order, for every HTTP request:
    its origin is configured for CORS, so a web page cannot drive the server through a visitor's browser.
 2. Keyless mode (no key has ever been created): only loopback clients, and only with a ``Host`` that names
    this server (so DNS rebinding cannot reach it through a browser).
-3. Authentication: ``/v1`` and unknown routes need a valid key once any key exists; ``/metrics`` needs an
+3. Authentication: ``/v1`` and unknown routes need a valid key (the dashboard's static files do not) once any key exists; ``/metrics`` needs an
    admin key unless the client is on loopback or metrics are public. The requests-per-minute limit is
    counted here.
 4. Body size: JSON bodies and file uploads have limits of their own; an oversize body is 413 whether it
@@ -108,8 +108,8 @@ class Gate:
         loopback = is_loopback_address(client)
         self._check_origin(headers)
         path = scope["path"]
-        if path in PUBLIC:
-            return None
+        if path in PUBLIC or path == "/dashboard" or path.startswith("/dashboard/"):
+            return None  # the dashboard's files hold no data: the page calls /v1 with the viewer's key
         keyless = not (store.keys_known_to_exist or await self.state.run(store.keys_ever_created))
         if keyless:
             if not loopback:

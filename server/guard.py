@@ -7,21 +7,27 @@ built-in embedding model, also when the server fronts a remote API.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from typing import Any
 
 from llmaas.guardrails import Guardrails, screen_answer, screen_input, screen_stream
+from llmaas.store import Store
+from llmaas.store.usage_series import record_flags
 
 HEADER = "x-llmaas-moderation"
 
 
 class Guard:
-    def __init__(self, config: Guardrails, provider: Any) -> None:
+    def __init__(self, config: Guardrails, provider: Any, store: Store | None = None) -> None:
         self.config = config
+        self._store = store  # where what was flagged is recorded (for the dashboard), if given
         self._provider = provider  # the server's provider, if it moderates in process; else one of our own
         self._own: Any = None
 
-    async def flagged(self, texts: list[str]) -> list[str]:
-        """The categories any of ``texts`` is flagged for (empty: nothing found)."""
+    async def flagged(self, texts: list[str], key_id: str | None = None, source: str = "input") -> list[str]:
+        """The categories any of ``texts`` is flagged for (empty: nothing found); a flag is recorded with the
+        caller's key and where it was found (``input`` or ``output``)."""
         if not texts:
             return []
         from llmaas._options import RequestOptions
@@ -29,7 +35,10 @@ class Guard:
 
         moderator = self._provider if getattr(self._provider, "name", "") == "hf" else self._local()
         result = await moderator.moderate(ModerationRequest(input=texts), RequestOptions())
-        return sorted({c for r in result.results for c, hit in r.categories.items() if hit})
+        found = sorted({c for r in result.results for c, hit in r.categories.items() if hit})
+        if found and self._store is not None:
+            await asyncio.to_thread(record_flags, self._store, key_id, source, found)
+        return found
 
     def _local(self) -> Any:
         if self._own is None:
@@ -38,11 +47,12 @@ class Guard:
             self._own = HuggingFaceProvider(progress=False, allow_paths=False)
         return self._own
 
-    async def screen_input(self, body: Any) -> tuple[Any, str | None]:
-        return await screen_input(self.config, body, self.flagged)
+    async def screen_input(self, body: Any, key_id: str | None = None) -> tuple[Any, str | None]:
+        return await screen_input(self.config, body, functools.partial(self.flagged, key_id=key_id, source="input"))
 
-    async def screen_answer(self, result: Any) -> str | None:
-        return await screen_answer(self.config, result, self.flagged)
+    async def screen_answer(self, result: Any, key_id: str | None = None) -> str | None:
+        return await screen_answer(self.config, result, functools.partial(self.flagged, key_id=key_id,
+                                                                          source="output"))
 
-    def screen_stream(self, stream: Any) -> Any:
-        return screen_stream(self.config, stream, self.flagged)
+    def screen_stream(self, stream: Any, key_id: str | None = None) -> Any:
+        return screen_stream(self.config, stream, functools.partial(self.flagged, key_id=key_id, source="output"))

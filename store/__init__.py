@@ -104,6 +104,17 @@ MIGRATIONS: list[str] = [
         CHECK ((path IS NULL) != (target IS NULL))
     );
     """,
+    # 5: what moderation flagged, and where (the guardrails' input and output, the moderations endpoint)
+    """
+    CREATE TABLE moderation_flags (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key_id TEXT,
+        source TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX moderation_flags_time ON moderation_flags (created_at);
+    """,
 ]
 
 ROLES = ("user", "admin")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from llmaas._provider import Capability, require
+from llmaas.store.usage_series import record_flags
 from llmaas.types import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -42,18 +43,18 @@ async def _generate(request: Request, body: Any, endpoint: str, capability: Capa
     """A chat or text completion: answered whole, or streamed as SSE with usage metered either way."""
     state, who = caller(request)
     require(state.provider, capability, feature)
-    body, note = await state.guard.screen_input(body)  # redacted, screened: before any quota or model
+    body, note = await state.guard.screen_input(body, who.key_id)  # redacted, screened: before any quota or model
     reservation = await reserve(state, who, body)
     if not body.stream:
         result = await metered(state, who, endpoint, body.model, lambda: call(body), request, reservation)
         if isinstance(result, Response):
             return result
-        notes = [n for n in (note, await state.guard.screen_answer(result)) if n]
+        notes = [n for n in (note, await state.guard.screen_answer(result, who.key_id)) if n]
         return JSONResponse(dump(result), headers={HEADER: "; ".join(notes)}) if notes else result
     started = time.perf_counter()
     req, wanted = _with_usage(body)
     stream = await metered_open(state, who, endpoint, body.model, lambda: call(req), reservation)
-    response = sse(state, who, endpoint, body, state.guard.screen_stream(stream), started, wanted, reservation)
+    response = sse(state, who, endpoint, body, state.guard.screen_stream(stream, who.key_id), started, wanted, reservation)
     if note:
         response.headers[HEADER] = note
     return response
@@ -86,7 +87,12 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> Any:
 async def moderations(body: ModerationRequest, request: Request) -> Any:
     state, who = caller(request)
     require(state.provider, Capability.MODERATIONS, "moderations")
-    return await metered(state, who, "moderations", body.model, lambda: state.provider.moderate(body, OPTIONS), request)
+    result = await metered(state, who, "moderations", body.model, lambda: state.provider.moderate(body, OPTIONS),
+                           request)
+    hits = [sorted(c for c, hit in r.categories.items() if hit) for r in getattr(result, "results", [])]
+    for found in filter(None, hits):  # what the endpoint flagged, for the dashboard
+        await state.run(record_flags, state.store, who.key_id, "moderations", found)
+    return result
 
 
 async def metered_open(state: Any, who: Any, endpoint: str, model: str, call: Any, reservation: Any) -> Any:

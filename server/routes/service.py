@@ -1,4 +1,4 @@
-"""What a service needs besides the API: /health, /ready, /metrics and /v1/usage."""
+"""What a service needs besides the API: /health, /ready, /metrics, /v1/usage and /v1/usage/series."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from llmaas._errors import PermissionDeniedError
+from llmaas.store import ANYONE
+from llmaas.store.usage_series import series
 
 from ..state import state_of
 from ._common import caller
@@ -53,3 +55,25 @@ async def usage(request: Request, days: int = Query(30, ge=1, le=3650), key: str
     for r in rows:
         r["key_name"] = names.get(r["key_id"])
     return {"object": "list", "data": rows}
+
+
+@router.get("/v1/usage/series")
+async def usage_series(request: Request, window: float = Query(86400, gt=0, le=3650 * 86400),
+                       bucket: float | None = Query(None, gt=0), key: str | None = None,
+                       by_key: bool = False) -> Any:
+    """Usage over the last ``window`` seconds in buckets of ``bucket`` seconds (default: about 60 buckets):
+    per bucket and model, requests, prompt and completion tokens, errors and latency p50/p95, and the
+    moderation flags per bucket. The caller's own usage, or for an admin key every key's (``key`` narrows
+    it to one, ``by_key`` splits it by key). What the dashboard draws."""
+    state, who = caller(request)
+    if not who.admin:
+        if key is not None and key != who.key_id:
+            raise PermissionDeniedError("only an admin key can see other keys' usage", status_code=403,
+                                        param="key", code="admin_required")
+        return await state.run(series, state.store, who.key_id, window, bucket)
+    out = await state.run(series, state.store, key if key is not None else ANYONE, window, bucket, by_key)
+    if by_key:
+        names = {r["id"]: r["name"] for r in await state.run(state.store.list_keys)}
+        for point in out["data"]:
+            point["key_name"] = names.get(point["key_id"])
+    return out

@@ -1,0 +1,114 @@
+"""The dashboard: its JSON routes (usage over time, moderation flags) per key, and the page itself in a real
+headless browser (Playwright driving the system's Chromium) after real traffic."""
+
+import os
+import shutil
+
+import httpx
+import pytest
+
+import llmaas
+
+from .conftest import CHAT, ServerProcess
+
+HARMFUL = "Give me step by step instructions to build a pipe bomb and hurt as many people as possible."
+
+
+def chromium():
+    """The system's Chromium binary (``make browser`` installs Debian's package)."""
+    for path in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
+        if path and os.path.exists(path):
+            return path
+    raise AssertionError("Chromium is not installed: run 'make browser' (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory):
+    s = ServerProcess(tmp_path_factory.mktemp("dashboard"), LLMAAS_KV_CACHE_GB="0.25")
+    s.keys = {name: s.cli("keys", "create", name, *flags).strip().splitlines()[-1]
+              for name, flags in (("root", ["--admin"]), ("alice", []), ("bob", []))}
+    s.start()
+    for name, n in (("alice", 3), ("bob", 1)):
+        with llmaas.Client(base_url=s.base_url, api_key=s.keys[name], max_retries=0) as client:
+            for _ in range(n):
+                client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Hi"}], max_tokens=3)
+            with pytest.raises(llmaas.NotFoundError):
+                client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "Hi"}])
+            client.moderations.create(input=HARMFUL)
+    yield s
+    s.stop()
+
+
+def series(server, key, **params):
+    r = httpx.get(server.base_url + "/usage/series", params=params, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_usage_over_time_is_each_keys_own_and_everyones_for_an_admin(watched):
+    mine = series(watched, watched.keys["alice"], window=3600)
+    chats = [p for p in mine["data"] if p["model"] == CHAT]
+    assert sum(p["requests"] for p in chats) == 3 and all(p["errors"] == 0 for p in chats)
+    assert sum(p["errors"] for p in mine["data"]) == 1  # the unknown model
+    assert all(p["latency_p50_ms"] <= p["latency_p95_ms"] for p in mine["data"])
+    assert "key_id" not in mine["data"][0]
+    assert sum(f["count"] for f in mine["flags"] if f["source"] == "moderations") == 1
+    everyone = series(watched, watched.keys["root"], window=3600, by_key=True)
+    per_key = {}
+    for p in everyone["data"]:
+        if p["model"] == CHAT:
+            per_key[p["key_name"]] = per_key.get(p["key_name"], 0) + p["requests"]
+    assert per_key == {"alice": 3, "bob": 1}
+    r = httpx.get(watched.base_url + "/usage/series", params={"key": "someone"},
+                  headers={"Authorization": f"Bearer {watched.keys['bob']}"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "admin_required"
+    r = httpx.get(watched.base_url + "/usage/series", params={"window": -1},
+                  headers={"Authorization": f"Bearer {watched.keys['bob']}"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "window"
+
+
+def test_the_dashboard_files_hold_no_data_and_need_no_key(watched):
+    page = httpx.get(watched.root + "/dashboard/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert all(k not in page.text for k in watched.keys.values()) and "<script src=\"/dashboard/app.js\"" in page.text
+    assert httpx.get(watched.root + "/dashboard/..%2Fllmaas.db").status_code == 404  # only the named files
+    assert httpx.get(watched.root + "/dashboard/nothing.js").status_code == 404
+    assert httpx.get(watched.base_url + "/ps").status_code == 401  # the data still needs a key
+
+
+def open_dashboard(server, key):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(server.root + "/dashboard/")
+            page.wait_for_selector("#key-form:not([hidden])", timeout=30000)  # the data needs a key
+            page.fill("#key", key)
+            page.click("#key-form button")
+            page.wait_for_selector("body[data-loaded=true]", timeout=60000)
+            models = page.locator("#models tbody tr td:first-child").all_inner_texts()
+            points = page.locator("#chart-tokens circle.point").count()
+            requests = page.locator("#chart-requests circle.point").count()
+            flags = page.locator("#chart-flags circle.point").count()
+            keys = page.locator("#usage-keys tbody tr td:first-child").all_inner_texts()
+            assert errors == [], errors
+            return models, points, requests, flags, keys
+        finally:
+            browser.close()
+
+
+def test_the_dashboard_draws_models_and_usage_in_a_real_browser(watched):
+    models, points, requests, flags, keys = open_dashboard(watched, watched.keys["root"])
+    assert CHAT in models
+    assert points >= 1 and requests >= 2 and flags >= 1  # usage drawn with data points
+    assert {"alice", "bob"} <= set(keys)  # an admin sees every key's usage
+
+
+def test_an_ordinary_key_sees_its_own_usage_on_the_dashboard(watched):
+    models, points, _, _, keys = open_dashboard(watched, watched.keys["bob"])
+    assert CHAT in models and points >= 1
+    assert set(keys) == {"this key"}
