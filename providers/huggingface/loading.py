@@ -111,10 +111,14 @@ def resolve_source(model: str, extra: dict[str, str] | None = None, allow_paths:
 
 
 def converted_dir(source: ModelSource) -> Path:
+    """Where a GGUF's converted copy lives: one per file (however many names it is registered under),
+    named after the built-in model it is, or after the file and where it really is."""
     stamp = (source.path / source.gguf_file).stat() if source.gguf_file else None
     tag = f"{stamp.st_size}-{int(stamp.st_mtime)}" if stamp else "dir"
-    name = source.id
-    if "/" in name or name.startswith("."):  # a path: name the copy after the file and where it really is
+    builtin = next((s.id for s in builtin_sources().values() if s.gguf_file and s.key == source.key), None)
+    if builtin is not None:
+        name = builtin
+    else:
         name = f"{Path(source.gguf_file or source.path.name).stem}-{hashlib.sha1(source.key.encode()).hexdigest()[:10]}"
     return cache_home() / "models" / f"{name}-{tag}"
 

@@ -279,9 +279,16 @@ class ModelsMixin:
         self._unload_source(source, name)  # 409 while it serves requests
         await asyncio.to_thread(self._delete_tuned, tuned)
         await asyncio.to_thread(registry.remove, store, name)
-        if source.gguf_file:  # the converted copy was made for this registration
-            await asyncio.to_thread(shutil.rmtree, converted_dir(source), True)
+        if source.gguf_file and not await asyncio.to_thread(self._copy_in_use, source):
+            await asyncio.to_thread(shutil.rmtree, converted_dir(source), True)  # made when it was registered
         return ModelDeleted(id=name, deleted=True)
+
+    def _copy_in_use(self, source: ModelSource) -> bool:
+        """Whether a GGUF's converted copy serves another name: a built-in model, or another registration."""
+        if any(s.key == source.key for s in builtin_sources().values()):
+            return True
+        gguf = str(source.path / (source.gguf_file or ""))
+        return any(r["path"] == gguf for r in registry.entries(self._store()))
 
     async def load_model(self, model: str, options: RequestOptions) -> RunningModel:
         """Load ``model`` now (as its first request would), within the memory budget; what ``ps`` shows."""

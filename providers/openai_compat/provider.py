@@ -72,6 +72,8 @@ class OpenAICompatProvider(BaseProvider):
         preset = PRESETS.get(name)
         if preset is None:
             raise UnknownProviderError(name, list(PRESETS))
+        # a named service is not an llmaas server: registering, aliases, load and unload are refused up front
+        kwargs.setdefault("capabilities", ALL_CAPABILITIES - {Capability.MODELS_MANAGE})
         return cls(name=name, base_url=base_url or _preset_url(preset), api_key=_preset_key(preset, api_key), **kwargs)
 
     @property

@@ -177,3 +177,14 @@ def test_unsupported_feature_raised_before_network():
             c.embeddings.create(model="x", input="hi")
         with pytest.raises(llmaas.UnsupportedFeatureError, match="fine-tuning"):
             c.fine_tuning.jobs.list()
+
+
+@respx.mock(assert_all_called=False)
+def test_model_management_is_refused_up_front_by_services_that_are_not_llmaas(respx_mock):
+    route = respx_mock.route()  # any request at all would be a failure of the check
+    with llmaas.Client(provider="groq", api_key="k") as c:
+        for call in (lambda: c.models.register("mine", path="/models/x"), lambda: c.models.alias("a", model="b"),
+                     lambda: c.models.load("m"), lambda: c.models.unload("m")):
+            with pytest.raises(llmaas.UnsupportedFeatureError, match="'groq' does not support"):
+                call()
+    assert not route.called
