@@ -94,6 +94,8 @@ async function loadUsage() {
   try {
     byKey = (await api(`/v1/usage/series?window=${windowSeconds}&by_key=true`)).data;
   } catch (err) { /* an ordinary key sees its own usage only */ }
+  lineChart($("chart-keys"), bySeries(byKey, (p) => p.key_name || p.key_id || "this key",
+                                      (p) => p.prompt_tokens + p.completion_tokens), span);
   const totals = new Map();
   for (const p of byKey) {
     const key = `${p.key_name || p.key_id || "this key"}\u0000${p.model}`;

@@ -93,3 +93,22 @@ def test_the_registry_commands(tmp_path, model_dir):
     assert load.returncode == 2 and "--base-url" in load.stderr
     assert cli("rm", "small", "tiny", home=tmp_path).returncode == 0
     assert {m["id"] for m in json.loads(cli("list", "--json", home=tmp_path).stdout)}.isdisjoint({"tiny", "small"})
+
+
+def test_in_process_and_server_share_one_registry(tmp_path, model_dir):
+    """A model registered from a script is served by `llmaas serve` on the same home, and deleted there
+    it is gone for the script too."""
+    with llmaas.Client(provider="hf", provider_options={"hf": {"home": str(tmp_path), "progress": False}}) as local:
+        local.models.register("shared-tiny", path=str(model_dir / "tiny-gpt2"))
+        server = ServerProcess(tmp_path, LLMAAS_KV_CACHE_GB="0.25").start()  # no --model-dir: it only serves it
+        try:
+            official = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+            reply = official.chat.completions.create(model="shared-tiny", max_tokens=2,
+                                                     messages=[{"role": "user", "content": "hi"}])
+            assert reply.model and reply.usage.completion_tokens <= 2
+            r = httpx.post(server.base_url + "/models", json={"name": "another", "path": str(model_dir / "smol")})
+            assert r.status_code == 403 and r.json()["error"]["code"] == "model_dirs_not_configured"
+            official.models.delete("shared-tiny")
+        finally:
+            server.stop()
+        assert "shared-tiny" not in [m.id for m in local.models.list()]
