@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 import llmaas
-
 from llmaas.store import Store
 from llmaas.store.jobs import add_metrics, create_job, update_job
 
