@@ -27,12 +27,15 @@ from ._errors import (
     ContextLengthExceededError,
     IncompleteStreamError,
     InternalServerError,
+    LengthFinishReasonError,
     LLMaaSError,
     MissingAPIKeyError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     RequestTooLargeError,
+    StructuredOutputError,
+    ToolRunLimitError,
     UnknownProviderError,
     UnprocessableEntityError,
     UnsupportedFeatureError,
@@ -47,6 +50,8 @@ if TYPE_CHECKING:
     from ._registry import register_provider
     from ._streaming import AsyncStream, Stream
     from .guardrails import Guardrails
+    from .lib.structured import function_tool, pydantic_function_tool
+    from .lib.tool_runner import ToolRun
 
 _LAZY = {
     "register_provider": "._registry",
@@ -63,6 +68,9 @@ _LAZY = {
     "RequestOptions": "._options",
     "NOT_GIVEN": "._options",
     "Guardrails": ".guardrails",
+    "pydantic_function_tool": ".lib.structured",
+    "function_tool": ".lib.structured",
+    "ToolRun": ".lib.tool_runner",
 }
 
 
@@ -122,4 +130,10 @@ __all__ = [
     "UnprocessableEntityError",
     "RateLimitError",
     "InternalServerError",
+    "LengthFinishReasonError",
+    "StructuredOutputError",
+    "ToolRunLimitError",
+    "pydantic_function_tool",
+    "function_tool",
+    "ToolRun",
 ]

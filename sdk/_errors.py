@@ -89,6 +89,33 @@ class UnsupportedFeatureError(LLMaaSError):
         self.feature: str = feature
 
 
+class LengthFinishReasonError(LLMaaSError):
+    """``parse()`` got an answer cut short by ``max_tokens``, so it cannot be the requested type."""
+
+    def __init__(self, completion: Any) -> None:
+        super().__init__("the answer was cut short by max_tokens (finish_reason 'length'), so it cannot be "
+                         "parsed; raise max_tokens")
+        self.completion: Any = completion
+
+
+class StructuredOutputError(LLMaaSError):
+    """``parse()`` got a whole answer that is not the requested type (a provider without constrained
+    decoding can answer so); ``content`` is what came back."""
+
+    def __init__(self, message: str, content: str | None) -> None:
+        super().__init__(message)
+        self.content: str | None = content
+
+
+class ToolRunLimitError(LLMaaSError):
+    """``run_tools()`` reached ``max_steps`` rounds of tool calls and the model still asks for more."""
+
+    def __init__(self, steps: int, messages: list[Any]) -> None:
+        super().__init__(f"the model still called tools after {steps} rounds (max_steps); raise max_steps")
+        self.steps: int = steps
+        self.messages: list[Any] = messages
+
+
 class APIError(LLMaaSError):
     """An error that came from (or on the way to) a model service."""
 

@@ -148,6 +148,7 @@ class Sequence:
     generated: int = 0
     finished: bool = False
     tokens: list[int] = field(default_factory=list)
+    matcher: Any = None  # its own llguidance matcher, for a constrained request
 
 
 @dataclass
@@ -187,6 +188,9 @@ class Engine:
         self.model: CompactLM | None = None
         self.model_id: str | None = None  # the name it was loaded under (for ps)
         self.tokenizer: Any = None
+        self.grammars: Any = None  # constrained.Grammars for this tokenizer, made on first use
+        self._masker: Any = None  # (thread pool, llguidance executor): token masks beside the forward pass
+        self._bitmask: torch.Tensor | None = None
         self.steps: int = 0
         self._thread = threading.Thread(target=self._main, name="llmaas-engine", daemon=True)
         self._thread.start()
@@ -223,6 +227,14 @@ class Engine:
         self.submit(request)
         track(request)
         return RequestStream(request)
+
+    def grammar_cache(self) -> Any:
+        """The compiled-grammar cache for this model's tokenizer (compiling happens on the caller's thread)."""
+        if self.grammars is None:
+            from .constrained import Grammars
+
+            self.grammars = Grammars(self.tokenizer)
+        return self.grammars
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self._stopping = True
@@ -332,9 +344,12 @@ class Engine:
         for request in batch:
             first_slots.append(slot)
             slot += request.n
+        firsts = [r.params.constraint.matcher() if r.params.constraint is not None else None for r in batch]
         try:
+            masks = self._masks_begin([(m, j) for j, m in enumerate(firsts) if m is not None], len(batch))
             model.use_adapters([r.adapter for r in batch])
             logits = model.prefill([torch.tensor(r.prompt, dtype=torch.long) for r in batch], first_slots)
+            self._masks_apply(masks, logits)
         except Exception as exc:  # a bug: these requests fail, the running ones go on
             log.exception("prefill failed")
             for request in batch:
@@ -342,9 +357,9 @@ class Engine:
             return
         seqs: list[Sequence] = []
         choices: list[Choice | Exception] = []
-        for request, first, row in zip(batch, first_slots, logits, strict=True):
+        for request, first, row, matcher in zip(batch, first_slots, logits, firsts, strict=True):
             try:
-                started, picked = self._start(request, first, row)
+                started, picked = self._start(request, first, row, matcher)
             except Exception as exc:  # noqa: BLE001 - this request fails; the others admitted with it go on
                 log.exception("starting a request failed")
                 self._fail_request(request, exc, [s for s in self._running if s.request is request])
@@ -353,7 +368,7 @@ class Engine:
             choices += picked
         self._accept(seqs, choices)  # only now: retiring a sequence moves others between slots
 
-    def _start(self, request: GenerationRequest, first: int, logits: torch.Tensor
+    def _start(self, request: GenerationRequest, first: int, logits: torch.Tensor, matcher: Any = None
                ) -> tuple[list[Sequence], list[Choice | Exception]]:
         """Give a prefilled request its sequences (copying the prompt's cache for n > 1) and first tokens."""
         model, params = self.model, request.params
@@ -365,7 +380,8 @@ class Engine:
                 gen = torch.Generator()
                 gen.manual_seed(params.seed + i if params.seed is not None else torch.seed())
             seq = Sequence(request, i, IncrementalText(self.tokenizer, params.stop), gen, slot=first + i,
-                           pos=len(request.prompt))
+                           pos=len(request.prompt), matcher=None if matcher is None else
+                           (matcher if i == request.n - 1 else matcher.deep_copy()))
             if i:
                 model.move_slot(first, first + i, seq.pos)
             seqs.append(seq)
@@ -394,8 +410,10 @@ class Engine:
         self._ensure_capacity(max(s.pos for s in seqs) + 1)
         tokens = torch.tensor([s.last for s in seqs], dtype=torch.long)
         positions = torch.tensor([s.pos for s in seqs], dtype=torch.long)
+        masks = self._masks_begin([(s.matcher, i) for i, s in enumerate(seqs) if s.matcher is not None], len(seqs))
         model.use_adapters([s.request.adapter for s in seqs])
         logits = model.decode(tokens, positions)
+        self._masks_apply(masks, logits)
         for s in seqs:
             s.pos += 1  # the fed token is in the cache now
         params = [s.request.params for s in seqs]
@@ -403,6 +421,36 @@ class Engine:
         choices = sample_rows(logits, params, [s.generator for s in seqs], counts)
         self.steps += 1
         self._accept(seqs, choices)
+
+    def _masks_begin(self, matchers: list[tuple[Any, int]], rows: int) -> Any:
+        """Start computing the token masks of constrained rows on a thread of their own, so that they are
+        ready when the forward pass that runs meanwhile is; ``_masks_apply`` waits and applies them."""
+        if not matchers:
+            return None
+        if self._masker is None:
+            import concurrent.futures
+
+            import llguidance
+
+            self._masker = (concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llmaas-masks"),
+                            llguidance.LLExecutor(num_threads=1))
+        from .constrained import fill_masks, new_bitmask
+
+        vocab = self.model.vocab if self.model is not None else 0
+        if self._bitmask is None or self._bitmask.shape[0] < rows:
+            self._bitmask = new_bitmask(max(rows, self.config.max_num_seqs), vocab)
+        pool, executor = self._masker
+        bitmask = self._bitmask
+        return pool.submit(fill_masks, executor, matchers, bitmask), [i for _, i in matchers], bitmask
+
+    def _masks_apply(self, pending: Any, logits: torch.Tensor) -> None:
+        if pending is None:
+            return
+        from .constrained import apply_masks
+
+        future, rows, bitmask = pending
+        future.result()
+        apply_masks(logits, rows, bitmask)
 
     def _accept(self, seqs: list[Sequence], choices: list[Choice | Exception]) -> None:
         """Record each sequence's new token, stream it out, and retire the finished ones. A sequence whose
@@ -423,8 +471,14 @@ class Engine:
             seq.generated += 1
             seq.request.completion_tokens += 1
             finish = None
-            if token in params.stop_token_ids and not params.ignore_eos:
+            if token in params.stop_token_ids and (not params.ignore_eos or seq.matcher is not None):
                 text, finish, event_token, event_choice = seq.text.finish(), "stop", None, None
+            elif seq.matcher is not None and not seq.matcher.consume_token(token):
+                self._fail_request(seq.request, InternalServerError(
+                    f"constrained decoding failed: {seq.matcher.get_error()}", status_code=500), [])
+                seq.finished = True
+                done.append(seq)
+                continue
             else:
                 seq.tokens.append(token)
                 seq.last = token
@@ -433,6 +487,9 @@ class Engine:
                 text, event_token, event_choice = seq.text.add(token), token, choice
                 if seq.text.stopped:
                     finish = "stop"
+                elif seq.matcher is not None and seq.matcher.is_stopped():  # the grammar is complete
+                    finish = "stop"
+                    text += seq.text.finish()
                 elif seq.generated >= params.max_tokens or seq.pos >= model.max_len:
                     finish = "length"
                     text += seq.text.finish()

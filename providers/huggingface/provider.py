@@ -181,6 +181,11 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         limit = self._limit(options)
         engine, adapter = await self._ready(req.model)
         tok, model = engine.tokenizer, engine.model
+        constraint = None
+        if req.tools or (req.response_format is not None and req.response_format.type != "text"):
+            from .constrained import constraint_for  # compiled off the event loop and the engine thread
+
+            constraint = await asyncio.to_thread(constraint_for, req, engine.grammar_cache())
         prompt = chat_prompt(tok, req)
         top = req.top_logprobs or 0
         if top and not req.logprobs:
@@ -189,11 +194,13 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
                                     stop_token_ids=tok.llmaas_stop_ids, default_max_tokens=None,
                                     logprobs=bool(req.logprobs), top_logprobs=top,
                                     max_n=engine.config.max_num_seqs)
+        params.constraint = constraint
+        tools = params.constraint is not None and params.constraint.kind == "tools"
         events = engine.generate(prompt, params, n, adapter)
         rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if req.stream:
-            return _bounded(MeteredStream(chat.stream(events, req, rid, created, n, tok), [events]), limit)
-        return await deadline.within(chat.collect(events, req, rid, created, n, tok), limit)
+            return _bounded(MeteredStream(chat.stream(events, req, rid, created, n, tok, tools), [events]), limit)
+        return await deadline.within(chat.collect(events, req, rid, created, n, tok, tools), limit)
 
     # -- completions --------------------------------------------------------------------------------
 

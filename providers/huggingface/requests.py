@@ -3,6 +3,7 @@ every value the model cannot serve."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from llmaas._errors import BadRequestError, ContextLengthExceededError
@@ -44,32 +45,29 @@ def _text_of(content: Any, param: str) -> str:
 
 
 def chat_prompt(tokenizer: Any, req: ChatCompletionRequest) -> list[int]:
-    """Render the messages with the model's chat template and tokenize them."""
+    """Render the messages with the model's chat template and tokenize them. Tools go to the template when
+    it knows them; otherwise they are described in a system message, with the answer format the
+    constrained decoder enforces. A JSON schema answer format is described the same way (a small model
+    fills a schema it has read far better than one it has not)."""
     template = getattr(tokenizer, "chat_template", None)
     if not template:
         raise bad(f"model {req.model!r} has no chat template; use the completions endpoint", "model",
                   "no_chat_template")
-    if req.tools or req.functions:
-        if "tools" not in str(template):
-            raise bad(f"model {req.model!r} was not trained for tool calling (its chat template has no tools)",
-                      "tools", "unsupported_parameter")
-    if req.response_format is not None and req.response_format.type != "text":
-        raise bad(f"response_format {req.response_format.type!r} is not supported by the in-process engine yet",
-                  "response_format", "unsupported_parameter")
-    messages = []
-    for i, m in enumerate(req.messages):
-        role = "system" if m.role == "developer" else m.role
-        entry: dict[str, Any] = {"role": role, "content": _text_of(m.content, f"messages.{i}.content")}
-        if getattr(m, "name", None):
-            entry["name"] = m.name
-        if m.role == "assistant" and m.tool_calls:
-            entry["tool_calls"] = [tc.model_dump() for tc in m.tool_calls]
-        if m.role == "tool":
-            entry["tool_call_id"] = m.tool_call_id
-        messages.append(entry)
+    if req.functions:
+        raise bad("functions is deprecated and not served here; pass tools instead", "functions",
+                  "unsupported_parameter")
+    native_tools = "tools" in str(template)
+    messages = _messages(req, native_tools)
     kwargs: dict[str, Any] = {}
-    if req.tools:
-        kwargs["tools"] = [t.model_dump(by_alias=True, exclude_none=True) for t in req.tools]
+    use_tools = bool(req.tools) and req.tool_choice != "none"
+    if use_tools and native_tools:
+        kwargs["tools"] = [t.model_dump(by_alias=True, exclude_none=True) for t in req.tools or []]
+    note = _tools_note(req) if use_tools and not native_tools else _format_note(req) if not use_tools else None
+    if note:
+        if messages and messages[0]["role"] == "system":
+            messages[0] = {**messages[0], "content": f"{messages[0]['content']}\n\n{note}".strip()}
+        else:
+            messages.insert(0, {"role": "system", "content": note})
     try:
         ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False,
                                             **kwargs)
@@ -79,6 +77,61 @@ def chat_prompt(tokenizer: Any, req: ChatCompletionRequest) -> list[int]:
     if isinstance(ids, dict) or hasattr(ids, "input_ids"):
         ids = ids["input_ids"]
     return list(ids)
+
+
+def _messages(req: ChatCompletionRequest, native_tools: bool) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    call_names: dict[str, str] = {}
+    for i, m in enumerate(req.messages):
+        role = "system" if m.role == "developer" else m.role
+        entry: dict[str, Any] = {"role": role, "content": _text_of(m.content, f"messages.{i}.content")}
+        if getattr(m, "name", None):
+            entry["name"] = m.name
+        if m.role == "assistant" and m.tool_calls:
+            for tc in m.tool_calls:
+                call_names[tc.id] = tc.function.name
+            if native_tools:
+                entry["tool_calls"] = [tc.model_dump() for tc in m.tool_calls]
+            else:  # the calls as the model was asked to write them
+                calls = [{"name": tc.function.name, "arguments": _arguments(tc.function.arguments)}
+                         for tc in m.tool_calls]
+                entry["content"] = (entry["content"] + "\n" if entry["content"] else "") + json.dumps(calls)
+        if m.role == "tool":
+            if native_tools:
+                entry["tool_call_id"] = m.tool_call_id
+            else:
+                name = call_names.get(m.tool_call_id, "the function")
+                entry["content"] = f"Result of {name}: {entry['content']}"
+        messages.append(entry)
+    return messages
+
+
+def _arguments(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _tools_note(req: ChatCompletionRequest) -> str:
+    tools = [{"name": t.function.name, "description": t.function.description or "",
+              "parameters": t.function.parameters or {"type": "object", "properties": {}}} for t in req.tools or []]
+    choice = req.tool_choice
+    how = ("Reply with a JSON list of calls, each {\"name\": ..., \"arguments\": {...}}"
+           if req.parallel_tool_calls is not False and not hasattr(choice, "function")
+           else "Reply with one call as JSON {\"name\": ..., \"arguments\": {...}}")
+    when = " when a function helps; otherwise answer in plain text" if choice in (None, "auto") else ""
+    return f"You can call these functions:\n{json.dumps(tools)}\n{how}{when}."
+
+
+def _format_note(req: ChatCompletionRequest) -> str | None:
+    fmt = req.response_format
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_object":
+        return "Reply with a JSON object."
+    schema = fmt.json_schema.schema_
+    return f"Reply with JSON that follows this JSON schema:\n{json.dumps(schema)}" if schema is not None else None
 
 
 def completion_prompts(tokenizer: Any, req: CompletionRequest) -> list[list[int]]:

@@ -5,6 +5,7 @@ special cost nothing extra."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -26,6 +27,7 @@ class SamplingParams:
     logprobs: bool = False
     top_logprobs: int = 0
     ignore_eos: bool = False
+    constraint: Any = None  # constrained.Constraint: every token must keep the answer valid for its grammar
 
     @property
     def greedy(self) -> bool:

@@ -58,14 +58,12 @@ class _SamplingParams(RequestOptionsParams, total=False):
     user: str | None
 
 
-class ChatCompletionCreateParams(_SamplingParams, total=False):
+class _ChatParams(_SamplingParams, total=False):
     # a message from a reply (reply.choices[0].message) is accepted as is, as with openai-python
     messages: Required[Iterable[ChatCompletionMessageParam | ChatCompletionMessage]]
     logprobs: bool | None
     top_logprobs: int | None
     max_completion_tokens: int | None
-    response_format: ResponseFormatParam | None
-    tools: Iterable[ChatCompletionToolParam] | None
     tool_choice: ChatCompletionToolChoiceOptionParam | None
     parallel_tool_calls: bool | None
     metadata: dict[str, str] | None
@@ -78,6 +76,23 @@ class ChatCompletionCreateParams(_SamplingParams, total=False):
     web_search_options: dict[str, Any] | None
     functions: Iterable[FunctionDefinitionParam] | None
     function_call: Literal["none", "auto"] | dict[str, str] | None
+
+
+class ChatCompletionCreateParams(_ChatParams, total=False):
+    response_format: ResponseFormatParam | None
+    tools: Iterable[ChatCompletionToolParam] | None
+
+
+class ChatCompletionParseParams(_ChatParams, total=False):
+    """``parse()``: ``response_format`` is a pydantic model, given on its own."""
+
+    tools: Iterable[ChatCompletionToolParam] | None
+
+
+class ChatCompletionRunToolsParams(_ChatParams, total=False):
+    """``run_tools()``: the tools are Python functions, given on their own."""
+
+    response_format: ResponseFormatParam | None
 
 
 class CompletionCreateParams(_SamplingParams, total=False):

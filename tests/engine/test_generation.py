@@ -198,8 +198,9 @@ def test_full_queue_answers_rate_limit():
          "messages.0.content"),
         ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/i.png"}}]}]},
          llmaas.BadRequestError, "messages.0.content.0.type"),
-        ({"response_format": {"type": "json_object"}}, llmaas.BadRequestError, "response_format"),
-        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, llmaas.BadRequestError, "tools"),
+        ({"functions": [{"name": "f"}]}, llmaas.BadRequestError, "functions"),
+        ({"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {
+            "type": "function", "function": {"name": "g"}}}, llmaas.BadRequestError, "tool_choice"),
     ],
 )
 def test_bad_input_gets_typed_error_naming_the_field(client, kwargs, exc, param):

@@ -211,3 +211,34 @@ def test_ps_over_http(server, oai):
     with llmaas.Client(base_url=server.base_url, api_key="unused", max_retries=0) as sdk:
         loaded = {m.id: m for m in sdk.models.ps()}
     assert loaded[CHAT].kind == "chat" and loaded[CHAT].memory_bytes > 0
+
+
+def test_structured_output_and_tools_through_the_official_client(oai, server):
+    """openai's own helpers against llmaas serve: parse() into a pydantic model, tools with tool_choice,
+    and the tool-call deltas of a stream, which its stream helper accumulates."""
+    import pydantic
+
+    class City(pydantic.BaseModel):
+        name: str = pydantic.Field(max_length=30)
+        population: int
+
+    parsed = oai.chat.completions.parse(model=CHAT, messages=[{"role": "user", "content": "Tell me about Lisbon."}],
+                                        response_format=City, max_tokens=120)
+    assert parsed.choices[0].finish_reason == "stop" and isinstance(parsed.choices[0].message.parsed, City)
+
+    weather = openai.pydantic_function_tool(City, name="lookup_city", description="Facts about a city")
+    out = oai.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Look up Oslo."}],
+                                      tools=[weather], tool_choice="required", max_tokens=120)
+    call = out.choices[0].message.tool_calls[0]
+    assert out.choices[0].finish_reason == "tool_calls" and call.function.name == "lookup_city"
+    City.model_validate_json(call.function.arguments)
+
+    with oai.chat.completions.stream(model=CHAT, messages=[{"role": "user", "content": "Look up Rome."}],
+                                     tools=[weather], max_tokens=120,
+                                     tool_choice={"type": "function", "function": {"name": "lookup_city"}}) as stream:
+        final = stream.get_final_completion()
+    streamed = final.choices[0].message.tool_calls[0]
+    assert streamed.function.name == "lookup_city" and isinstance(streamed.function.parsed_arguments, City)
+    body = raw(server, "POST", "/chat/completions", json={"model": CHAT, "messages": MSG, "max_tokens": 60,
+                                                          "tools": [weather], "tool_choice": "required"}).json()
+    validate(body, "CreateChatCompletionResponse")
