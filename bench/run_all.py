@@ -20,6 +20,8 @@ SECTIONS = [
     ("moderation: llmaas-moderation-1 on the held-out split", "moderation_eval"),
     ("privacy: PII detection on unseen formats", "pii_eval"),
     ("models: registering, switching under a memory budget, the slow path", "model_switch"),
+    ("structured output: constrained decoding libraries", "grammar_libraries"),
+    ("structured output and tools", "structured"),
 ]
 
 

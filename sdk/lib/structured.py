@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError, create_model
 
 from .._errors import LengthFinishReasonError, StructuredOutputError
 from ..types.chat import ChatCompletion
+from ..types.params import PydanticFunctionTool
 from ..types.parsed import ParsedChatCompletion
 
 T = TypeVar("T", bound=BaseModel)
@@ -41,13 +42,6 @@ def strict_schema(schema: Any) -> Any:
 def response_format_for(model: type[BaseModel]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": model.__name__, "strict": True,
                                                    "schema": strict_schema(model.model_json_schema())}}
-
-
-class PydanticFunctionTool(dict[str, Any]):
-    """A function tool (the dict ``tools=[...]`` takes) that remembers the pydantic model of its arguments,
-    so ``parse()`` can return them as that model."""
-
-    model: type[BaseModel]
 
 
 def pydantic_function_tool(model: type[BaseModel], *, name: str | None = None,

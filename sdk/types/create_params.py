@@ -25,6 +25,7 @@ from .params import (
     HyperparametersParam,
     LoraParam,
     ModerationInputParam,
+    PydanticFunctionTool,
     ResponseFormatParam,
 )
 
@@ -80,13 +81,13 @@ class _ChatParams(_SamplingParams, total=False):
 
 class ChatCompletionCreateParams(_ChatParams, total=False):
     response_format: ResponseFormatParam | None
-    tools: Iterable[ChatCompletionToolParam] | None
+    tools: Iterable[ChatCompletionToolParam | PydanticFunctionTool] | None
 
 
 class ChatCompletionParseParams(_ChatParams, total=False):
     """``parse()``: ``response_format`` is a pydantic model, given on its own."""
 
-    tools: Iterable[ChatCompletionToolParam] | None
+    tools: Iterable[ChatCompletionToolParam | PydanticFunctionTool] | None
 
 
 class ChatCompletionRunToolsParams(_ChatParams, total=False):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, TypeAlias
 
+from pydantic import BaseModel
 from typing_extensions import Required, TypedDict
 
 
@@ -176,3 +177,10 @@ class LoraParam(TypedDict, total=False):
 ModerationInputParam: TypeAlias = str | Sequence[str] | Iterable[dict[str, Any]]
 EmbeddingInputParam: TypeAlias = str | Sequence[str] | Iterable[int] | Iterable[Iterable[int]]
 CompletionPromptParam: TypeAlias = str | Sequence[str] | Iterable[int] | Iterable[Iterable[int]]
+
+
+class PydanticFunctionTool(dict[str, Any]):
+    """A function tool (the dict ``tools=[...]`` takes) that remembers the pydantic model of its arguments,
+    so ``parse()`` can return them as that model; made by ``llmaas.pydantic_function_tool``."""
+
+    model: type[BaseModel]

@@ -3,6 +3,7 @@ agents get from every call. Nothing here runs; only its types are checked."""
 
 from __future__ import annotations
 
+import pydantic
 from typing_extensions import assert_type
 
 import llmaas
@@ -24,6 +25,7 @@ from llmaas.types import (
     RunningModel,
 )
 from llmaas.types.params import ChatCompletionMessageParam
+from llmaas.types.parsed import ParsedChatCompletion
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi"}]
 
@@ -139,3 +141,38 @@ async def async_raw_responses(client: llmaas.AsyncClient) -> None:
     assert_type(raw.parse(), "ChatCompletion | AsyncStream[ChatCompletionChunk]")
     assert_type((await client.models.with_raw_response.list()).parse(), AsyncPage[Model])
     assert_type((await client.files.with_raw_response.retrieve("file-1")).parse(), FileObject)
+
+
+class _Answer(pydantic.BaseModel):
+    value: int
+
+
+def agent_helpers(client: llmaas.Client) -> None:
+    parsed = client.chat.completions.parse(model="m", messages=MESSAGES, response_format=_Answer)
+    assert_type(parsed, ParsedChatCompletion[_Answer])
+    assert_type(parsed.choices[0].message.parsed, "_Answer | None")
+    tool = llmaas.pydantic_function_tool(_Answer, name="answer")
+    calls = client.chat.completions.parse(model="m", messages=MESSAGES, tools=[tool])
+    assert_type(calls, ParsedChatCompletion[None])
+    with client.chat.completions.stream(model="m", messages=MESSAGES, max_tokens=5) as stream:
+        for chunk in stream:
+            assert_type(chunk, ChatCompletionChunk)
+        assert_type(stream.get_final_completion(), ChatCompletion)
+
+    def double(x: int) -> int:
+        return 2 * x
+
+    run = client.chat.completions.run_tools(model="m", messages=MESSAGES, tools=[double], max_steps=3)
+    assert_type(run, llmaas.ToolRun)
+    assert_type(run.content, "str | None")
+
+
+async def async_agent_helpers(client: llmaas.AsyncClient) -> None:
+    parsed = await client.chat.completions.parse(model="m", messages=MESSAGES, response_format=_Answer)
+    assert_type(parsed.choices[0].message.parsed, "_Answer | None")
+    async with client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
+        async for chunk in stream:
+            assert_type(chunk, ChatCompletionChunk)
+        assert_type(await stream.get_final_completion(), ChatCompletion)
+    run = await client.chat.completions.run_tools(model="m", messages=MESSAGES, tools=[len], tool_choice="required")
+    assert_type(run.completion, ChatCompletion)
