@@ -66,7 +66,7 @@ def xgrammar_run(tok: Any, schema: dict[str, Any], answer: list[int]) -> tuple[f
     info = xgrammar.TokenizerInfo.from_huggingface(tok, vocab_size=len(tok))
     start = time.perf_counter()
     compiler = xgrammar.GrammarCompiler(info, cache_enabled=False)
-    compiled = compiler.compile_json_schema(json.dumps(schema), any_whitespace=False)
+    compiled = compiler.compile_json_schema(json.dumps(schema), any_whitespace=False, separators=(",", ":"))
     matcher = xgrammar.GrammarMatcher(compiled)
     mask = xgrammar.allocate_token_bitmask(1, info.vocab_size)
     matcher.fill_next_token_bitmask(mask)
@@ -117,7 +117,7 @@ def main() -> str:
                 rows.append(f"| {name} | {label} | not installed | | |")
                 continue
             except Exception as exc:  # noqa: BLE001 - a library that cannot do this schema says so in the table
-                rows.append(f"| {name} | {label} | failed: {str(exc)[:60]} | | |")
+                rows.append(f"| {name} | {label} | failed: {type(exc).__name__} {str(exc)[:60]} | | |")
                 continue
             steps.sort()
             rows.append(f"| {name} | {label} | {compile_time:.3f} | {statistics.median(steps) * 1e3:.3f} | "

@@ -4,6 +4,7 @@ required), as ``response_format``, as function tools, and answers parsed back in
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
@@ -59,10 +60,14 @@ def function_tool(fn: Callable[..., Any], *, name: str | None = None,
     """A strict function tool for a Python function, its arguments read from its signature (annotations
     and defaults) and its description from its docstring."""
     fields: dict[str, Any] = {}
+    try:  # string annotations (from __future__ import annotations) resolved in the function's module
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except (NameError, TypeError):
+        hints = {}
     for param in inspect.signature(fn).parameters.values():
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             raise TypeError(f"{fn.__name__} takes *{param.name}: a tool's arguments must be named")
-        annotation = Any if param.annotation is inspect.Parameter.empty else param.annotation
+        annotation = hints.get(param.name, Any if param.annotation is inspect.Parameter.empty else param.annotation)
         fields[param.name] = (annotation, ... if param.default is inspect.Parameter.empty else param.default)
     model: type[BaseModel] = create_model(f"{fn.__name__}_arguments", **fields)
     return pydantic_function_tool(model, name=name or fn.__name__, description=description or inspect.getdoc(fn))
