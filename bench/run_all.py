@@ -22,6 +22,7 @@ SECTIONS = [
     ("models: registering, switching under a memory budget, the slow path", "model_switch"),
     ("structured output: constrained decoding libraries", "grammar_libraries"),
     ("structured output and tools", "structured"),
+    ("routing", "router"),
 ]
 
 

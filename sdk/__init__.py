@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .guardrails import Guardrails
     from .lib.structured import function_tool, pydantic_function_tool
     from .lib.tool_runner import ToolRun
+    from .router import AllDeploymentsFailedError, Router
 
 _LAZY = {
     "register_provider": "._registry",
@@ -71,6 +72,8 @@ _LAZY = {
     "pydantic_function_tool": ".lib.structured",
     "function_tool": ".lib.structured",
     "ToolRun": ".lib.tool_runner",
+    "Router": ".router",
+    "AllDeploymentsFailedError": ".router",
 }
 
 
@@ -136,4 +139,6 @@ __all__ = [
     "pydantic_function_tool",
     "function_tool",
     "ToolRun",
+    "Router",
+    "AllDeploymentsFailedError",
 ]

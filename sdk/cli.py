@@ -54,11 +54,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"llmaas: {exc}", file=sys.stderr)
         return 2
-    serve(args.host, args.port, provider=args.provider, model=args.model, base_url=args.base_url,
-          api_key=api_key, home=args.home, max_body_mb=args.max_body_mb, max_json_mb=args.max_json_mb,
-          cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics,
-          guard=Guardrails(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii),
-          model_dirs=args.model_dir, memory_budget_gb=args.memory_budget_gb)
+    from llmaas import ConfigurationError
+
+    try:
+        serve(args.host, args.port, provider=args.provider, model=args.model, base_url=args.base_url,
+              api_key=api_key, home=args.home, max_body_mb=args.max_body_mb, max_json_mb=args.max_json_mb,
+              cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics,
+              guard=Guardrails(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii),
+              model_dirs=args.model_dir, memory_budget_gb=args.memory_budget_gb, router=args.router)
+    except ConfigurationError as exc:  # a router file that does not hold up, say
+        print(f"llmaas: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -132,6 +138,9 @@ def parser() -> argparse.ArgumentParser:
                    help="memory the loaded chat models may hold; idle ones are unloaded to stay within it "
                         "(default: LLMAAS_MEMORY_BUDGET_GB, or no budget)")
     s.add_argument("--base-url", help="serve a remote OpenAI-style API instead")
+    s.add_argument("--router", metavar="FILE",
+                   help="serve a router (TOML or YAML, see docs/router.md): public model names backed by the local "
+                        "engine, remote APIs and other servers, with fallbacks")
     s.add_argument("--api-key-env", metavar="VAR",
                    help="environment variable holding the remote API's key (default: LLMAAS_UPSTREAM_API_KEY)")
     s.add_argument("--api-key-file", metavar="PATH", help="file holding the remote API's key")

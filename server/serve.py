@@ -75,7 +75,7 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
           max_body_mb: int = 64, max_json_mb: float | None = None, graceful_timeout: float | None = None,
           cors_origins: list[str] | None = None, allowed_hosts: list[str] | None = None,
           public_metrics: bool = False, guard: Guardrails | None = None, model_dirs: list[str] | None = None,
-          memory_budget_gb: float | None = None) -> None:
+          memory_budget_gb: float | None = None, router: str | None = None) -> None:
     import uvicorn
 
     from .app import create_app
@@ -92,7 +92,7 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
               file=sys.stderr)
     elif store.active_keys() == 0:
         print("llmaas: every API key is revoked: /v1 answers 401 until you create one.", file=sys.stderr)
-    default_model = model or ("smollm2-135m-instruct" if provider == "hf" and not base_url else None)
+    default_model = model or ("smollm2-135m-instruct" if provider == "hf" and not base_url and not router else None)
     env_json = os.environ.get("LLMAAS_MAX_JSON_MB")
     json_mb = max_json_mb if max_json_mb is not None else float(env_json) if env_json else 4.0
     config = ServerConfig(
@@ -104,7 +104,13 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
         public_metrics=public_metrics or os.environ.get("LLMAAS_PUBLIC_METRICS", "") in ("1", "true"),
         guard=guard or Guardrails(),
     )
-    app = create_app(build_provider(provider, base_url, api_key, model_dirs, memory_budget_gb), store, config)
+    if router:
+        from llmaas.router import Router
+
+        backend: Any = Router.from_file(router)
+    else:
+        backend = build_provider(provider, base_url, api_key, model_dirs, memory_budget_gb)
+    app = create_app(backend, store, config)
     print(f"llmaas: data in {home}; serving http://{host}:{port}/v1 (docs at /docs)", file=sys.stderr)
     if graceful_timeout is None:
         graceful_timeout = float(os.environ.get("LLMAAS_GRACEFUL_TIMEOUT", "30"))
