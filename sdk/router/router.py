@@ -288,9 +288,7 @@ class Router(BaseProvider):
             await self._hook("after_response", info)
             return result
         except Exception as exc:
-            self._failed(dep, exc)
-            info.elapsed, info.error = time.perf_counter() - started, exc
-            await self._hook("on_error", info)
+            await self._attempt_failed(dep, info, started, exc)
             raise
         finally:
             if not relayed:
@@ -313,9 +311,7 @@ class Router(BaseProvider):
             self._succeeded(dep, info, started, usage)
             await self._hook("after_response", info)
         except Exception as exc:
-            self._failed(dep, exc)
-            info.elapsed, info.error = time.perf_counter() - started, exc
-            await self._hook("on_error", info)
+            await self._attempt_failed(dep, info, started, exc)
             raise
         finally:
             dep.inflight -= 1
@@ -336,6 +332,11 @@ class Router(BaseProvider):
         dep.cost += cost
         if self._on_usage is not None:
             self._on_usage(UsageRecord(dep.config.model, dep.name, prompt, completion, cost, elapsed))
+
+    async def _attempt_failed(self, dep: Deployment, info: Attempt, started: float, exc: BaseException) -> None:
+        self._failed(dep, exc)
+        info.elapsed, info.error = time.perf_counter() - started, exc
+        await self._hook("on_error", info)
 
     def _failed(self, dep: Deployment, exc: BaseException) -> None:
         if _kind(exc) == "retry":  # the deployment's fault: counts toward its breaker
