@@ -165,7 +165,12 @@ class Store:
         self.home: Path = private_dir(Path(home))
         self.blobs: Path = private_dir(self.home / "blobs")
         self.path: Path = self.home / "llmaas.db"
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # SQLite gives -wal and -shm the same mode
+        if not self.path.exists():  # created 0600 first: SQLite gives -wal and -shm the same mode
+            # (never open and close a descriptor of a database this process may have open already: closing
+            # it drops every POSIX lock the process holds on the file, SQLite's included, and another
+            # process could then take the database for unused and delete its WAL)
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row

@@ -77,3 +77,25 @@ def test_orphaned_blobs_and_partial_writes_are_removed_at_start(tmp_path):
         assert httpx.get(s.base_url + f"/files/{kept['id']}/content").content.startswith(b'{"prompt"')
     finally:
         s.stop()
+
+
+def test_a_second_store_in_one_process_leaves_the_database_to_its_first(tmp_path):
+    """The server and its provider each open the home's store. Opening the second must not drop the first
+    one's SQLite locks (closing any descriptor of a file drops the process's POSIX locks on it): if it did,
+    another process closing its connection would take the database for unused and delete the WAL, and
+    what the server wrote next would be invisible to the fine-tuning worker."""
+    import sqlite3
+
+    first = Store(tmp_path)
+    first.create_key("a")
+    second = Store(tmp_path)  # as the provider does in the server's process
+    code = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=WAL');"
+            "c.execute('SELECT COUNT(*) FROM api_keys').fetchone(); c.close()")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "llmaas.db")], check=True)
+    assert (tmp_path / "llmaas.db-wal").exists()
+    first.create_key("b")
+    other = sqlite3.connect(tmp_path / "llmaas.db")
+    assert other.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0] == 2  # another process sees it
+    other.close()
+    second.close()
+    first.close()
