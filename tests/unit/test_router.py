@@ -218,3 +218,27 @@ chat = ["chat-remote"]
             c.chat.completions.create(model="chat", messages=MSG)
             assert [m.id for m in c.models.list()] == ["chat", "chat-remote"]
         assert route.calls.last.request.headers["authorization"] == "Bearer sk-fleet"
+
+
+@respx.mock
+async def test_a_deployment_failing_its_health_check_leaves_the_rotation_until_it_recovers():
+    import asyncio
+
+    health_a = respx.get("https://a.test/health").mock(return_value=httpx.Response(503))
+    respx.get("https://b.test/health").mock(return_value=httpx.Response(200, json={"status": "ok"}))
+    ra = respx.post(f"{A}/chat/completions").mock(return_value=httpx.Response(200, json=chat_body("a")))
+    respx.post(f"{B}/chat/completions").mock(return_value=httpx.Response(200, json=chat_body("b")))
+    r = llmaas.Router({"health_check_interval": 0.02, "deployments": [dep("chat", A, name="a"), dep("chat", B, name="b")]})
+    async with llmaas.AsyncClient(provider=r, max_retries=0) as c:
+        await c.chat.completions.create(model="chat", messages=MSG)  # starts the checks
+        await asyncio.sleep(0.1)
+        answers = [(await c.chat.completions.create(model="chat", messages=MSG)).choices[0].message.content
+                   for _ in range(4)]
+        assert answers == ["b"] * 4 and r.stats()["chat"]["a"]["healthy"] is False
+        calls_before = ra.call_count
+        health_a.mock(return_value=httpx.Response(200, json={"status": "ok"}))
+        await asyncio.sleep(0.1)
+        answers = [(await c.chat.completions.create(model="chat", messages=MSG)).choices[0].message.content
+                   for _ in range(4)]
+        assert "a" in answers and ra.call_count > calls_before
+    await r.aclose()
