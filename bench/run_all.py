@@ -23,6 +23,7 @@ SECTIONS = [
     ("structured output: constrained decoding libraries", "grammar_libraries"),
     ("structured output and tools", "structured"),
     ("routing", "router"),
+    ("engine: quality of each mode (perplexity)", "quality"),
 ]
 
 

@@ -15,7 +15,10 @@ from .logprobs import completion_logprobs
 Streams = list[tuple[int, list[int], RequestStream]]
 
 
-async def collect(streams: Streams, req: CompletionRequest, rid: str, created: int, tok: Any) -> Completion:
+async def collect(streams: Streams, req: CompletionRequest, rid: str, created: int, tok: Any,
+                  prompt_lp: dict[int, dict[str, Any]] | None = None) -> Completion:
+    """The whole answer; ``prompt_lp`` (echo with logprobs) holds each prompt's own logprobs by its first
+    choice's index, put before the generated tokens' in every choice of that prompt."""
     choices: dict[int, dict[str, Any]] = {}
     prompt_tokens = completion_tokens = 0
     try:
@@ -33,9 +36,13 @@ async def collect(streams: Streams, req: CompletionRequest, rid: str, created: i
                     completion_tokens += ev.completion_tokens
     finally:
         await close(streams)
-    out = [{"index": i, "text": c["text"], "finish_reason": c["finish_reason"],
-            "logprobs": completion_logprobs(tok, c["lp"]) if req.logprobs is not None else None}
-           for i, c in sorted(choices.items())]
+    out = []
+    for i, c in sorted(choices.items()):
+        lp = completion_logprobs(tok, c["lp"]) if req.logprobs is not None else None
+        head = next((v for base, v in (prompt_lp or {}).items() if base <= i < base + (req.n or 1)), None)
+        if lp is not None and head is not None:
+            lp = {k: [*head[k], *lp[k]] for k in lp}
+        out.append({"index": i, "text": c["text"], "finish_reason": c["finish_reason"], "logprobs": lp})
     return Completion(id=rid, created=created, model=req.model, choices=out, usage={
         "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens})

@@ -35,3 +35,21 @@ def completion_logprobs(tok: Any, items: list[tuple[Choice, int]]) -> dict[str, 
         "top_logprobs": [{token_text(tok, i): lp for i, lp in (c.top or [])} for c, _ in items],
         "text_offset": [offset for _, offset in items],
     }
+
+
+def prompt_logprobs(tok: Any, ids: list[int], scores: Any) -> dict[str, Any]:
+    """The prompt's part of ``choices[i].logprobs`` with ``echo``: each prompt token with its logprob given
+    the ones before (None for the first, as OpenAI and vLLM give it), its top alternatives, and its offset
+    in the echoed text."""
+    token_lp, top_v, top_i = scores
+    texts = [token_text(tok, t) for t in ids]
+    offsets, at = [], 0
+    for t in texts:
+        offsets.append(at)
+        at += len(t)
+    tops: list[dict[str, float] | None] = [None]
+    for row in range(len(ids) - 1):
+        tops.append({token_text(tok, int(i)): float(v) for i, v in zip(top_i[row].tolist(), top_v[row].tolist(),
+                                                                        strict=True)})
+    return {"tokens": texts, "token_logprobs": [None, *(float(v) for v in token_lp.tolist())],
+            "top_logprobs": tops, "text_offset": offsets}

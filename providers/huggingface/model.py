@@ -299,6 +299,57 @@ class CompactLM:
         return self._logits(last)
 
     @torch.inference_mode()
+    def score(self, tokens: torch.Tensor, top: int = 0, int8: bool = False,
+              chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Log-probabilities of a prompt's own tokens: for each position after the first, the logprob of the
+        token there given the ones before, and the ``top`` most likely tokens with theirs. A forward pass of
+        its own (no cache, no adapters, none of the engine's per-step state), so it may run beside the
+        engine; ``int8`` uses the int8 weight copies the engine decodes small batches with."""
+        p = int(tokens.shape[0])
+        d, hq, hk = self.head_dim, self.n_heads, self.n_kv
+        group = hq // hk
+        q8 = int8 and self.int8_max_batch > 0
+
+        def linear(x: torch.Tensor, layer: Layer, name: str, bias: torch.Tensor | None = None) -> torch.Tensor:
+            if q8 and layer.q8 is not None:
+                w, scale = layer.q8[name]
+                out = torch._weight_int8pack_mm(x.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
+                return out + bias if bias is not None else out
+            return F.linear(x, getattr(layer, name), bias)
+
+        x = self.embed[tokens].unsqueeze(0)  # [1, P, hidden]
+        cos, sin = self.cos[:p], self.sin[:p]
+        for layer in self.layers:
+            qkv = linear(self._rms(x, layer.ln_in), layer, "w_qkv", layer.b_qkv)
+            nq, nk = hq * d, hk * d
+            q = self._rope(qkv[..., :nq].view(1, p, hq, d).transpose(1, 2), cos, sin).to(self.cache_dtype)
+            k = self._rope(qkv[..., nq:nq + nk].view(1, p, hk, d).transpose(1, 2), cos, sin).to(self.cache_dtype)
+            v = qkv[..., nq + nk:].view(1, p, hk, d).transpose(1, 2).to(self.cache_dtype)
+            out = F.scaled_dot_product_attention(q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1),
+                                                 is_causal=True, scale=self.scale).to(self.dtype)
+            x = x + linear(out.transpose(1, 2).reshape(1, p, hq * d), layer, "w_o")
+            h = self._rms(x, layer.ln_post)
+            gate, up = linear(h, layer, "w_gate_up").chunk(2, dim=-1)
+            x = x + linear(F.silu(gate) * up, layer, "w_down")
+        hidden = self._rms(x[0, :-1], self.norm)  # position i predicts token i + 1
+        targets = tokens[1:]
+        token_lp = torch.empty(p - 1)
+        top_v = torch.empty(p - 1, top)
+        top_i = torch.empty(p - 1, top, dtype=torch.long)
+        for start in range(0, p - 1, chunk):  # the vocabulary projection a chunk at a time: [chunk, V] floats
+            end = min(start + chunk, p - 1)
+            if q8 and self._lm_head8 is not None:
+                logits = torch._weight_int8pack_mm(hidden[start:end], *self._lm_head8).float()
+            else:
+                logits = F.linear(hidden[start:end], self.lm_head).float()
+            logp = torch.log_softmax(logits, dim=-1)
+            token_lp[start:end] = logp.gather(1, targets[start:end].unsqueeze(1)).squeeze(1)
+            if top:
+                values, ids = logp.topk(top, dim=-1)
+                top_v[start:end], top_i[start:end] = values, ids
+        return token_lp, top_v, top_i
+
+    @torch.inference_mode()
     def decode(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """One token for each of the sequences in slots ``0..B-1``; their next-token logits ``[B, V]``."""
         b = tokens.shape[0]

@@ -215,6 +215,12 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         if req.best_of is not None and req.best_of != (req.n or 1):
             raise BadRequestError("best_of must equal n on this server", status_code=400, param="best_of")
         prompts = completion_prompts(tok, req)
+        heads: dict[int, Any] | None = None
+        if req.echo and req.logprobs is not None:
+            scored = await self._prompt_scores(req, prompts, engine, adapter)
+            if isinstance(scored, Completion):
+                return scored  # max_tokens=0: scoring only
+            heads = scored
         plans = []
         for ids in prompts:
             params, n = sampling_params(req, prompt_len=len(ids), max_len=model.max_len, vocab=model.vocab,
@@ -234,7 +240,40 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         if req.stream:
             return _bounded(MeteredStream(completions.stream(streams, req, rid, created, tok),
                                           [e for _, _, e in streams]), limit)
-        return await deadline.within(completions.collect(streams, req, rid, created, tok), limit)
+        return await deadline.within(completions.collect(streams, req, rid, created, tok, heads), limit)
+
+    async def _prompt_scores(self, req: CompletionRequest, prompts: list[list[int]], engine: Engine,
+                             adapter: Any) -> Completion | dict[int, Any]:
+        """``echo`` with ``logprobs``: each prompt's own tokens scored (what a perplexity and
+        lm-evaluation-harness need), by the first choice's index; with ``max_tokens=0`` the whole answer,
+        scoring without generating."""
+        import torch
+
+        from .logprobs import prompt_logprobs
+
+        if req.stream:
+            raise BadRequestError("echo with logprobs is answered whole; ask without stream", status_code=400,
+                                  param="stream", code="unsupported_parameter")
+        if adapter is not None:
+            raise BadRequestError("prompt logprobs (echo with logprobs) are served for base models only",
+                                  status_code=400, param="echo", code="unsupported_parameter")
+        tok, model = engine.tokenizer, engine.model
+        for k, ids in enumerate(prompts):
+            if len(ids) > model.max_len:
+                raise BadRequestError(f"prompt {k} has {len(ids)} tokens; this model reads at most {model.max_len}",
+                                      status_code=400, param="prompt", code="context_length_exceeded")
+        top, n = req.logprobs or 0, req.n or 1
+        heads: dict[int, Any] = {}
+        for k, ids in enumerate(prompts):
+            scores = await self._on_torch_thread(lambda ids=ids: model.score(torch.tensor(ids, dtype=torch.long), top))
+            heads[k * n] = prompt_logprobs(tok, ids, scores)
+        if req.max_tokens != 0:
+            return heads
+        total = sum(len(ids) for ids in prompts)
+        return Completion(id=f"cmpl-{uuid.uuid4().hex}", created=int(time.time()), model=req.model, usage={
+            "prompt_tokens": total, "completion_tokens": 0, "total_tokens": total}, choices=[
+            {"index": k * n + j, "text": tok.decode(ids), "finish_reason": "length", "logprobs": heads[k * n]}
+            for k, ids in enumerate(prompts) for j in range(n)])
 
     # -- embeddings ---------------------------------------------------------------------------------
 

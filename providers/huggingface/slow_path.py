@@ -74,6 +74,18 @@ class TransformersLM:
         return torch.stack(out)
 
     @torch.inference_mode()
+    def score(self, tokens: torch.Tensor, top: int = 0, int8: bool = False,
+              chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The prompt's own tokens' log-probabilities (see ``CompactLM.score``); no int8 weights here."""
+        logits = self.hf(input_ids=tokens.view(1, -1), use_cache=False).logits[0, :-1].float()
+        logp = torch.log_softmax(logits, dim=-1)
+        token_lp = logp.gather(1, tokens[1:].unsqueeze(1)).squeeze(1)
+        if top:
+            values, ids = logp.topk(top, dim=-1)
+            return token_lp, values, ids
+        return token_lp, torch.empty(len(token_lp), 0), torch.empty(len(token_lp), 0, dtype=torch.long)
+
+    @torch.inference_mode()
     def decode(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         out = []
         for row in range(tokens.shape[0]):

@@ -242,3 +242,18 @@ def test_structured_output_and_tools_through_the_official_client(oai, server):
     body = raw(server, "POST", "/chat/completions", json={"model": CHAT, "messages": MSG, "max_tokens": 60,
                                                           "tools": [weather], "tool_choice": "required"}).json()
     validate(body, "CreateChatCompletionResponse")
+
+
+def test_prompt_logprobs_for_perplexity_and_lm_eval(oai, server):
+    """What lm-evaluation-harness's local-completions model sends: echo, logprobs, max_tokens=0."""
+    out = oai.completions.create(model=CHAT, prompt="The sky is blue.", echo=True, logprobs=1, max_tokens=0)
+    lp = out.choices[0].logprobs
+    assert lp.token_logprobs[0] is None and all(v <= 0 for v in lp.token_logprobs[1:])
+    assert "".join(lp.tokens) == "The sky is blue." and out.choices[0].text == "The sky is blue."
+    body = raw(server, "POST", "/completions", json={"model": CHAT, "prompt": "Hi there", "echo": True,
+                                                     "logprobs": 0, "max_tokens": 0}).json()
+    # the first prompt token has no logprob: null, as OpenAI's API and vLLM answer it (the OpenAPI schema
+    # lists numbers only, so this one body is checked by hand)
+    lp = body["choices"][0]["logprobs"]
+    assert lp["token_logprobs"][0] is None and isinstance(lp["token_logprobs"][1], float)
+    assert set(lp) == {"tokens", "token_logprobs", "top_logprobs", "text_offset"}
