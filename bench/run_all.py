@@ -24,6 +24,7 @@ SECTIONS = [
     ("structured output and tools", "structured"),
     ("routing", "router"),
     ("engine: quality of each mode (perplexity)", "quality"),
+    ("engine: where a decode step goes", "profile_step"),
 ]
 
 

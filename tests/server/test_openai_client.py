@@ -220,21 +220,22 @@ def test_structured_output_and_tools_through_the_official_client(oai, server):
 
     class City(pydantic.BaseModel):
         name: str = pydantic.Field(max_length=30)
-        population: int
+        population: int = pydantic.Field(ge=0, le=10**8)
 
     parsed = oai.chat.completions.parse(model=CHAT, messages=[{"role": "user", "content": "Tell me about Lisbon."}],
-                                        response_format=City, max_tokens=120)
+                                        response_format=City, max_tokens=120, temperature=0)
     assert parsed.choices[0].finish_reason == "stop" and isinstance(parsed.choices[0].message.parsed, City)
 
     weather = openai.pydantic_function_tool(City, name="lookup_city", description="Facts about a city")
     out = oai.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Look up Oslo."}],
-                                      tools=[weather], tool_choice="required", max_tokens=120)
+                                      tools=[weather], tool_choice="required", parallel_tool_calls=False,
+                                      max_tokens=120, temperature=0)
     call = out.choices[0].message.tool_calls[0]
     assert out.choices[0].finish_reason == "tool_calls" and call.function.name == "lookup_city"
     City.model_validate_json(call.function.arguments)
 
     with oai.chat.completions.stream(model=CHAT, messages=[{"role": "user", "content": "Look up Rome."}],
-                                     tools=[weather], max_tokens=120,
+                                     tools=[weather], max_tokens=120, temperature=0,
                                      tool_choice={"type": "function", "function": {"name": "lookup_city"}}) as stream:
         final = stream.get_final_completion()
     streamed = final.choices[0].message.tool_calls[0]
