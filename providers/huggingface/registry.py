@@ -38,7 +38,10 @@ def _bad(message: str, code: str = "invalid_model_path") -> BadRequestError:
 
 def check_allowed(path: Path, model_dirs: list[Path] | None) -> Path:
     """``path`` with links resolved, if it lies under one of ``model_dirs`` (None: anywhere)."""
-    real = path.expanduser().resolve()
+    try:
+        real = path.expanduser().resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name too long, a loop of links
+        raise _bad(f"{str(path)!r} is not a usable path: {exc}") from None
     if model_dirs is None:
         return real
     if not model_dirs:
@@ -61,6 +64,13 @@ def _causal_lm_types() -> set[str]:
 
 def inspect_path(path: Path) -> Candidate:
     """What ``path`` is, or a 400 naming what is wrong with it."""
+    try:
+        return _inspect(path)
+    except OSError as exc:  # unreadable, vanished meanwhile
+        raise _bad(f"{str(path)!r} cannot be read: {exc}") from None
+
+
+def _inspect(path: Path) -> Candidate:
     if not path.exists():
         raise _bad(f"{str(path)!r} does not exist")
     if path.is_file():

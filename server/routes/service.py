@@ -59,7 +59,7 @@ async def usage(request: Request, days: int = Query(30, ge=1, le=3650), key: str
 
 @router.get("/v1/usage/series")
 async def usage_series(request: Request, window: float = Query(86400, gt=0, le=3650 * 86400),
-                       bucket: float | None = Query(None, gt=0), key: str | None = None,
+                       bucket: float | None = Query(None, gt=0, le=3650 * 86400), key: str | None = None,
                        by_key: bool = False) -> Any:
     """Usage over the last ``window`` seconds in buckets of ``bucket`` seconds (default: about 60 buckets):
     per bucket and model, requests, prompt and completion tokens, errors and latency p50/p95, and the

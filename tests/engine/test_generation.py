@@ -104,8 +104,10 @@ def test_completions_with_logprobs_and_echo(client):
                                     logprobs=2, echo=True)
     c = out.choices[0]
     assert c.text.startswith("The capital of France is")
-    assert len(c.logprobs.tokens) == len(c.logprobs.token_logprobs) == 5
-    assert all(len(t) == 2 for t in c.logprobs.top_logprobs)
+    prompt = out.usage.prompt_tokens  # echo with logprobs: the prompt's tokens first, then the 5 generated
+    assert len(c.logprobs.tokens) == len(c.logprobs.token_logprobs) == prompt + 5
+    assert c.logprobs.token_logprobs[0] is None and c.logprobs.top_logprobs[0] is None
+    assert all(len(t) == 2 for t in c.logprobs.top_logprobs[1:])
     many = client.completions.create(model=CHAT, prompt=["One, two,", "A, B,"], max_tokens=4, temperature=0, n=2)
     assert [c.index for c in many.choices] == [0, 1, 2, 3]
 

@@ -70,9 +70,10 @@ def test_usage_over_time_is_each_keys_own_and_everyones_for_an_admin(watched):
     r = httpx.get(watched.base_url + "/usage/series", params={"key": "someone"},
                   headers={"Authorization": f"Bearer {watched.keys['bob']}"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "admin_required"
-    r = httpx.get(watched.base_url + "/usage/series", params={"window": -1},
-                  headers={"Authorization": f"Bearer {watched.keys['bob']}"})
-    assert r.status_code == 400 and r.json()["error"]["param"] == "window"
+    for params, param in (({"window": -1}, "window"), ({"bucket": "inf"}, "bucket")):
+        r = httpx.get(watched.base_url + "/usage/series", params=params,
+                      headers={"Authorization": f"Bearer {watched.keys['bob']}"})
+        assert r.status_code == 400 and r.json()["error"]["param"] == param
 
 
 def test_the_dashboard_files_hold_no_data_and_need_no_key(watched):

@@ -70,6 +70,8 @@ def test_bad_register_bodies_get_the_openai_error_shape(managed):
         r = httpx.post(managed.base_url + "/models", json=body, headers=headers)
         assert r.status_code == 400, r.text
         assert r.json()["error"]["param"] == param
+    r = httpx.post(managed.base_url + "/models", json={"name": "x", "path": "/tmp/a\u0000b"}, headers=headers)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_model_path"  # a NUL byte: no 500
     r = httpx.post(managed.base_url + "/models/no-such-model/load", headers=headers)
     assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
 
