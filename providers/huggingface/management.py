@@ -34,6 +34,17 @@ def _not_found(model: str) -> NotFoundError:
                          code="model_not_found")
 
 
+def _check_name(name: str) -> None:
+    try:
+        registry.check_name(name)
+    except ValueError as exc:
+        raise BadRequestError(str(exc), status_code=400, param="name", code="invalid_model_name") from None
+
+
+def _name_taken(message: str) -> ConflictError:
+    return ConflictError(message, status_code=409, param="name", code="model_exists")
+
+
 class ModelsMixin:
     """The model methods of the Hugging Face provider (which supplies the attributes below)."""
 
@@ -199,21 +210,14 @@ class ModelsMixin:
         once, with a progress bar; nothing is stored unless every check and the conversion succeed."""
         from .registry import check_allowed, inspect_path
 
-        try:
-            registry.check_name(name)
-        except ValueError as exc:
-            raise BadRequestError(str(exc), status_code=400, param="name", code="invalid_model_name") from None
+        _check_name(name)
         await asyncio.to_thread(self._check_free, name)
         real = check_allowed(Path(path), self.model_dirs)
         candidate = await asyncio.to_thread(inspect_path, real)
         if candidate.path.is_file():
             source = ModelSource(name, candidate.path.parent, gguf_file=candidate.path.name)
             await asyncio.to_thread(ensure_converted, source, self.progress)
-        try:
-            await asyncio.to_thread(registry.add, self._store(), name, None, candidate.kind, path=str(real),
-                                    engine=candidate.engine, taken=self._builtin_names())
-        except registry.NameTaken as exc:
-            raise ConflictError(str(exc), status_code=409, param="name", code="model_exists") from None
+        await self._add(name, candidate.kind, path=str(real), engine=candidate.engine)
         model = await self.retrieve_model(name, options)
         return model.model_copy(update={"note": candidate.note})
 
@@ -224,23 +228,22 @@ class ModelsMixin:
 
     def _check_free(self, name: str) -> None:
         if name in self._builtin_names() or registry.get(self._store(), name) is not None:
-            raise ConflictError(f"a model named {name!r} already exists; pick another name or delete it first",
-                                status_code=409, param="name", code="model_exists")
+            raise _name_taken(f"a model named {name!r} already exists; pick another name or delete it first")
 
     async def alias_model(self, alias: str, model: str, options: RequestOptions) -> Model:
         """Make ``alias`` another name for ``model`` (an alias of an alias names the model itself)."""
-        try:
-            registry.check_name(alias)
-        except ValueError as exc:
-            raise BadRequestError(str(exc), status_code=400, param="name", code="invalid_model_name") from None
+        _check_name(alias)
         target = await self.retrieve_model(model, options)  # 404 for an unknown model
-        final = target.target or target.id
-        try:
-            await asyncio.to_thread(registry.add, self._store(), alias, None, "alias", target=final,
-                                    taken=self._builtin_names())
-        except registry.NameTaken as exc:
-            raise ConflictError(str(exc), status_code=409, param="name", code="model_exists") from None
+        await self._add(alias, "alias", target=target.target or target.id)
         return await self.retrieve_model(alias, options)
+
+    async def _add(self, name: str, kind: str, **fields: Any) -> None:
+        """Store ``name`` in the registry; 409 if it clashes with any model's name meanwhile."""
+        try:
+            await asyncio.to_thread(registry.add, self._store(), name, None, kind, taken=self._builtin_names(),
+                                    **fields)
+        except registry.NameTaken as exc:
+            raise _name_taken(str(exc)) from None
 
     async def delete_model(self, model: str, options: RequestOptions, force: bool = False) -> ModelDeleted:
         """Delete a fine-tuned model, a registered model (``force`` also deletes the models fine-tuned from
