@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -48,6 +50,7 @@ async def run(argv: list[str] | None = None) -> str:
     args = p.parse_args(argv)
     gguf = builtin_sources()[SMOLLM2]
     home = tempfile.mkdtemp(prefix="llmaas-bench-")
+    atexit.register(shutil.rmtree, home, True)  # the converted copy is 0.5 GB
     os.environ["LLMAAS_HOME"] = home  # a fresh cache: the first registration converts for real
     options = {"home": home, "progress": False, "kv_cache_gb": 0.25, "memory_budget_gb": 1.2, "max_engines": 4}
     lines = []
@@ -103,7 +106,7 @@ async def run(argv: list[str] | None = None) -> str:
             saved, compact_model.SUPPORTED = compact_model.SUPPORTED, frozenset()
         try:
             async with llmaas.AsyncClient(provider="hf", provider_options={"hf": {
-                    "home": tempfile.mkdtemp(), "progress": False, "kv_cache_gb": 0.25}}) as client:
+                    "home": tempfile.mkdtemp(dir=home), "progress": False, "kv_cache_gb": 0.25}}) as client:
                 await client.models.register("smol", path=str(folder))
                 one = await decode_speed(client, "smol", 1, args.tokens)
                 many = await decode_speed(client, "smol", args.streams, args.tokens)

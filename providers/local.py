@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ class LocalProvider(OpenAICompatProvider):
                  server_args: list[str] | None = None, **kwargs: Any) -> None:
         url = base_url or os.environ.get("LLMAAS_BASE_URL")
         self._process: subprocess.Popen[bytes] | None = None
+        self._private_home: str | None = None
         self._home = home
         self._server_args = server_args or []
         self._started = asyncio.Lock() if url is None else None
@@ -49,7 +51,9 @@ class LocalProvider(OpenAICompatProvider):
                 if self._process.poll() is not None:
                     raise APIConnectionError(f"the local llmaas server exited with code {self._process.returncode}")
                 return
-            home = self._home or os.environ.get("LLMAAS_HOME") or tempfile.mkdtemp(prefix="llmaas-local-")
+            home = self._home or os.environ.get("LLMAAS_HOME")
+            if home is None:  # a private home for a private server, removed when it stops
+                home = self._private_home = tempfile.mkdtemp(prefix="llmaas-local-")
             self._log = tempfile.TemporaryFile()
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "llmaas.server", "--port", str(self._port), *self._server_args],
@@ -83,3 +87,7 @@ class LocalProvider(OpenAICompatProvider):
                 await asyncio.to_thread(process.wait, 30)
             except subprocess.TimeoutExpired:
                 process.kill()
+                await asyncio.to_thread(process.wait)
+        home, self._private_home = self._private_home, None
+        if home is not None:
+            await asyncio.to_thread(shutil.rmtree, home, True)

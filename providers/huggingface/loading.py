@@ -110,11 +110,22 @@ def resolve_source(model: str, extra: dict[str, str] | None = None, allow_paths:
     )
 
 
+def _fingerprint(file: Path, edge: int = 1 << 20) -> str:
+    """The file's size and a hash of its first and last MiB: the same for the same file however often it is
+    installed (a new virtual environment gives it a new mtime), so a reinstall reuses the conversion."""
+    size = file.stat().st_size
+    digest = hashlib.blake2b(digest_size=6)
+    with open(file, "rb") as f:
+        digest.update(f.read(edge))
+        f.seek(max(size - edge, 0))
+        digest.update(f.read(edge))
+    return f"{size}-{digest.hexdigest()}"
+
+
 def converted_dir(source: ModelSource) -> Path:
     """Where a GGUF's converted copy lives: one per file (however many names it is registered under),
     named after the built-in model it is, or after the file and where it really is."""
-    stamp = (source.path / source.gguf_file).stat() if source.gguf_file else None
-    tag = f"{stamp.st_size}-{int(stamp.st_mtime)}" if stamp else "dir"
+    tag = _fingerprint(source.path / source.gguf_file) if source.gguf_file else "dir"
     builtin = next((s.id for s in builtin_sources().values() if s.gguf_file and s.key == source.key), None)
     if builtin is not None:
         name = builtin

@@ -1,5 +1,4 @@
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -9,19 +8,21 @@ import pytest
 
 from llmaas.server.serve import free_port
 
+from ..conftest import link_tree
+
 CHAT = "smollm2-135m-instruct"
 EMBED = "all-minilm-l6-v2"
 
 
 def _seed_converted_models(home):
-    """Copy the built-in model this test process already converted (in its own LLMAAS_HOME) into a new
+    """Link the built-in model this test process already converted (in its own LLMAAS_HOME) into a new
     server's home, so each server does not convert the GGUF again (about 20 s each)."""
     from llmaas.providers.huggingface.loading import SMOLLM2, builtin_sources, converted_dir
 
     source = builtin_sources().get(SMOLLM2)
     folder = converted_dir(source) if source is not None else None  # the one for the installed GGUF
     if folder is not None and (folder / "config.json").exists() and not os.path.exists(os.path.join(home, "models")):
-        shutil.copytree(folder, os.path.join(home, "models", folder.name))
+        link_tree(folder, os.path.join(home, "models", folder.name))
 
 
 class ServerProcess:

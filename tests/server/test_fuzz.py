@@ -54,7 +54,7 @@ def _narrow(req):
     return req.model_copy(update=update)
 
 
-HOME = tempfile.mkdtemp(prefix="llmaas-fuzz-")
+HOME = tempfile.mkdtemp(prefix="llmaas-fuzz-", dir=os.environ.get("LLMAAS_HOME"))  # inside the run's home, removed with it
 STORE = Store(HOME)
 KEY = STORE.create_key("fuzzer", role="admin")[1]
 PROVIDER = TinyGenerations(allow_paths=False, progress=False, max_num_seqs=8, max_engines=1)
