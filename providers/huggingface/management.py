@@ -97,6 +97,7 @@ class ModelsMixin:
             params = (source.path / (source.gguf_file or "")).stat().st_size * 2 if source.gguf_file else 0
         width = 2 if self.settings.torch_dtype_name == "bfloat16" else 4
         int8 = params if width == 2 and self.settings.int8_decode_batch > 0 else 0
+        int8 += params if width == 2 and self.settings.dynamic_int8 else 0  # the W8A8 copies
         return params * width + int8 + int(self.settings.kv_cache_gb * GIB)
 
     def _resident(self) -> int:

@@ -1,9 +1,15 @@
 """A compact decoder for Llama-family models (Llama, SmolLM, Mistral, Qwen2) with an engine-owned KV cache.
 
 Weights come from the transformers model; the forward pass is rewritten for serving: q/k/v and gate/up
-projections fused into one matmul each, rotary tables precomputed, and the KV cache preallocated as one
-tensor ``[layers, slots, kv_heads, capacity, head_dim]`` for keys and one for values. Running sequences
-occupy slots ``0..B-1``, so a decode step attends over a view of the cache, never a copy.
+projections fused into one matmul each, rotary tables precomputed, and the KV cache preallocated: values
+as ``[layers, slots, kv_heads, capacity, head_dim]`` and keys transposed, ``[layers, slots, kv_heads,
+head_dim, capacity]``, both in the model's dtype. Running sequences occupy slots ``0..B-1``, so a decode
+step attends over views of the cache, never a copy; with keys transposed, the scores product reads each
+key row in place (a bf16 batched product over a strided ``K.T`` view copied the keys first, measured 3x
+slower).
+
+Each matmul runs one of three kernels (``quant.py``): the model's dtype, int8 weight-only for a few rows,
+dynamic int8 (W8A8) for many.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from .details import COMPACT_ARCHITECTURES as SUPPORTED
+from .quant import DynamicInt8, Int8, dynamic_int8_mm, quantize_int8
 
-Int8 = tuple[torch.Tensor, torch.Tensor]  # int8 weight [N, K] and its per-row scales [N]
+FLOAT, WEIGHT8, DYNAMIC8 = "float", "int8-weight", "int8-dynamic"  # the matmul kernels
 
 
 @dataclass
@@ -31,13 +38,7 @@ class Layer:
     w_down: torch.Tensor
     index: int = 0
     q8: dict[str, Int8] | None = None
-
-
-def quantize_int8(w: torch.Tensor) -> Int8:
-    """Symmetric per-output-row int8, the layout ``torch._weight_int8pack_mm`` takes."""
-    scale = (w.float().abs().amax(dim=1) / 127.0).clamp(min=1e-8)
-    q = torch.round(w.float() / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
-    return q, scale.to(w.dtype)
+    a8: dict[str, DynamicInt8] | None = None
 
 
 class CompactLM:
@@ -52,9 +53,7 @@ class CompactLM:
         if getattr(cfg, "sliding_window", None) and cfg.model_type == "mistral" and cfg.sliding_window < max_len:
             max_len = cfg.sliding_window
         self.dtype = dtype
-        # The cache (and the attention over it) stays in float32: CPU bmm kernels for the many tiny
-        # per-head products of a decode step ran about 2x faster in fp32 than in bf16 here.
-        self.cache_dtype: torch.dtype = torch.float32
+        self.cache_dtype: torch.dtype = dtype
         self.n_layers: int = cfg.num_hidden_layers
         self.n_heads: int = cfg.num_attention_heads
         self.n_kv: int = cfg.num_key_value_heads
@@ -78,8 +77,9 @@ class CompactLM:
         self.k_cache: torch.Tensor = torch.empty(0)
         self.v_cache: torch.Tensor = torch.empty(0)
         self.int8_max_batch: int = 0  # decode steps with at most this many sequences use int8 weights
+        self.dynamic_int8 = False  # larger batches and prefill use dynamic W8A8
         self._lm_head8: Int8 | None = None
-        self._use8 = False
+        self._lm_head_a8: DynamicInt8 | None = None
         self._lora: tuple[list[dict[str, tuple[torch.Tensor, torch.Tensor]]], dict[str, torch.Tensor | None]] | None = None
         self._stacks: dict[tuple[int, ...], Any] = {}  # stacked adapters by the set of adapters in a batch
 
@@ -152,7 +152,7 @@ class CompactLM:
 
         A decode step at batch 1 reads every weight once and does little else, so it is bound by memory
         bandwidth: int8 weights halve the bytes (measured 2.5x faster per matmul at batch 1 here, slower
-        than bf16 from batch 8 up). Prefill and larger batches keep using the bf16 weights.
+        than bf16 from batch 8 up). Prefill and larger batches use the other kernels.
         """
         if self.dtype != torch.bfloat16 or max_batch <= 0:
             return
@@ -160,6 +160,40 @@ class CompactLM:
             layer.q8 = {name: quantize_int8(getattr(layer, name)) for name in ("w_qkv", "w_o", "w_gate_up", "w_down")}
         self._lm_head8 = quantize_int8(self.lm_head)
         self.int8_max_batch = max_batch
+
+    def enable_dynamic_int8(self, calibration: torch.Tensor | None) -> bool:
+        """Dynamic W8A8 (``quant.py``) for decode batches above the weight-only limit and for prefill,
+        smoothed with activation ranges seen on ``calibration`` (token ids). bf16 models only; False where
+        this build's ``_int_mm`` does not take the model's shapes."""
+        if self.dtype != torch.bfloat16 or not all(DynamicInt8.supported(w) for w in (
+                self.layers[0].w_qkv, self.layers[0].w_o, self.layers[0].w_gate_up, self.layers[0].w_down,
+                self.lm_head)):
+            return False
+        ranges = self._activation_ranges(calibration) if calibration is not None and len(calibration) > 1 else None
+        for layer in self.layers:
+            seen = ranges[layer.index] if ranges is not None else {}
+            layer.a8 = {
+                "w_qkv": DynamicInt8.make(layer.w_qkv, layer.ln_in, seen.get("w_qkv")),
+                "w_o": DynamicInt8.make(layer.w_o),
+                "w_gate_up": DynamicInt8.make(layer.w_gate_up, layer.ln_post, seen.get("w_gate_up")),
+                "w_down": DynamicInt8.make(layer.w_down),
+            }
+        self._lm_head_a8 = DynamicInt8.make(self.lm_head, self.norm)
+        self.dynamic_int8 = True
+        return True
+
+    @torch.inference_mode()
+    def _activation_ranges(self, tokens: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        """Per layer, the largest ``|x / rms(x)|`` of each channel entering the q/k/v and gate/up
+        projections, over a forward pass of ``tokens`` in the model's dtype."""
+        ranges: list[dict[str, torch.Tensor]] = [{} for _ in self.layers]
+
+        def observe(layer: Layer, name: str, x: torch.Tensor) -> None:
+            xf = x.reshape(-1, x.shape[-1]).float()
+            ranges[layer.index][name] = (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).abs().amax(0)
+
+        self._forward_full(tokens.unsqueeze(0), FLOAT, lora=False, observe=observe)
+        return ranges
 
     @staticmethod
     def _layer(block: torch.nn.Module, dtype: torch.dtype, index: int) -> Layer:
@@ -187,19 +221,18 @@ class CompactLM:
 
     @property
     def capacity(self) -> int:
-        return self.k_cache.shape[3] if self.k_cache.dim() == 5 else 0
+        return self.v_cache.shape[3] if self.v_cache.dim() == 5 else 0
 
     def bytes_per_token(self) -> int:
         return 2 * self.n_layers * self.n_kv * self.head_dim * torch.finfo(self.cache_dtype).bits // 8
 
     def allocate(self, slots: int, capacity: int, keep: int = 0) -> None:
         """(Re)allocate the cache, keeping the first ``keep`` slots' contents."""
-        shape = (self.n_layers, slots, self.n_kv, capacity, self.head_dim)
-        k = torch.zeros(shape, dtype=self.cache_dtype)
-        v = torch.zeros(shape, dtype=self.cache_dtype)
+        k = torch.zeros((self.n_layers, slots, self.n_kv, self.head_dim, capacity), dtype=self.cache_dtype)
+        v = torch.zeros((self.n_layers, slots, self.n_kv, capacity, self.head_dim), dtype=self.cache_dtype)
         if keep and self.k_cache.dim() == 5:
             t = min(capacity, self.capacity)
-            k[:, :keep, :, :t] = self.k_cache[:, :keep, :, :t]
+            k[:, :keep, :, :, :t] = self.k_cache[:, :keep, :, :, :t]
             v[:, :keep, :, :t] = self.v_cache[:, :keep, :, :t]
         self.k_cache, self.v_cache = k, v
 
@@ -207,14 +240,20 @@ class CompactLM:
         """The weights (with their int8 copies), rotary tables and KV cache held now."""
         from .details import tensor_bytes
 
-        return tensor_bytes([self.embed, self.layers, self.norm, self.lm_head, self._lm_head8, self.cos, self.sin,
-                             self.k_cache, self.v_cache])
+        return tensor_bytes([self.embed, self.layers, self.norm, self.lm_head, self._lm_head8, self._lm_head_a8,
+                             self.cos, self.sin, self.k_cache, self.v_cache])
 
     def move_slot(self, src: int, dst: int, length: int) -> None:
-        self.k_cache[:, dst, :, :length] = self.k_cache[:, src, :, :length]
+        self.k_cache[:, dst, :, :, :length] = self.k_cache[:, src, :, :, :length]
         self.v_cache[:, dst, :, :length] = self.v_cache[:, src, :, :length]
 
     # -- forward ------------------------------------------------------------------------------------
+
+    def kernel_for(self, rows: int) -> str:
+        """The matmul kernel for a forward pass over ``rows`` token positions."""
+        if rows <= self.int8_max_batch:
+            return WEIGHT8  # a few rows are bound by the bytes of weights read
+        return DYNAMIC8 if self.dynamic_int8 else FLOAT
 
     def _rms(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         xf = x.float()
@@ -227,18 +266,30 @@ class CompactLM:
         rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
         return x * cos + rotated * sin
 
-    def _linear(self, x: torch.Tensor, layer: Layer, name: str, bias: torch.Tensor | None = None) -> torch.Tensor:
-        if self._use8 and layer.q8 is not None:
-            w, scale = layer.q8[name]
-            out = torch._weight_int8pack_mm(x.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
+    def _linear(self, x: torch.Tensor, layer: Layer, name: str, kernel: str, lora: bool,
+                norm: torch.Tensor | None = None, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``x @ W.T (+ bias)`` for one of the layer's projections; with ``norm`` the input is the raw
+        residual stream and RMSNorm with that weight comes first (inside the int8 kernel, for W8A8)."""
+        normed = None
+        if kernel == DYNAMIC8 and layer.a8 is not None:
+            # float32 out: in this mode the residual stream stays float32, saving a conversion each way
+            out = dynamic_int8_mm(x, layer.a8[name], self.eps if norm is not None else None, torch.float32)
             out = out + bias if bias is not None else out
         else:
-            out = F.linear(x, getattr(layer, name), bias)
-        if self._lora is not None:
+            normed = self._rms(x, norm) if norm is not None else x
+            if kernel == WEIGHT8 and layer.q8 is not None:
+                w, scale = layer.q8[name]
+                out = torch._weight_int8pack_mm(normed.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
+                out = out + bias if bias is not None else out
+            else:
+                out = F.linear(normed, getattr(layer, name), bias)
+        if lora and self._lora is not None:
             stacked, masks = self._lora
             pair = stacked[layer.index].get(name)
             if pair is not None:
-                low = F.linear(x, pair[0])  # [rows, (P,) R]
+                if normed is None:
+                    normed = self._rms(x, norm) if norm is not None else x
+                low = F.linear(normed, pair[0])  # [rows, (P,) R]
                 mask = masks[name]
                 if mask is not None:
                     low = low * (mask if low.dim() == 2 else mask[:, None, :])
@@ -248,21 +299,58 @@ class CompactLM:
                     out = out + F.linear(low, pair[1])
         return out
 
-    def _qkv(self, layer: Layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        qkv = self._linear(h, layer, "w_qkv", layer.b_qkv)
+    def _block(self, x: torch.Tensor, layer: Layer, kernel: str, lora: bool, attend: Any,
+               observe: Any = None) -> torch.Tensor:
+        """One decoder layer: ``attend(q, k, v)`` (each ``[..., heads * head_dim]``, before rotary) is the
+        only part that differs between prefill, scoring and decode."""
+        if observe is not None:
+            observe(layer, "w_qkv", x)
+        qkv = self._linear(x, layer, "w_qkv", kernel, lora, norm=layer.ln_in, bias=layer.b_qkv)
         nq, nk = self.n_heads * self.head_dim, self.n_kv * self.head_dim
-        return qkv[..., :nq], qkv[..., nq:nq + nk], qkv[..., nq + nk:]
+        out = attend(qkv[..., :nq], qkv[..., nq:nq + nk], qkv[..., nq + nk:])
+        x = x + self._linear(out, layer, "w_o", kernel, lora)
+        if observe is not None:
+            observe(layer, "w_gate_up", x)
+        gate, up = self._linear(x, layer, "w_gate_up", kernel, lora, norm=layer.ln_post).chunk(2, dim=-1)
+        return x + self._linear(F.silu(gate) * up, layer, "w_down", kernel, lora)
 
-    def _mlp(self, layer: Layer, x: torch.Tensor) -> torch.Tensor:
-        h = self._rms(x, layer.ln_post)
-        gate, up = self._linear(h, layer, "w_gate_up").chunk(2, dim=-1)
-        return x + self._linear(F.silu(gate) * up, layer, "w_down")
-
-    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+    def _logits(self, x: torch.Tensor, kernel: str) -> torch.Tensor:
+        if kernel == DYNAMIC8 and self._lm_head_a8 is not None:
+            return dynamic_int8_mm(x, self._lm_head_a8, self.eps, torch.float32)
         h = self._rms(x, self.norm)
-        if self._use8 and self._lm_head8 is not None:
+        if kernel == WEIGHT8 and self._lm_head8 is not None:
             return torch._weight_int8pack_mm(h, *self._lm_head8).float()
         return F.linear(h, self.lm_head).float()
+
+    def _causal_attention(self, n: int, p: int, sink: Any = None) -> Any:
+        """Attention for ``n`` sequences of ``p`` new positions from 0 (causal, no cache read); ``sink(k, v)``
+        sees each layer's keys and values ``[n, kv_heads, P, d]`` on the way."""
+        d, hq, hk = self.head_dim, self.n_heads, self.n_kv
+        group = hq // hk
+        cos, sin = self.cos[:p], self.sin[:p]
+
+        def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            q = self._rope(q.view(n, p, hq, d).transpose(1, 2), cos, sin)  # [n, hq, P, d]
+            k = self._rope(k.view(n, p, hk, d).transpose(1, 2), cos, sin)  # [n, hk, P, d]
+            v = v.view(n, p, hk, d).transpose(1, 2)
+            if sink is not None:
+                sink(k, v)
+            out = F.scaled_dot_product_attention(q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1),
+                                                 is_causal=True, scale=self.scale)
+            return out.transpose(1, 2).reshape(n, p, hq * d)
+
+        return attend
+
+    def _forward_full(self, tokens: torch.Tensor, kernel: str, lora: bool, sink: Any = None,
+                      observe: Any = None) -> torch.Tensor:
+        """Hidden states ``[n, P, hidden]`` of whole sequences from position 0."""
+        n, p = tokens.shape
+        x = self.embed[tokens]
+        x = x.float() if kernel == DYNAMIC8 else x
+        for layer in self.layers:
+            attend = self._causal_attention(n, p, None if sink is None else (lambda k, v, i=layer.index: sink(i, k, v)))
+            x = self._block(x, layer, kernel, lora, attend, observe)
+        return x
 
     @torch.inference_mode()
     def prefill(self, prompts: list[torch.Tensor], slots: list[int]) -> torch.Tensor:
@@ -274,75 +362,38 @@ class CompactLM:
         n = len(prompts)
         lengths = [int(t.shape[0]) for t in prompts]
         p = max(lengths)
-        self._use8 = n * p <= self.int8_max_batch  # a few tokens are as memory-bound as a decode step
-        d, hq, hk = self.head_dim, self.n_heads, self.n_kv
-        group = hq // hk
+        kernel = self.kernel_for(n * p)  # a few tokens are as memory-bound as a decode step
         tokens = torch.zeros(n, p, dtype=torch.long)
         for j, t in enumerate(prompts):
             tokens[j, : lengths[j]] = t
-        cos, sin = self.cos[:p], self.sin[:p]
-        x = self.embed[tokens]  # [n, P, hidden]
-        for i, layer in enumerate(self.layers):
-            q, k, v = self._qkv(layer, self._rms(x, layer.ln_in))
-            q = self._rope(q.view(n, p, hq, d).transpose(1, 2), cos, sin).to(self.cache_dtype)  # [n, hq, P, d]
-            k = self._rope(k.view(n, p, hk, d).transpose(1, 2), cos, sin).to(self.cache_dtype)  # [n, hk, P, d]
-            v = v.view(n, p, hk, d).transpose(1, 2).to(self.cache_dtype)
+
+        def sink(i: int, k: torch.Tensor, v: torch.Tensor) -> None:
             for j, slot in enumerate(slots):
-                self.k_cache[i, slot, :, : lengths[j]] = k[j, :, : lengths[j]]
+                self.k_cache[i, slot, :, :, : lengths[j]] = k[j, :, : lengths[j]].transpose(-1, -2)
                 self.v_cache[i, slot, :, : lengths[j]] = v[j, :, : lengths[j]]
-            out = F.scaled_dot_product_attention(
-                q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1), is_causal=True, scale=self.scale,
-            ).to(self.dtype)
-            x = x + self._linear(out.transpose(1, 2).reshape(n, p, hq * d), layer, "w_o")
-            x = self._mlp(layer, x)
+
+        x = self._forward_full(tokens, kernel, lora=True, sink=sink)
         last = x[torch.arange(n), torch.tensor(lengths) - 1]  # [n, hidden]
-        return self._logits(last)
+        return self._logits(last, kernel)
 
     @torch.inference_mode()
-    def score(self, tokens: torch.Tensor, top: int = 0, int8: bool = False,
+    def score(self, tokens: torch.Tensor, top: int = 0, kernel: str | None = None,
               chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Log-probabilities of a prompt's own tokens: for each position after the first, the logprob of the
         token there given the ones before, and the ``top`` most likely tokens with theirs. A forward pass of
         its own (no cache, no adapters, none of the engine's per-step state), so it may run beside the
-        engine; ``int8`` uses the int8 weight copies the engine decodes small batches with."""
+        engine; ``kernel`` (default: the one a prefill of this length uses) picks the matmuls."""
         p = int(tokens.shape[0])
-        d, hq, hk = self.head_dim, self.n_heads, self.n_kv
-        group = hq // hk
-        q8 = int8 and self.int8_max_batch > 0
-
-        def linear(x: torch.Tensor, layer: Layer, name: str, bias: torch.Tensor | None = None) -> torch.Tensor:
-            if q8 and layer.q8 is not None:
-                w, scale = layer.q8[name]
-                out = torch._weight_int8pack_mm(x.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
-                return out + bias if bias is not None else out
-            return F.linear(x, getattr(layer, name), bias)
-
-        x = self.embed[tokens].unsqueeze(0)  # [1, P, hidden]
-        cos, sin = self.cos[:p], self.sin[:p]
-        for layer in self.layers:
-            qkv = linear(self._rms(x, layer.ln_in), layer, "w_qkv", layer.b_qkv)
-            nq, nk = hq * d, hk * d
-            q = self._rope(qkv[..., :nq].view(1, p, hq, d).transpose(1, 2), cos, sin).to(self.cache_dtype)
-            k = self._rope(qkv[..., nq:nq + nk].view(1, p, hk, d).transpose(1, 2), cos, sin).to(self.cache_dtype)
-            v = qkv[..., nq + nk:].view(1, p, hk, d).transpose(1, 2).to(self.cache_dtype)
-            out = F.scaled_dot_product_attention(q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1),
-                                                 is_causal=True, scale=self.scale).to(self.dtype)
-            x = x + linear(out.transpose(1, 2).reshape(1, p, hq * d), layer, "w_o")
-            h = self._rms(x, layer.ln_post)
-            gate, up = linear(h, layer, "w_gate_up").chunk(2, dim=-1)
-            x = x + linear(F.silu(gate) * up, layer, "w_down")
-        hidden = self._rms(x[0, :-1], self.norm)  # position i predicts token i + 1
+        kernel = kernel or self.kernel_for(p)
+        x = self._forward_full(tokens.unsqueeze(0), kernel, lora=False)
+        hidden = x[0, :-1]  # position i predicts token i + 1
         targets = tokens[1:]
         token_lp = torch.empty(p - 1)
         top_v = torch.empty(p - 1, top)
         top_i = torch.empty(p - 1, top, dtype=torch.long)
         for start in range(0, p - 1, chunk):  # the vocabulary projection a chunk at a time: [chunk, V] floats
             end = min(start + chunk, p - 1)
-            if q8 and self._lm_head8 is not None:
-                logits = torch._weight_int8pack_mm(hidden[start:end], *self._lm_head8).float()
-            else:
-                logits = F.linear(hidden[start:end], self.lm_head).float()
-            logp = torch.log_softmax(logits, dim=-1)
+            logp = torch.log_softmax(self._logits(hidden[start:end], kernel), dim=-1)
             token_lp[start:end] = logp.gather(1, targets[start:end].unsqueeze(1)).squeeze(1)
             if top:
                 values, ids = logp.topk(top, dim=-1)
@@ -350,30 +401,30 @@ class CompactLM:
         return token_lp, top_v, top_i
 
     @torch.inference_mode()
-    def decode(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    def decode(self, tokens: torch.Tensor, positions: torch.Tensor, kernel: str | None = None) -> torch.Tensor:
         """One token for each of the sequences in slots ``0..B-1``; their next-token logits ``[B, V]``."""
         b = tokens.shape[0]
-        self._use8 = b <= self.int8_max_batch
+        kernel = kernel or self.kernel_for(b)
         d, hq, hk = self.head_dim, self.n_heads, self.n_kv
         group = hq // hk
         t = int(positions.max()) + 1
         cos = self.cos[positions].unsqueeze(1)  # [B, 1, d]
         sin = self.sin[positions].unsqueeze(1)
         mask = torch.arange(t).unsqueeze(0) > positions.unsqueeze(1)  # [B, T], True = not yet written
-        bias = torch.zeros(b, t, dtype=self.cache_dtype).masked_fill_(mask, float("-inf")).view(b, 1, 1, t)
+        bias = torch.zeros(b, t).masked_fill_(mask, float("-inf")).view(b, 1, 1, t)
         rows = torch.arange(b)
         x = self.embed[tokens]
+        x = x.float() if kernel == DYNAMIC8 else x
         for i, layer in enumerate(self.layers):
-            q, k, v = self._qkv(layer, self._rms(x, layer.ln_in))
-            q = self._rope(q.view(b, hq, d), cos, sin)
-            k = self._rope(k.view(b, hk, d), cos, sin)
-            self.k_cache[i, rows, :, positions] = k.to(self.cache_dtype)
-            self.v_cache[i, rows, :, positions] = v.view(b, hk, d).to(self.cache_dtype)
-            keys = self.k_cache[i, :b, :, :t]  # [B, hk, T, d], a view
-            values = self.v_cache[i, :b, :, :t]
-            scores = torch.matmul(q.view(b, hk, group, d).to(self.cache_dtype), keys.transpose(-1, -2))
-            probs = torch.softmax(scores * self.scale + bias, dim=-1)
-            out = torch.matmul(probs, values)  # [B, hk, group, d]
-            x = x + self._linear(out.reshape(b, hq * d).to(self.dtype), layer, "w_o")
-            x = self._mlp(layer, x)
-        return self._logits(x)
+            def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, i: int = i) -> torch.Tensor:
+                q = self._rope(q.view(b, hq, d), cos, sin)
+                self.k_cache[i, rows, :, :, positions] = self._rope(k.view(b, hk, d), cos, sin).to(self.cache_dtype)
+                self.v_cache[i, rows, :, positions] = v.view(b, hk, d).to(self.cache_dtype)
+                keys_t = self.k_cache[i, :b, :, :, :t]  # [B, hk, d, T], a view
+                values = self.v_cache[i, :b, :, :t]  # [B, hk, T, d], a view
+                scores = torch.matmul(q.view(b, hk, group, d).to(self.cache_dtype), keys_t)
+                probs = torch.softmax(scores.float() * self.scale + bias, dim=-1).to(self.cache_dtype)
+                return torch.matmul(probs, values).reshape(b, hq * d)  # [B, hk, group, d]
+
+            x = self._block(x, layer, kernel, True, attend)
+        return self._logits(x, kernel)

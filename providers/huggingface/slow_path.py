@@ -36,6 +36,9 @@ class TransformersLM:
     def enable_int8_decode(self, max_batch: int) -> None:
         """The slow path keeps the model's own weights: no int8 copies."""
 
+    def enable_dynamic_int8(self, calibration: Any) -> bool:
+        return False
+
     def use_adapters(self, adapters: list[Any]) -> None:
         if any(a is not None for a in adapters):
             raise ValueError("fine-tuned adapters are served by the compact engine only, not the transformers path")

@@ -1,0 +1,97 @@
+"""int8 matrix multiplications for the compact engine.
+
+Two kinds, each where it wins on these CPUs (measured in ``docs/benchmarks.md``):
+
+- **weight-only** (``torch._weight_int8pack_mm``): int8 weights with per-row scales, bf16 activations. For
+  a few rows (decode at batch 1-4) the step is bound by the bytes of weights read, and int8 halves them.
+- **dynamic W8A8** (``torch._int_mm``, VNNI): int8 weights with per-output-channel scales and int8
+  activations with a scale per token, computed each call. For many rows (large decode batches, prefill)
+  the step is bound by arithmetic, and VNNI int8 runs about twice as many operations per second as bf16.
+
+Activations feeding the q/k/v and gate/up projections come out of an RMSNorm and carry a few outlier
+channels; quantized as they are they cost several percent of perplexity. They are smoothed
+(SmoothQuant): each input channel ``j`` is divided by ``s_j = sqrt(max|x_j| / max|W_j|)`` and the weight's
+column multiplied by it, which changes nothing in exact arithmetic and moves the outliers into the weights,
+where per-row scales absorb them. ``max|x_j|`` comes from a short calibration text shipped beside this
+module (not the text the quality benchmark scores). The division folds into the norm's own weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+CALIBRATION_TEXT = Path(__file__).with_name("calibration.txt")
+SMOOTHING_ALPHA = 0.5
+
+Int8 = tuple[torch.Tensor, torch.Tensor]  # int8 weight [N, K] and its per-row scales [N]
+
+
+def quantize_int8(w: torch.Tensor) -> Int8:
+    """Symmetric per-output-row int8, the layout ``torch._weight_int8pack_mm`` takes."""
+    scale = (w.float().abs().amax(dim=1) / 127.0).clamp(min=1e-8)
+    q = torch.round(w.float() / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+    return q, scale.to(w.dtype)
+
+
+def cpu_has_int8_dot() -> bool:
+    """VNNI (AVX512 or AVX) or AMX: int8 dot products in hardware, where ``_int_mm`` beats bf16."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
+
+
+@dataclass
+class DynamicInt8:
+    """A projection for dynamic W8A8: the weight transposed ``[K, N]`` in int8, its per-output scales, and
+    for a norm-fed projection the per-channel factor ``norm_weight / s`` its input is multiplied by."""
+
+    w: torch.Tensor
+    scale: torch.Tensor
+    into: torch.Tensor | None = None
+
+    @classmethod
+    def make(cls, weight: torch.Tensor, norm: torch.Tensor | None = None,
+             act_max: torch.Tensor | None = None) -> DynamicInt8:
+        w = weight.float()
+        into = None
+        if norm is not None:
+            s = torch.ones(w.shape[1])
+            if act_max is not None:  # smoothing: the calibrated activation range against the weight's
+                seen = (act_max * norm.float().abs()).clamp(min=1e-5)
+                s = seen.pow(SMOOTHING_ALPHA) / w.abs().amax(0).clamp(min=1e-5).pow(1 - SMOOTHING_ALPHA)
+            w = w * s[None, :]
+            into = (norm.float() / s).contiguous()
+        scale = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-8)
+        q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8)
+        return cls(q.t().contiguous(), scale.contiguous(), into)
+
+    @staticmethod
+    def supported(weight: torch.Tensor) -> bool:
+        """``_int_mm`` on this build takes these shapes (it wants multiples of 8)."""
+        n, k = weight.shape
+        try:
+            torch._int_mm(torch.zeros(32, k, dtype=torch.int8), torch.zeros(k, n, dtype=torch.int8))
+        except RuntimeError:
+            return False
+        return True
+
+
+def dynamic_int8_mm(x: torch.Tensor, p: DynamicInt8, eps: float | None, out_dtype: torch.dtype) -> torch.Tensor:
+    """``x @ W.T`` with ``x`` quantized per row now. With ``eps`` (a norm-fed projection) ``x`` is the raw
+    residual stream and the RMSNorm is applied on the way: symmetric per-row quantization does not see a
+    per-row factor, so the norm's ``1 / rms`` goes straight into the output scale."""
+    shape = x.shape
+    xf = x.reshape(-1, shape[-1]).to(torch.float32)
+    z = xf * p.into if p.into is not None else xf
+    top = z.abs().amax(dim=-1, keepdim=True).clamp_(min=1e-8)
+    q = torch.round(z * (127.0 / top)).to(torch.int8)
+    row_scale = top / 127.0
+    if eps is not None:
+        row_scale = row_scale * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+    out = torch._int_mm(q, p.w).mul(row_scale).mul_(p.scale)  # int32 times float: float32 in one pass
+    return out.to(out_dtype).view(*shape[:-1], -1)
