@@ -4,6 +4,11 @@ Each turn of the loop (1) takes new requests from the inbox, (2) drops cancelled
 waiting requests while slots are free and prefills them, (4) decodes one token for every running sequence
 and (5) retires the finished ones, moving the last running sequence into the freed slot so running sequences stay in slots 0..B-1.
 
+Prefill is bounded per turn (``prefill_tokens_per_step``) so that a burst of new prompts does not stall
+the running streams for long: short prompts are prefilled together up to that budget, and a prompt longer
+than ``prefill_chunk`` is prefilled a chunk per turn in a staging slot just past the running ones, with a
+decode step for the running sequences between chunks.
+
 Every torch call happens on this thread. Callers live on asyncio event loops: results go back through
 ``loop.call_soon_threadsafe`` into one ``asyncio.Queue`` per request.
 """
@@ -158,7 +163,8 @@ class EngineConfig:
     max_model_len: int = 8192
     kv_cache_gb: float = 2.0
     initial_capacity: int = 512
-    prefill_tokens_per_step: int = 4096
+    prefill_tokens_per_step: int = 1024  # prompt tokens prefilled per turn, between decode steps
+    prefill_chunk: int = 512  # a longer prompt is prefilled this many tokens a turn (chunked prefill)
 
 
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -181,6 +187,7 @@ class Engine:
         self._waiting: deque[GenerationRequest] = deque()
         self._running: list[Sequence] = []
         self._admitting: list[GenerationRequest] = []
+        self._partial: list[Any] | None = None  # [request, staging slot, tokens done] of a chunked prefill
         self._counts: torch.Tensor | None = None
         self._ready = threading.Event()
         self._load_error: BaseException | None = None
@@ -205,7 +212,7 @@ class Engine:
 
     @property
     def queue_depth(self) -> int:
-        return len(self._waiting)
+        return len(self._waiting) + (self._partial is not None)
 
     @property
     def running(self) -> int:
@@ -265,7 +272,7 @@ class Engine:
                 self._fail_admitting(InternalServerError(f"engine error: {exc}", status_code=500))
 
     def _turn(self) -> None:
-        self._take_inbox(block=not self._running and not self._waiting)
+        self._take_inbox(block=not self._running and not self._waiting and self._partial is None)
         self._drop_cancelled()
         self._admit()
         if self._running:
@@ -302,10 +309,15 @@ class Engine:
         while cap < needed:
             cap *= 2
         cap = min(cap, model.max_len)
-        slots = max(len(self._running) + min_slots, self._slot_limit(cap))
-        model.allocate(slots, cap, keep=len(self._running))
+        keep = len(self._running)
+        if self._partial is not None:  # the staging slot and the slots its choices will take
+            keep = max(keep, self._partial[1] + self._partial[0].n)
+        slots = max(keep + min_slots, self._slot_limit(cap))
+        model.allocate(slots, cap, keep=keep)
 
     def _drop_cancelled(self) -> None:
+        if self._partial is not None and self._partial[0].cancelled:
+            self._partial = None
         if any(r.cancelled for r in self._waiting):
             self._waiting = deque(r for r in self._waiting if not r.cancelled)
         gone = [s for s in self._running if s.request.cancelled]
@@ -316,7 +328,11 @@ class Engine:
         """Move waiting requests into free slots, up to the prefill token budget, and prefill them together."""
         model = self.model
         assert model is not None
+        if self._partial is not None:  # a long prompt part way through: its next chunk, nothing else
+            self._continue_partial()
+            return
         budget = self.config.prefill_tokens_per_step
+        chunk = self.config.prefill_chunk if hasattr(model, "extend") else 0
         batch: list[GenerationRequest] = []
         used = len(self._running)
         while self._waiting:
@@ -325,6 +341,11 @@ class Engine:
                 if used:
                     break
                 model.allocate(request.n, model.capacity)  # a lone request with a large n
+            if chunk and len(request.prompt) > chunk:
+                if not batch:  # first in line: start its chunked prefill (the batch so far goes first)
+                    self._waiting.popleft()
+                    self._start_partial(request)
+                break
             if batch and len(request.prompt) > budget:
                 break
             self._waiting.popleft()
@@ -335,6 +356,51 @@ class Engine:
             self._admitting = batch
             self._prefill(batch)
             self._admitting = []
+
+    def _start_partial(self, request: GenerationRequest) -> None:
+        self._partial = [request, len(self._running), 0]
+        self._admitting = [request]
+        try:
+            self._ensure_capacity(len(request.prompt) + 1, min_slots=request.n)
+        finally:
+            self._admitting = []
+        self._continue_partial()
+
+    def _continue_partial(self) -> None:
+        """The next chunk of the long prompt in the staging slot; on the last, start its sequences."""
+        model = self.model
+        assert model is not None and self._partial is not None
+        request, staging, done = self._partial
+        end = min(done + self.config.prefill_chunk, len(request.prompt))
+        last = end == len(request.prompt)
+        matcher = request.params.constraint.matcher() if last and request.params.constraint is not None else None
+        self._admitting = [request]
+        try:
+            masks = self._masks_begin([(matcher, 0)], 1) if matcher is not None else None
+            model.use_adapters([request.adapter])
+            logits = model.extend(torch.tensor(request.prompt[done:end], dtype=torch.long), staging, done)
+            self._masks_apply(masks, logits)
+        except Exception as exc:  # a bug: this request fails, the running ones go on
+            log.exception("chunked prefill failed")
+            self._partial = None
+            request.push(Failed(InternalServerError(f"engine error during prefill: {exc}", status_code=500)))
+            return
+        finally:
+            self._admitting = []
+        if not last:
+            self._partial[2] = end
+            return
+        self._partial = None
+        first = len(self._running)  # sequences retired meanwhile: the staging slot may be past the running
+        if staging != first:
+            model.move_slot(staging, first, len(request.prompt))
+        try:
+            seqs, choices = self._start(request, first, logits[0], matcher)
+        except Exception as exc:  # noqa: BLE001 - this request fails alone
+            log.exception("starting a request failed")
+            self._fail_request(request, exc, [s for s in self._running if s.request is request])
+            return
+        self._accept(seqs, choices)
 
     def _prefill(self, batch: list[GenerationRequest]) -> None:
         model = self.model

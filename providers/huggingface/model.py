@@ -377,6 +377,36 @@ class CompactLM:
         return self._logits(last, kernel)
 
     @torch.inference_mode()
+    def extend(self, tokens: torch.Tensor, slot: int, start: int) -> torch.Tensor:
+        """A chunk of one prompt, at positions ``start..start+C-1`` of ``slot`` whose earlier positions are
+        in the cache already (chunked prefill); the last position's logits ``[1, V]``."""
+        c = int(tokens.shape[0])
+        end = start + c
+        kernel = self.kernel_for(c)
+        d, hq, hk = self.head_dim, self.n_heads, self.n_kv
+        group = hq // hk
+        cos, sin = self.cos[start:end], self.sin[start:end]
+        allowed = torch.arange(end).unsqueeze(0) <= torch.arange(start, end).unsqueeze(1)  # [C, end]
+        bias = torch.zeros(c, end, dtype=self.cache_dtype).masked_fill_(~allowed, float("-inf"))
+        x = self.embed[tokens.unsqueeze(0)]
+        x = x.float() if kernel == DYNAMIC8 else x
+        for i, layer in enumerate(self.layers):
+            def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, i: int = i) -> torch.Tensor:
+                q = self._rope(q.view(1, c, hq, d).transpose(1, 2), cos, sin).to(self.cache_dtype)  # [1, hq, C, d]
+                k = self._rope(k.view(c, hk, d).transpose(0, 1), cos, sin)  # [hk, C, d]
+                self.k_cache[i, slot, :, :, start:end] = k.transpose(-1, -2)
+                self.v_cache[i, slot, :, start:end] = v.view(c, hk, d).transpose(0, 1)
+                keys = self.k_cache[i, slot, :, :, :end].transpose(-1, -2).unsqueeze(0)  # [1, hk, end, d]
+                values = self.v_cache[i, slot, :, :end].unsqueeze(0)
+                out = F.scaled_dot_product_attention(q, keys.repeat_interleave(group, 1),
+                                                     values.repeat_interleave(group, 1), attn_mask=bias,
+                                                     scale=self.scale)
+                return out.transpose(1, 2).reshape(1, c, hq * d)
+
+            x = self._block(x, layer, kernel, True, attend)
+        return self._logits(x[:, -1], kernel)
+
+    @torch.inference_mode()
     def score(self, tokens: torch.Tensor, top: int = 0, kernel: str | None = None,
               chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Log-probabilities of a prompt's own tokens: for each position after the first, the logprob of the

@@ -62,7 +62,8 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
 
     def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
-                 int8_decode_batch: int | None = None, int8_matmul: str | None = None, max_engines: int | None = None,
+                 int8_decode_batch: int | None = None, int8_matmul: str | None = None,
+                 prefill_chunk: int | None = None, max_engines: int | None = None,
                  max_adapters: int | None = None, memory_budget_gb: float | None = None,
                  model_dirs: list[str] | None = None, models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
                  timeout: Any = None, home: str | None = None, **_ignored: Any) -> None:
@@ -72,7 +73,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         self.settings: Settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
                                          max_waiting=max_waiting, max_model_len=max_model_len,
                                          kv_cache_gb=kv_cache_gb, int8_decode_batch=int8_decode_batch,
-                                         int8_matmul=int8_matmul, max_engines=max_engines, max_adapters=max_adapters,
+                                         int8_matmul=int8_matmul, prefill_chunk=prefill_chunk, max_engines=max_engines, max_adapters=max_adapters,
                                          memory_budget_gb=memory_budget_gb)
         self.extra_models: dict[str, str] = dict(models or {})
         self.allow_paths = allow_paths
@@ -129,7 +130,8 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
 
     def _engine_config(self) -> EngineConfig:
         s = self.settings
-        return EngineConfig(max_num_seqs=s.max_num_seqs, max_waiting=s.max_waiting, kv_cache_gb=s.kv_cache_gb)
+        return EngineConfig(max_num_seqs=s.max_num_seqs, max_waiting=s.max_waiting, kv_cache_gb=s.kv_cache_gb,
+                            prefill_chunk=s.prefill_chunk, prefill_tokens_per_step=max(1024, s.prefill_chunk))
 
     def _load_chat(self, source: ModelSource) -> tuple[Any, Any]:
         import torch

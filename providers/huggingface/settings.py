@@ -31,6 +31,7 @@ class Settings:
     max_model_len: int = 0  # 0: the model's own context length
     kv_cache_gb: float = 2.0
     int8_decode_batch: int = 4  # decode steps of at most this many sequences use int8 weights (0: never)
+    prefill_chunk: int = 512  # prompts longer than this are prefilled a chunk per engine step
     int8_matmul: str = "auto"  # dynamic W8A8 for larger batches and prefill: auto (where the CPU has VNNI), on, off
     max_engines: int = 2  # chat models loaded at once; an idle one is stopped to load another
     max_adapters: int = 8  # LoRA adapters (fine-tuned models) kept loaded; the least recently used leave
@@ -48,6 +49,7 @@ class Settings:
             "int8_decode_batch": given.get("int8_decode_batch") if given.get("int8_decode_batch") is not None
             else _env("INT8_DECODE_BATCH", "4"),
             "int8_matmul": given.get("int8_matmul") or _env("INT8_MATMUL", "auto"),
+            "prefill_chunk": given.get("prefill_chunk") or _env("PREFILL_CHUNK", "512"),
             "max_engines": given.get("max_engines") or _env("MAX_ENGINES", "2"),
             "max_adapters": given.get("max_adapters") or _env("MAX_ADAPTERS", "8"),
             "memory_budget_gb": given.get("memory_budget_gb") or _env("MEMORY_BUDGET_GB", "0"),
@@ -56,7 +58,7 @@ class Settings:
             s = cls(dtype=str(raw["dtype"]).lower(), threads=int(raw["threads"]), max_num_seqs=int(raw["max_num_seqs"]),
                     max_waiting=int(raw["max_waiting"]), max_model_len=int(raw["max_model_len"]),
                     kv_cache_gb=float(raw["kv_cache_gb"]), int8_decode_batch=int(raw["int8_decode_batch"]),
-                    int8_matmul=str(raw["int8_matmul"]).lower(),
+                    int8_matmul=str(raw["int8_matmul"]).lower(), prefill_chunk=int(raw["prefill_chunk"]),
                     max_engines=int(raw["max_engines"]), max_adapters=int(raw["max_adapters"]),
                     memory_budget_gb=float(raw["memory_budget_gb"]))
         except ValueError as exc:
@@ -65,7 +67,7 @@ class Settings:
             raise ConfigurationError(f"LLMAAS_DTYPE / dtype must be auto, bfloat16 or float32, not {s.dtype!r}")
         if s.int8_matmul not in ("auto", "on", "off"):
             raise ConfigurationError(f"LLMAAS_INT8_MATMUL / int8_matmul must be auto, on or off, not {s.int8_matmul!r}")
-        if s.threads < 0 or s.max_num_seqs < 1 or s.max_waiting < 1 or s.kv_cache_gb <= 0 or s.max_engines < 1 \
+        if s.threads < 0 or s.prefill_chunk < 16 or s.max_num_seqs < 1 or s.max_waiting < 1 or s.kv_cache_gb <= 0 or s.max_engines < 1 \
                 or s.max_adapters < 1 or s.memory_budget_gb < 0:
             raise ConfigurationError(f"invalid engine settings: {s}")
         return s
