@@ -3,8 +3,11 @@
 - single request decode tokens/s: llmaas (public AsyncClient, streaming) vs ``model.generate`` (fp32, the
   tutorial default, and bf16);
 - aggregate tokens/s with 8, 32 and 64 concurrent requests of 128 new tokens vs transformers' static
-  batched ``generate`` at batch 32;
-- time to first token at 32 concurrent (p50, p95);
+  batched ``generate`` at batch 32, in fp32 and in bf16;
+- time to first token and inter-token latency (p50, p95) at each level, and each process's peak memory;
+- the engine's variants in the same run: the default, without dynamic int8 matmuls
+  (``LLMAAS_INT8_MATMUL=off``), and with prefill unchunked (``LLMAAS_PREFILL_CHUNK=4096``: a burst of
+  prompts prefilled in one pass, as before chunking);
 - cold start: ``Client()`` to the first answer, in a fresh process, first run (GGUF conversion) and cached;
 - llama-cpp-python on the same GGUF, where it is installed.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,6 +59,10 @@ def hf_single(dtype: torch.dtype, threads: int) -> float:
     return (out.shape[1] - ids["input_ids"].shape[1]) / elapsed
 
 
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
 def hf_static_batch(batch: int, dtype: torch.dtype, threads: int) -> float:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -74,38 +82,44 @@ def hf_static_batch(batch: int, dtype: torch.dtype, threads: int) -> float:
 # -- llmaas -------------------------------------------------------------------------------------------
 
 
-async def _one(client: llmaas.AsyncClient, i: int) -> tuple[float, int, float]:
-    """(time to first token, tokens, end time) for one streamed request of NEW_TOKENS tokens."""
+async def _one(client: llmaas.AsyncClient, i: int) -> tuple[float, int, float, list[float]]:
+    """(time to first token, tokens, end time, gaps between content chunks) for one streamed request of
+    NEW_TOKENS tokens."""
     start = time.perf_counter()
     first = None
     usage = 0
+    arrivals: list[float] = []
     stream = await client.chat.completions.create(
         model=SMOLLM2, messages=messages(i), max_tokens=NEW_TOKENS, temperature=0, ignore_eos=True, stream=True,
         stream_options={"include_usage": True})
     async for chunk in stream:
-        if first is None and chunk.choices and chunk.choices[0].delta.content:
-            first = time.perf_counter() - start
+        if chunk.choices and chunk.choices[0].delta.content:
+            now = time.perf_counter()
+            arrivals.append(now)
+            if first is None:
+                first = now - start
         if chunk.usage:
             usage = chunk.usage.completion_tokens
-    return first or 0.0, usage, time.perf_counter()
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    return first or 0.0, usage, time.perf_counter(), gaps
 
 
-async def llmaas_concurrent(provider: HuggingFaceProvider, n: int) -> tuple[float, list[float]]:
+async def llmaas_concurrent(provider: HuggingFaceProvider, n: int) -> tuple[float, list[float], list[float]]:
     async with llmaas.AsyncClient(provider=provider) as client:
         await _one(client, 0)  # warm-up: model loaded, caches allocated
         start = time.perf_counter()
         results = await asyncio.gather(*(_one(client, i) for i in range(n)))
         elapsed = time.perf_counter() - start
-    return sum(r[1] for r in results) / elapsed, [r[0] for r in results]
+    return sum(r[1] for r in results) / elapsed, [r[0] for r in results], [g for r in results for g in r[3]]
 
 
 def llmaas_single(provider: HuggingFaceProvider) -> float:
     async def run() -> float:
         async with llmaas.AsyncClient(provider=provider) as client:
             await _one(client, 0)
-            ttft, tokens, _ = await _one(client, 1)
+            await _one(client, 1)
             start = time.perf_counter()
-            _, tokens, end = await _one(client, 2)
+            _, tokens, end, _ = await _one(client, 2)
             return tokens / (end - start)
 
     return asyncio.run(run())
@@ -138,12 +152,12 @@ def llama_cpp(threads: int) -> tuple[float, float] | None:
     return single, total / (time.perf_counter() - start)
 
 
-def isolated(kind: str, *args: str) -> Any:
+def isolated(kind: str, *args: str, env: dict[str, str] | None = None) -> Any:
     """Run one contestant in a fresh process: torch called from two threads of one process (a baseline in
     the main thread, the engine on its own) ran the engine about 40% slower here, so no run shares a
     process with another."""
     out = subprocess.run([sys.executable, __file__, "--only", kind, *args], capture_output=True, text=True,
-                         check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                         check=True, env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -152,21 +166,28 @@ def run_only(kind: str, args: list[str]) -> Any:
     if kind == "hf_single":
         return hf_single(getattr(torch, args[1]), threads)
     if kind == "hf_static":
-        return hf_static_batch(int(args[2]), getattr(torch, args[1]), threads)
+        return [hf_static_batch(int(args[2]), getattr(torch, args[1]), threads), peak_rss_gib()]
     if kind == "llama_cpp":
         return llama_cpp(threads)
     if kind == "llmaas":
         provider = HuggingFaceProvider(progress=False)
         single = llmaas_single(provider)
         levels = {n: asyncio.run(llmaas_concurrent(provider, n)) for n in map(int, args[1:])}
-        return {"single": single, "levels": {n: [r, t] for n, (r, t) in levels.items()},
-                "dtype": provider.settings.torch_dtype_name}
+        return {"single": single, "levels": {n: list(v) for n, v in levels.items()},
+                "dtype": provider.settings.torch_dtype_name, "peak_gib": peak_rss_gib()}
     raise ValueError(kind)
 
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+VARIANTS = {  # name: environment
+    "default": {},
+    "bf16 matmuls (`LLMAAS_INT8_MATMUL=off`)": {"LLMAAS_INT8_MATMUL": "off"},
+    "prefill unchunked (`LLMAAS_PREFILL_CHUNK=4096`)": {"LLMAAS_PREFILL_CHUNK": "4096"},
+}
 
 
 def main(quick: bool = False) -> str:
@@ -177,27 +198,35 @@ def main(quick: bool = False) -> str:
              f"{NEW_TOKENS} new tokens per request, greedy; each contestant in a fresh process.", ""]
     base_fp32 = isolated("hf_single", t, "float32")
     base_bf16 = isolated("hf_single", t, "bfloat16")
-    ours = isolated("llmaas", t, *map(str, levels))
+    runs = {name: isolated("llmaas", t, *map(str, levels), env=env)
+            for name, env in (list(VARIANTS.items())[:1] if quick else VARIANTS.items())}
     lines += ["### Single request decode", "",
               "| engine | tokens/s | vs transformers generate (fp32) |", "| --- | ---: | ---: |",
               f"| transformers `generate`, fp32 (the default) | {base_fp32:.1f} | 1.00 |",
-              f"| transformers `generate`, bf16 | {base_bf16:.1f} | {base_bf16 / base_fp32:.2f} |",
-              f"| llmaas engine ({ours['dtype']}, streamed through AsyncClient) | {ours['single']:.1f} | "
-              f"{ours['single'] / base_fp32:.2f} |"]
+              f"| transformers `generate`, bf16 | {base_bf16:.1f} | {base_bf16 / base_fp32:.2f} |"]
+    for name, run in runs.items():
+        lines.append(f"| llmaas engine, {name} ({run['dtype']}, streamed through AsyncClient) | {run['single']:.1f} | "
+                     f"{run['single'] / base_fp32:.2f} |")
     cpp = None if quick else isolated("llama_cpp", t)
     if cpp:
         lines.append(f"| llama-cpp-python, same GGUF (Q4_1) | {cpp[0]:.1f} | {cpp[0] / base_fp32:.2f} |")
-    static = isolated("hf_static", t, ours["dtype"], "32")
-    lines += ["", "### Concurrent requests (aggregate tokens/s)", "",
-              f"Baseline: transformers static batched `generate` at batch 32 ({ours['dtype']}): {static:.0f} tokens/s.",
-              "", "| concurrent requests | llmaas tokens/s | vs static batch 32 | TTFT p50 (s) | TTFT p95 (s) |",
-              "| ---: | ---: | ---: | ---: | ---: |"]
-    for n in levels:
-        rate, ttfts = ours["levels"][str(n)]
-        lines.append(f"| {n} | {rate:.0f} | {rate / static:.2f} | {statistics.median(ttfts):.2f} | "
-                     f"{pct(ttfts, 0.95):.2f} |")
+    static32, peak32 = isolated("hf_static", t, "float32", "32")
+    static16, peak16 = isolated("hf_static", t, "bfloat16", "32")
+    lines += ["", "### Concurrent requests (aggregate tokens/s, latency)", "",
+              f"Baselines: transformers static batched `generate` at batch 32: fp32 {static32:.0f} tokens/s "
+              f"(peak memory {peak32:.2f} GiB), bf16 {static16:.0f} tokens/s (peak {peak16:.2f} GiB).", "",
+              "| engine | concurrent | tokens/s | vs static 32 fp32 | vs static 32 bf16 | TTFT p50 / p95 (s) | "
+              "ITL p50 / p95 (ms) |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, run in runs.items():
+        for n in levels:
+            rate, ttfts, gaps = run["levels"][str(n)]
+            lines.append(f"| {name} | {n} | {rate:.0f} | {rate / static32:.2f} | {rate / static16:.2f} | "
+                         f"{statistics.median(ttfts):.2f} / {pct(ttfts, 0.95):.2f} | "
+                         f"{1e3 * statistics.median(gaps):.0f} / {1e3 * pct(gaps, 0.95):.0f} |")
+    lines += ["", "Peak memory of each llmaas process (resident, GiB): " + ", ".join(
+        f"{name} {run['peak_gib']:.2f}" for name, run in runs.items())]
     if cpp:
-        lines.append(f"| 8 (llama-cpp-python, one at a time) | {cpp[1]:.0f} | {cpp[1] / static:.2f} | | |")
+        lines.append(f"\nllama-cpp-python, 8 requests one at a time: {cpp[1]:.0f} tokens/s.")
     if not quick:
         with tempfile.TemporaryDirectory() as home:
             first = cold_start(home)

@@ -1,8 +1,13 @@
 """Where a decode step's time goes: ``torch.profiler`` over the compact engine's decode step at 8 and 64
-sequences (bf16 weights, the cache at 512 positions, 256 of them in use), grouped by operator, with the
-share of the step that is matrix multiplication. The "before" picture for engine tuning.
+sequences (the default bf16 engine, the cache at 512 positions, 256 of them in use), grouped by operator,
+with the share of the step that is matrix multiplication.
+
+The engine's own thread is stopped first and the steps run on this one: torch ops issued from a second
+thread while the engine's thread pool exists ran up to 1.5x slower here, which an earlier version of this
+profile counted in.
 
     .venv/bin/python bench/profile_step.py [--steps 20]
+    LLMAAS_INT8_MATMUL=off .venv/bin/python bench/profile_step.py    # bf16 matmuls at every batch size
 """
 
 from __future__ import annotations
@@ -43,14 +48,17 @@ def profile_decode(lm: object, batch: int, steps: int, used: int) -> tuple[float
 def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--batches", default="8,64")
     args = p.parse_args(argv)
     provider = HuggingFaceProvider(progress=False, kv_cache_gb=1.0)
+    torch.set_num_threads(provider.settings.thread_count)
     engine = provider.engine(MODEL)
     engine.wait_ready()
     lm = engine.model
+    engine.shutdown()
     assert lm is not None
     lines = []
-    for batch in (8, 64):
+    for batch in map(int, args.batches.split(",")):
         lm.allocate(batch, 512)
         per_step, ops = profile_decode(lm, batch, args.steps, used=256)
         measured = sum(ms for _, ms in ops)
@@ -61,7 +69,6 @@ def main(argv: list[str] | None = None) -> str:
         for name, ms in ops[:12]:
             lines.append(f"| `{name}` | {ms:.2f} | {100 * ms / measured:.1f}% |")
         lines.append("")
-    engine.shutdown()
     return "\n".join(lines)
 
 

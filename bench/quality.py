@@ -2,9 +2,12 @@
 (``bench/data/quality_text.txt``, written for this bench) in each mode the engine can run, against float32
 in the same run. Target: every default mode within 2% of float32's perplexity.
 
-Float32 and bf16 are measured through the public API (completions with ``echo`` and ``logprobs``, the
-prefill kernels that larger batches also use); the int8 weight copies that decode batches of up to
-``LLMAAS_INT8_DECODE_BATCH`` sequences use are measured on the same text with ``CompactLM.score(int8=True)``.
+- through the public API (completions with ``echo``, ``logprobs`` and ``max_tokens=0``): float32, and the
+  default bf16 engine, whose prefill of a long text runs the dynamic int8 kernel where the CPU has VNNI;
+- each matmul kernel over the whole text (``CompactLM.score(kernel=...)``): bf16, int8 weight-only,
+  dynamic int8;
+- the decode path, teacher-forced a token at a time through the bf16 KV cache, at batch 1 (int8
+  weight-only kernel) and at batch 64 (dynamic int8): what long generations at those batch sizes run.
 
     .venv/bin/python bench/quality.py
 """
@@ -27,31 +30,59 @@ def perplexity(logprobs: list[float]) -> float:
 
 def through_the_api(dtype: str) -> tuple[float, int, Any]:
     client = llmaas.Client(provider="hf", provider_options={"hf": {"progress": False, "dtype": dtype,
-                                                                   "kv_cache_gb": 0.25}})
+                                                                   "kv_cache_gb": 0.5}})
     r = client.completions.create(model=MODEL, prompt=TEXT, echo=True, logprobs=0, max_tokens=0)
     lps = [v for v in r.choices[0].logprobs.token_logprobs[1:] if v is not None]
     return perplexity(lps), len(lps), client
 
 
+def decode_path(lm: Any, ids: list[int], batch: int) -> float:
+    """Perplexity of row 0 when the text is fed one token per decode step to ``batch`` identical rows."""
+    import torch
+
+    lm.allocate(batch, 1 << (len(ids) + 1).bit_length())
+    lps = []
+    for p in range(len(ids) - 1):
+        logits = lm.decode(torch.full((batch,), ids[p], dtype=torch.long), torch.full((batch,), p, dtype=torch.long))
+        lps.append(float(torch.log_softmax(logits[0].float(), dim=-1)[ids[p + 1]]))
+    return perplexity(lps)
+
+
 def main() -> str:
     import torch
 
-    rows = []
     fp32, tokens, c32 = through_the_api("float32")
     c32.close()
-    bf16, _, c16 = through_the_api("bfloat16")
+    api16, _, c16 = through_the_api("bfloat16")
     engine = c16.provider("hf").engine(MODEL)  # type: ignore[attr-defined]
+    lm = engine.model
+    engine.shutdown()  # the model stays; its decode calls below run on this thread alone
     ids = engine.tokenizer.encode(TEXT, add_special_tokens=False)
-    lps, _, _ = engine.model.score(torch.tensor(ids, dtype=torch.long), 0, int8=True)
-    int8 = perplexity(lps.tolist())
+    text = torch.tensor(ids, dtype=torch.long)
+    kernels = {k: perplexity(lm.score(text, 0, kernel=k)[0].tolist())
+               for k in ("float", "int8-weight", "int8-dynamic") if k != "int8-dynamic" or lm.dynamic_int8}
+    one = decode_path(lm, ids, 1)
+    many = decode_path(lm, ids, 64)
     c16.close()
+
+    def row(mode: str, where: str, ppl: float) -> str:
+        return f"| {mode} | {where} | {ppl:.4f} | {ppl / fp32:.4f} |"
+
+    default_prefill = "dynamic int8" if lm.dynamic_int8 else "bf16"
     rows = [f"Text: {tokens + 1} tokens.", "",
             "| mode | where the engine uses it | perplexity | against float32 |", "| --- | --- | --- | --- |",
-            f"| float32 | `LLMAAS_DTYPE=float32` | {fp32:.4f} | 1.0000 |",
-            f"| bf16 weights (default where the CPU has AVX512-BF16 or AMX) | prefill, decode batches over 4 | "
-            f"{bf16:.4f} | {bf16 / fp32:.4f} |",
-            f"| int8 weight copies, per-row scales (default with bf16) | decode batches of up to 4, short prefills | "
-            f"{int8:.4f} | {int8 / fp32:.4f} |"]
+            row("float32 (API)", "`LLMAAS_DTYPE=float32`", fp32),
+            row(f"bf16 engine, default (API: prefill kernel {default_prefill})", "the default where the CPU has "
+                "AVX512-BF16 or AMX", api16),
+            row("bf16 matmuls", "`LLMAAS_INT8_MATMUL=off`: prefill, decode batches over 4", kernels["float"]),
+            row("int8 weight-only, per-row scales", "decode batches of up to 4, prefills of up to 4 tokens",
+                kernels["int8-weight"])]
+    if "int8-dynamic" in kernels:
+        rows.append(row("dynamic int8 (W8A8, per-token scales, smoothed)", "default with VNNI: decode batches "
+                        "over 4, prefill", kernels["int8-dynamic"]))
+    rows += [row("decode path, batch 1 (bf16 KV cache, int8 weight-only)", "one stream", one),
+             row(f"decode path, batch 64 (bf16 KV cache, {'dynamic int8' if lm.dynamic_int8 else 'bf16'})",
+                 "64 streams", many)]
     return "\n".join(rows)
 
 

@@ -1,0 +1,67 @@
+"""The dynamic int8 (W8A8) kernel: close to the float product, the RMSNorm folded in exactly, smoothing
+that pays where activations have outlier channels, and the engine picking the kernel by batch size."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from llmaas.providers.huggingface.quant import DynamicInt8, dynamic_int8_mm
+
+from .conftest import CHAT
+
+
+def _rms(x, w, eps=1e-5):
+    return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+
+def _rel(a, b):
+    return float((a - b).norm() / b.norm())
+
+
+def test_the_plain_kernel_is_close_to_the_float_product():
+    torch.manual_seed(0)
+    w, x = torch.randn(256, 128) * 0.05, torch.randn(40, 128)
+    out = dynamic_int8_mm(x, DynamicInt8.make(w), None, torch.float32)
+    assert out.shape == (40, 256) and out.dtype == torch.float32
+    assert _rel(out, x @ w.T) < 0.02
+
+
+def test_the_norm_is_applied_inside_and_smoothing_tames_outlier_channels():
+    torch.manual_seed(0)
+    w, norm = torch.randn(256, 128) * 0.05, torch.rand(128) + 0.5
+    x = torch.randn(64, 128)
+    x[:, :4] *= 40  # a few outlier channels, as the residual stream of a language model has
+    ref = _rms(x, norm) @ w.T
+    seen = (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5)).abs().amax(0)
+    plain = dynamic_int8_mm(x, DynamicInt8.make(w, norm), 1e-5, torch.float32)
+    smooth = dynamic_int8_mm(x, DynamicInt8.make(w, norm, seen), 1e-5, torch.float32)
+    assert _rel(smooth, ref) < 0.02
+    assert _rel(smooth, ref) < _rel(plain, ref)
+
+
+@pytest.fixture(scope="module")
+def lm():
+    from llmaas.providers.huggingface import HuggingFaceProvider
+
+    provider = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, int8_matmul="on")
+    engine = provider.engine(CHAT)
+    engine.wait_ready()
+    yield engine.model, engine.tokenizer
+    engine.shutdown()
+
+
+def test_the_engine_picks_the_kernel_by_rows(lm):
+    model, _ = lm
+    assert model.dynamic_int8 and model.int8_max_batch == 4
+    assert [model.kernel_for(r) for r in (1, 4, 5, 64)] == ["int8-weight", "int8-weight", "int8-dynamic",
+                                                            "int8-dynamic"]
+
+
+def test_every_kernel_scores_a_text_within_two_percent_of_the_others(lm):
+    model, tok = lm
+    text = (Path(__file__).parents[2] / "bench" / "data" / "quality_text.txt").read_text()
+    ids = torch.tensor(tok.encode(text, add_special_tokens=False))
+    ppl = {k: math.exp(-float(model.score(ids, kernel=k)[0].mean())) for k in ("float", "int8-weight", "int8-dynamic")}
+    assert max(ppl.values()) / min(ppl.values()) < 1.02, ppl
