@@ -7,7 +7,7 @@ thread while the engine's thread pool exists ran up to 1.5x slower here, which a
 profile counted in.
 
     .venv/bin/python bench/profile_step.py [--steps 20]
-    LLMAAS_INT8_MATMUL=off .venv/bin/python bench/profile_step.py    # bf16 matmuls at every batch size
+    LLMAAS_INT8_MATMUL=off .venv/bin/python bench/profile_step.py    # bf16 matmuls over 4 rows
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 (``bench/data/quality_text.txt``, written for this bench) in each mode the engine can run, against float32
 in the same run. Target: every default mode within 2% of float32's perplexity.
 
-- through the public API (completions with ``echo``, ``logprobs`` and ``max_tokens=0``): float32, and the
-  default bf16 engine, whose prefill of a long text runs the dynamic int8 kernel where the CPU has VNNI;
+- through the public API (completions with ``echo``, ``logprobs`` and ``max_tokens=0``): float32, the bf16
+  engine with bf16 matmuls (``int8_matmul="off"``) and with dynamic int8 ones (``"on"``, the default where
+  the CPU has VNNI);
 - each matmul kernel over the whole text (``CompactLM.score(kernel=...)``): bf16, int8 weight-only,
   dynamic int8;
 - the decode path, teacher-forced a token at a time through the bf16 KV cache, at batch 1 (int8
@@ -28,9 +29,9 @@ def perplexity(logprobs: list[float]) -> float:
     return math.exp(-sum(logprobs) / len(logprobs))
 
 
-def through_the_api(dtype: str) -> tuple[float, int, Any]:
+def through_the_api(dtype: str, **options: Any) -> tuple[float, int, Any]:
     client = llmaas.Client(provider="hf", provider_options={"hf": {"progress": False, "dtype": dtype,
-                                                                   "kv_cache_gb": 0.5}})
+                                                                   "kv_cache_gb": 0.5, **options}})
     r = client.completions.create(model=MODEL, prompt=TEXT, echo=True, logprobs=0, max_tokens=0)
     lps = [v for v in r.choices[0].logprobs.token_logprobs[1:] if v is not None]
     return perplexity(lps), len(lps), client
@@ -53,7 +54,9 @@ def main() -> str:
 
     fp32, tokens, c32 = through_the_api("float32")
     c32.close()
-    api16, _, c16 = through_the_api("bfloat16")
+    api16, _, plain = through_the_api("bfloat16", int8_matmul="off")
+    plain.close()
+    api8, _, c16 = through_the_api("bfloat16", int8_matmul="on")
     engine = c16.provider("hf").engine(MODEL)  # type: ignore[attr-defined]
     lm = engine.model
     engine.shutdown()  # the model stays; its decode calls below run on this thread alone
@@ -63,26 +66,28 @@ def main() -> str:
                for k in ("float", "int8-weight", "int8-dynamic") if k != "int8-dynamic" or lm.dynamic_int8}
     one = decode_path(lm, ids, 1)
     many = decode_path(lm, ids, 64)
+    lm.dynamic_int8 = False  # LLMAAS_INT8_MATMUL=off: bf16 matmuls above 4 rows
+    many_bf16 = decode_path(lm, ids, 64)
     c16.close()
 
     def row(mode: str, where: str, ppl: float) -> str:
         return f"| {mode} | {where} | {ppl:.4f} | {ppl / fp32:.4f} |"
 
-    default_prefill = "dynamic int8" if lm.dynamic_int8 else "bf16"
     rows = [f"Text: {tokens + 1} tokens.", "",
             "| mode | where the engine uses it | perplexity | against float32 |", "| --- | --- | --- | --- |",
             row("float32 (API)", "`LLMAAS_DTYPE=float32`", fp32),
-            row(f"bf16 engine, default (API: prefill kernel {default_prefill})", "the default where the CPU has "
-                "AVX512-BF16 or AMX", api16),
+            row("bf16 engine, bf16 matmuls (API)", "`LLMAAS_INT8_MATMUL=off`", api16),
+            row("bf16 engine, dynamic int8 matmuls (API)", "the default where the CPU has VNNI", api8),
             row("bf16 matmuls", "`LLMAAS_INT8_MATMUL=off`: prefill, decode batches over 4", kernels["float"]),
             row("int8 weight-only, per-row scales", "decode batches of up to 4, prefills of up to 4 tokens",
                 kernels["int8-weight"])]
     if "int8-dynamic" in kernels:
-        rows.append(row("dynamic int8 (W8A8, per-token scales, smoothed)", "default with VNNI: decode batches "
-                        "over 4, prefill", kernels["int8-dynamic"]))
+        rows.append(row("dynamic int8 (W8A8, per-token scales, smoothed)", "default with VNNI: decode "
+                        "batches over 4, prefill", kernels["int8-dynamic"]))
     rows += [row("decode path, batch 1 (bf16 KV cache, int8 weight-only)", "one stream", one),
-             row(f"decode path, batch 64 (bf16 KV cache, {'dynamic int8' if lm.dynamic_int8 else 'bf16'})",
-                 "64 streams", many)]
+             row("decode path, batch 64 (bf16 KV cache, bf16 matmuls)", "64 streams, `LLMAAS_INT8_MATMUL=off`",
+                 many_bf16),
+             row("decode path, batch 64 (bf16 KV cache, dynamic int8)", "64 streams, default with VNNI", many)]
     return "\n".join(rows)
 
 

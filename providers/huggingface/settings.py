@@ -32,7 +32,8 @@ class Settings:
     kv_cache_gb: float = 2.0
     int8_decode_batch: int = 4  # decode steps of at most this many sequences use int8 weights (0: never)
     prefill_chunk: int = 512  # prompts longer than this are prefilled a chunk per engine step
-    int8_matmul: str = "auto"  # dynamic W8A8 for larger batches and prefill: auto (where the CPU has VNNI), on, off
+    # dynamic W8A8 for larger batches and prefill: auto (the default: on where the CPU has VNNI), on, off
+    int8_matmul: str = "auto"
     max_engines: int = 2  # chat models loaded at once; an idle one is stopped to load another
     max_adapters: int = 8  # LoRA adapters (fine-tuned models) kept loaded; the least recently used leave
     memory_budget_gb: float = 0.0  # chat models' memory (weights and KV caches) at most this; 0: no budget
