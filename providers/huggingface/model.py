@@ -289,11 +289,11 @@ class CompactLM:
             if pair is not None:
                 if normed is None:
                     normed = self._rms(x, norm) if norm is not None else x
-                low = F.linear(normed, pair[0])  # [rows, (P,) R]
+                low = F.linear(normed.to(pair[0].dtype), pair[0])  # [rows, (P,) R]; dynamic int8 runs float32
                 mask = masks[name]
                 if mask is not None:
                     low = low * (mask if low.dim() == 2 else mask[:, None, :])
-                if out.dim() == 2:  # a decode step: one fused multiply-add
+                if out.dim() == 2 and out.dtype == low.dtype:  # a decode step: one fused multiply-add
                     out = torch.addmm(out, low, pair[1].t())
                 else:
                     out = out + F.linear(low, pair[1])

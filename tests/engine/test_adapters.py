@@ -86,3 +86,23 @@ def test_an_adapter_without_lora_weights_is_refused(tmp_path, folder):
     (tmp_path / "adapter_config.json").write_text('{"peft_type": "PREFIX_TUNING"}')
     with pytest.raises(ValueError, match="only LoRA"):
         load_adapter(tmp_path, base, "ft:x")
+
+
+def test_adapters_run_on_the_dynamic_int8_kernel(folder, tmp_path):
+    """bf16 with dynamic int8 matmuls keeps activations float32 between layers: the adapters' low-rank
+    terms must meet them in prefill (many rows) and in decode steps over the weight-only limit."""
+    one = make_adapter(folder, tmp_path / "one", 1, ["q_proj", "o_proj", "gate_proj", "down_proj"])
+    model = CompactLM(_hf(folder), torch.bfloat16, 256)
+    model.enable_int8_decode(4)
+    assert model.enable_dynamic_int8(torch.arange(1, 200))
+    adapter = load_adapter(one, model, "ft:one")
+    prompts = [torch.tensor([1, 504, 3101, 314, 260, 2045])] * 6
+    model.allocate(6, 64)
+    rows = [adapter, None] * 3
+    model.use_adapters(rows)
+    first = model.prefill(prompts, list(range(6)))
+    nxt = model.decode(first.argmax(-1), torch.full((6,), 6))
+    assert model.kernel_for(6 * 6) == model.kernel_for(6) == "int8-dynamic"
+    assert torch.isfinite(first).all() and torch.isfinite(nxt).all()
+    assert not torch.allclose(first[0], first[1], atol=1e-2)  # the adapter row differs from the base row
+    torch.testing.assert_close(first[1], first[3])  # base rows agree with each other
