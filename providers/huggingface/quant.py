@@ -66,9 +66,8 @@ class DynamicInt8:
                 s = seen.pow(SMOOTHING_ALPHA) / w.abs().amax(0).clamp(min=1e-5).pow(1 - SMOOTHING_ALPHA)
             w = w * s[None, :]
             into = (norm.float() / s).contiguous()
-        scale = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-8)
-        q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8)
-        return cls(q.t().contiguous(), scale.contiguous(), into)
+        q, scale = quantize_int8(w)  # float32 in, so float32 scales
+        return cls(q.t().contiguous(), scale, into)
 
     @staticmethod
     def supported(weight: torch.Tensor) -> bool:
