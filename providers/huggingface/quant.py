@@ -36,15 +36,6 @@ def quantize_int8(w: torch.Tensor) -> Int8:
     return q, scale.to(w.dtype)
 
 
-def cpu_has_int8_dot() -> bool:
-    """VNNI (AVX512 or AVX) or AMX: int8 dot products in hardware, where ``_int_mm`` beats bf16."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(f in flags for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
-
-
 @dataclass
 class DynamicInt8:
     """A projection for dynamic W8A8: the weight transposed ``[K, N]`` in int8, its per-output scales, and

@@ -9,13 +9,23 @@ from pathlib import Path
 from llmaas._errors import ConfigurationError
 
 
+def _cpu_flags() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
 def cpu_has_fast_bf16() -> bool:
     """AMX or AVX512-BF16: where bf16 matmuls beat fp32 (measured about 2-5x on these machines)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
+    flags = _cpu_flags()
     return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def cpu_has_int8_dot() -> bool:
+    """VNNI (AVX512 or AVX) or AMX: int8 dot products in hardware, where ``_int_mm`` beats bf16."""
+    flags = _cpu_flags()
+    return any(f in flags for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
 def _env(name: str, default: str) -> str:
@@ -87,8 +97,6 @@ class Settings:
     def dynamic_int8(self) -> bool:
         """Whether bf16 models use dynamic W8A8 for larger batches and prefill."""
         if self.int8_matmul == "auto":
-            from .quant import cpu_has_int8_dot
-
             return cpu_has_int8_dot()
         return self.int8_matmul == "on"
 
