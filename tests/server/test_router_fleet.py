@@ -55,8 +55,14 @@ def test_killing_one_of_three_servers_loses_no_request(fleet, tmp_path):
                                                          messages=[{"role": "user", "content": f"Count to {i}."}])
                 return r.usage.completion_tokens
 
-            tasks = [asyncio.create_task(ask(i)) for i in range(24)]
-            await asyncio.sleep(1.0)  # requests are in flight on every node
+            tasks = [asyncio.create_task(ask(i, tokens=12)) for i in range(24)]
+            # kill it while requests are in flight on it (a fixed sleep let a fast machine finish them all first)
+            for _ in range(600):
+                if router.stats()["chat"]["node-1"]["inflight"] >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)  # they reach the server and start generating
+            assert router.stats()["chat"]["node-1"]["inflight"] >= 1, "no request reached node-1 before the kill"
             os.kill(victim.proc.pid, signal.SIGKILL)
             tokens = await asyncio.gather(*tasks)
             state = dict(router.stats()["chat"]["node-1"])
@@ -71,7 +77,7 @@ def test_killing_one_of_three_servers_loses_no_request(fleet, tmp_path):
             return tokens, state, closed
 
     tokens, state, closed = asyncio.run(run())
-    assert tokens == [6] * 24  # every request answered in full
+    assert tokens == [12] * 24  # every request answered in full
     assert state["breaker"] in ("open", "half-open") and state["failures"] >= 1
     assert closed  # back in the rotation once its probe succeeded
 
