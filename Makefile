@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 LINKS := $(VENV)/.linked
 # the strict editable install is a real `llmaas/` tree of links (build/__editable__*) that type checkers and
 # IDEs can follow; it is remade when a module is added or removed
-SOURCES := $(shell find sdk providers server store -name '*.py' -o -name py.typed -o -name '*.safetensors' -o -name '*.html' -o -name '*.js' -o -name '*.css' -o -name '*.txt' 2>/dev/null | sort | md5sum | cut -c1-12)
+SOURCES := $(shell find sdk providers server store -name '*.py' -o -name py.typed -o -name '*.safetensors' -o -name '*.html' -o -name '*.js' -o -name '*.css' -o -name '*.txt' -o -name '*.cpp' 2>/dev/null | sort | md5sum | cut -c1-12)
 EDITABLE := --config-settings editable_mode=strict
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1

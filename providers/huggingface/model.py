@@ -15,6 +15,7 @@ dynamic int8 (W8A8) for many.
 from __future__ import annotations
 
 import math
+from functools import partial
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,9 @@ class CompactLM:
             cos, sin = inner.rotary_emb(probe, positions)
         self.cos: torch.Tensor = cos[0].to(dtype).contiguous()  # [max_len, head_dim]
         self.sin: torch.Tensor = sin[0].to(dtype).contiguous()
+        self._cos32: torch.Tensor = cos[0].float().contiguous()  # the native decode kernel's tables
+        self._sin32: torch.Tensor = sin[0].float().contiguous()
+        self.native_attention: Any = None  # native.py's decode kernel, for a bf16 cache
         self.k_cache: torch.Tensor = torch.empty(0)
         self.v_cache: torch.Tensor = torch.empty(0)
         self.int8_max_batch: int = 0  # decode steps with at most this many sequences use int8 weights
@@ -183,6 +187,13 @@ class CompactLM:
         return True
 
     @torch.inference_mode()
+    def enable_native_attention(self, mode: str) -> bool:
+        """Decode attention by the native kernel (``native.py``) where the cache is bf16 and it builds."""
+        from .native import decode_attention_kernel
+
+        self.native_attention = decode_attention_kernel(mode) if self.cache_dtype == torch.bfloat16 else None
+        return self.native_attention is not None
+
     def _activation_ranges(self, tokens: torch.Tensor) -> list[dict[str, torch.Tensor]]:
         """Per layer, the largest ``|x / rms(x)|`` of each channel entering the q/k/v and gate/up
         projections, over a forward pass of ``tokens`` in the model's dtype."""
@@ -241,7 +252,7 @@ class CompactLM:
         from .details import tensor_bytes
 
         return tensor_bytes([self.embed, self.layers, self.norm, self.lm_head, self._lm_head8, self._lm_head_a8,
-                             self.cos, self.sin, self.k_cache, self.v_cache])
+                             self.cos, self.sin, self._cos32, self._sin32, self.k_cache, self.v_cache])
 
     def move_slot(self, src: int, dst: int, length: int) -> None:
         self.k_cache[:, dst, :, :, :length] = self.k_cache[:, src, :, :, :length]
@@ -430,12 +441,18 @@ class CompactLM:
                 top_v[start:end], top_i[start:end] = values, ids
         return token_lp, top_v, top_i
 
-    @torch.inference_mode()
-    def decode(self, tokens: torch.Tensor, positions: torch.Tensor, kernel: str | None = None) -> torch.Tensor:
-        """One token for each of the sequences in slots ``0..B-1``; their next-token logits ``[B, V]``."""
-        b = tokens.shape[0]
-        kernel = kernel or self.kernel_for(b)
-        d, hq, hk = self.head_dim, self.n_heads, self.n_kv
+    def _native_decode(self, positions: torch.Tensor) -> Any:
+        """Rotary, cache write and attention for layer ``i`` in one call of the native kernel."""
+        kernel, hq, scale = self.native_attention, self.n_heads, self.scale
+
+        def attention(i: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            return kernel(q, k, v, self.k_cache[i], self.v_cache[i], positions, self._cos32, self._sin32, hq, scale)
+
+        return attention
+
+    def _torch_decode(self, positions: torch.Tensor) -> Any:
+        """The same in torch ops: over views of the cache, masked past each sequence's length."""
+        b, d, hq, hk = positions.shape[0], self.head_dim, self.n_heads, self.n_kv
         group = hq // hk
         t = int(positions.max()) + 1
         cos = self.cos[positions].unsqueeze(1)  # [B, 1, d]
@@ -443,18 +460,27 @@ class CompactLM:
         mask = torch.arange(t).unsqueeze(0) > positions.unsqueeze(1)  # [B, T], True = not yet written
         bias = torch.zeros(b, t).masked_fill_(mask, float("-inf")).view(b, 1, 1, t)
         rows = torch.arange(b)
+
+        def attention(i: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            q = self._rope(q.view(b, hq, d), cos, sin)
+            self.k_cache[i, rows, :, :, positions] = self._rope(k.view(b, hk, d), cos, sin).to(self.cache_dtype)
+            self.v_cache[i, rows, :, positions] = v.view(b, hk, d).to(self.cache_dtype)
+            keys_t = self.k_cache[i, :b, :, :, :t]  # [B, hk, d, T], a view
+            values = self.v_cache[i, :b, :, :t]  # [B, hk, T, d], a view
+            scores = torch.matmul(q.view(b, hk, group, d).to(self.cache_dtype), keys_t)
+            probs = torch.softmax(scores.float() * self.scale + bias, dim=-1).to(self.cache_dtype)
+            return torch.matmul(probs, values).reshape(b, hq * d)  # [B, hk, group, d]
+
+        return attention
+
+    @torch.inference_mode()
+    def decode(self, tokens: torch.Tensor, positions: torch.Tensor, kernel: str | None = None) -> torch.Tensor:
+        """One token for each of the sequences in slots ``0..B-1``; their next-token logits ``[B, V]``."""
+        b = tokens.shape[0]
+        kernel = kernel or self.kernel_for(b)
         x = self.embed[tokens]
         x = x.float() if kernel == DYNAMIC8 else x
+        attention = self._native_decode(positions) if self.native_attention is not None else self._torch_decode(positions)
         for i, layer in enumerate(self.layers):
-            def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, i: int = i) -> torch.Tensor:
-                q = self._rope(q.view(b, hq, d), cos, sin)
-                self.k_cache[i, rows, :, :, positions] = self._rope(k.view(b, hk, d), cos, sin).to(self.cache_dtype)
-                self.v_cache[i, rows, :, positions] = v.view(b, hk, d).to(self.cache_dtype)
-                keys_t = self.k_cache[i, :b, :, :, :t]  # [B, hk, d, T], a view
-                values = self.v_cache[i, :b, :, :t]  # [B, hk, T, d], a view
-                scores = torch.matmul(q.view(b, hk, group, d).to(self.cache_dtype), keys_t)
-                probs = torch.softmax(scores.float() * self.scale + bias, dim=-1).to(self.cache_dtype)
-                return torch.matmul(probs, values).reshape(b, hq * d)  # [B, hk, group, d]
-
-            x = self._block(x, layer, kernel, True, attend)
+            x = self._block(x, layer, kernel, True, partial(attention, i))
         return self._logits(x, kernel)

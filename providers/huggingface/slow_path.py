@@ -39,6 +39,9 @@ class TransformersLM:
     def enable_dynamic_int8(self, calibration: Any) -> bool:
         return False
 
+    def enable_native_attention(self, mode: str) -> bool:
+        return False
+
     def use_adapters(self, adapters: list[Any]) -> None:
         if any(a is not None for a in adapters):
             raise ValueError("fine-tuned adapters are served by the compact engine only, not the transformers path")
