@@ -5,7 +5,8 @@
 - aggregate tokens/s with 8, 32 and 64 concurrent requests of 128 new tokens vs transformers' static
   batched ``generate`` at batch 32, in fp32 and in bf16;
 - time to first token and inter-token latency (p50, p95) at each level, and each process's peak memory;
-- the engine's variants in the same run: the default, with bf16 matmuls instead of dynamic int8
+- the engine's variants in the same run: the default, with torch ops instead of the native kernels
+  (``LLMAAS_NATIVE_KERNELS=off``), with bf16 matmuls instead of dynamic int8
   (``LLMAAS_INT8_MATMUL=off``), and with prefill unchunked (``LLMAAS_PREFILL_CHUNK=4096``: a burst of
   prompts prefilled in one pass, as before chunking);
 - cold start: ``Client()`` to the first answer, in a fresh process, first run (GGUF conversion) and cached;
@@ -185,6 +186,7 @@ def pct(values: list[float], q: float) -> float:
 
 VARIANTS = {  # name: environment
     "default": {},
+    "torch ops only (`LLMAAS_NATIVE_KERNELS=off`)": {"LLMAAS_NATIVE_KERNELS": "off"},
     "bf16 matmuls (`LLMAAS_INT8_MATMUL=off`)": {"LLMAAS_INT8_MATMUL": "off"},
     "prefill unchunked (`LLMAAS_PREFILL_CHUNK=4096`)": {"LLMAAS_PREFILL_CHUNK": "4096"},
 }

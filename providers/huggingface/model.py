@@ -77,7 +77,7 @@ class CompactLM:
         self.sin: torch.Tensor = sin[0].to(dtype).contiguous()
         self._cos32: torch.Tensor = cos[0].float().contiguous()  # the native decode kernel's tables
         self._sin32: torch.Tensor = sin[0].float().contiguous()
-        self.native_attention: Any = None  # native.py's decode kernel, for a bf16 cache
+        self.native: Any = None  # native.py's kernels, for a bf16 model
         self.k_cache: torch.Tensor = torch.empty(0)
         self.v_cache: torch.Tensor = torch.empty(0)
         self.int8_max_batch: int = 0  # decode steps with at most this many sequences use int8 weights
@@ -187,12 +187,13 @@ class CompactLM:
         return True
 
     @torch.inference_mode()
-    def enable_native_attention(self, mode: str) -> bool:
-        """Decode attention by the native kernel (``native.py``) where the cache is bf16 and it builds."""
-        from .native import decode_attention_kernel
+    def enable_native(self, mode: str) -> bool:
+        """The native kernels (``native.py``) for a bf16 model where they build. A float32 model keeps torch
+        ops: it is the mode that gives transformers' answers bit for bit."""
+        from .native import native_kernels
 
-        self.native_attention = decode_attention_kernel(mode) if self.cache_dtype == torch.bfloat16 else None
-        return self.native_attention is not None
+        self.native = native_kernels(mode) if self.dtype == torch.bfloat16 else None
+        return self.native is not None
 
     def _activation_ranges(self, tokens: torch.Tensor) -> list[dict[str, torch.Tensor]]:
         """Per layer, the largest ``|x / rms(x)|`` of each channel entering the q/k/v and gate/up
@@ -267,6 +268,9 @@ class CompactLM:
         return DYNAMIC8 if self.dynamic_int8 else FLOAT
 
     def _rms(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        if self.native is not None:
+            flat = self.native.rms_norm(x.reshape(-1, x.shape[-1]), w, self.eps, self.dtype == torch.bfloat16)
+            return flat.view(*x.shape[:-1], -1)
         xf = x.float()
         xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
         return (w * xf).to(self.dtype)
@@ -284,7 +288,8 @@ class CompactLM:
         normed = None
         if kernel == DYNAMIC8 and layer.a8 is not None:
             # float32 out: in this mode the residual stream stays float32, saving a conversion each way
-            out = dynamic_int8_mm(x, layer.a8[name], self.eps if norm is not None else None, torch.float32)
+            out = dynamic_int8_mm(x, layer.a8[name], self.eps if norm is not None else None, torch.float32,
+                                  self.native)
             out = out + bias if bias is not None else out
         else:
             normed = self._rms(x, norm) if norm is not None else x
@@ -322,12 +327,17 @@ class CompactLM:
         x = x + self._linear(out, layer, "w_o", kernel, lora)
         if observe is not None:
             observe(layer, "w_gate_up", x)
-        gate, up = self._linear(x, layer, "w_gate_up", kernel, lora, norm=layer.ln_post).chunk(2, dim=-1)
-        return x + self._linear(F.silu(gate) * up, layer, "w_down", kernel, lora)
+        gate_up = self._linear(x, layer, "w_gate_up", kernel, lora, norm=layer.ln_post)
+        if self.native is not None:
+            act = self.native.silu_mul(gate_up.reshape(-1, gate_up.shape[-1])).view(*gate_up.shape[:-1], -1)
+        else:
+            gate, up = gate_up.chunk(2, dim=-1)
+            act = F.silu(gate) * up
+        return x + self._linear(act, layer, "w_down", kernel, lora)
 
     def _logits(self, x: torch.Tensor, kernel: str) -> torch.Tensor:
         if kernel == DYNAMIC8 and self._lm_head_a8 is not None:
-            return dynamic_int8_mm(x, self._lm_head_a8, self.eps, torch.float32)
+            return dynamic_int8_mm(x, self._lm_head_a8, self.eps, torch.float32, self.native)
         h = self._rms(x, self.norm)
         if kernel == WEIGHT8 and self._lm_head8 is not None:
             return torch._weight_int8pack_mm(h, *self._lm_head8).float()
@@ -443,7 +453,7 @@ class CompactLM:
 
     def _native_decode(self, positions: torch.Tensor) -> Any:
         """Rotary, cache write and attention for layer ``i`` in one call of the native kernel."""
-        kernel, hq, scale = self.native_attention, self.n_heads, self.scale
+        kernel, hq, scale = self.native.decode_attention, self.n_heads, self.scale
 
         def attention(i: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
             return kernel(q, k, v, self.k_cache[i], self.v_cache[i], positions, self._cos32, self._sin32, hq, scale)
@@ -480,7 +490,7 @@ class CompactLM:
         kernel = kernel or self.kernel_for(b)
         x = self.embed[tokens]
         x = x.float() if kernel == DYNAMIC8 else x
-        attention = self._native_decode(positions) if self.native_attention is not None else self._torch_decode(positions)
+        attention = self._native_decode(positions) if self.native is not None else self._torch_decode(positions)
         for i, layer in enumerate(self.layers):
             x = self._block(x, layer, kernel, True, partial(attention, i))
         return self._logits(x, kernel)

@@ -1,11 +1,15 @@
-"""The engine's native kernel: one decode step's attention for a layer (rotary, KV cache write, attention
-over the bf16 cache) in C++ (``decode_attention.cpp``), built for this CPU the first time an engine needs
-it and cached per machine in ``$XDG_CACHE_HOME/llmaas/kernels`` (a build artefact, like torch's own
-extension cache, so it does not live in ``LLMAAS_HOME``). Where it cannot be built (no compiler), the
-engine keeps its torch attention and says so once.
+"""The engine's native kernels for bf16 models (``kernels.cpp``): decode attention (rotary, KV cache write
+and attention over the bf16 cache for a layer in one call), RMSNorm, silu(gate) * up, and the per-row
+int8 quantization of dynamic W8A8. Each replaces several torch ops with one; at one stream a token is
+about a thousand small ops, and their count decides the speed.
 
-Setting ``attention_kernel`` / ``LLMAAS_ATTENTION_KERNEL``: ``auto`` (native where it builds), ``native``
-(an error where it does not) or ``torch``.
+They are built for this CPU (``-march=native``) the first time an engine needs them and cached per
+machine in ``$XDG_CACHE_HOME/llmaas/kernels`` (a build artefact, like torch's own extension cache, so not
+in ``LLMAAS_HOME``). Where they cannot be built (no compiler), the engine keeps its torch ops and says so
+once.
+
+Setting ``native_kernels`` / ``LLMAAS_NATIVE_KERNELS``: ``auto`` (used where they build), ``on`` (an error
+where they do not) or ``off``.
 """
 
 from __future__ import annotations
@@ -18,18 +22,18 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from llmaas._errors import ConfigurationError
 
 from .settings import _cpu_flags
 
-SOURCE = Path(__file__).with_name("decode_attention.cpp")
+SOURCE = Path(__file__).with_name("kernels.cpp")
 CFLAGS = ["-O3", "-march=native", "-fopenmp"]
 log = logging.getLogger("llmaas.engine")
 
 _lock = threading.Lock()
-_built: dict[str, Callable[..., Any] | None] = {}
+_built: dict[str, Any] = {}
 _failure: list[str] = []
 
 
@@ -49,8 +53,8 @@ def _key() -> str:
     return digest.hexdigest()
 
 
-def _build() -> Callable[..., Any]:
-    name = f"llmaas_decode_attention_{_key()}"
+def _build() -> Any:
+    name = f"llmaas_kernels_{_key()}"
     folder = kernel_cache() / name
     built = folder / f"{name}.so"
     if not built.exists():
@@ -58,35 +62,35 @@ def _build() -> Callable[..., Any]:
 
         folder.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        print(f"llmaas: building the decode-attention kernel for this CPU (once; cached in {folder})", file=sys.stderr)
+        print(f"llmaas: building the native kernels for this CPU (once; cached in {folder})", file=sys.stderr)
         module = load(name, [str(SOURCE)], extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"],
                       build_directory=str(folder), verbose=False)
         print(f"llmaas: built in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-        return module.decode_attention
+        return module
     import torch  # noqa: F401  (the extension links against torch's libraries, loaded by importing it)
 
     spec = importlib.util.spec_from_file_location(name, built)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.decode_attention
+    return module
 
 
-def decode_attention_kernel(mode: str) -> Callable[..., Any] | None:
-    """The compiled kernel, or None for ``mode == "torch"`` or (``auto``) where it cannot be built."""
-    if mode == "torch":
+def native_kernels(mode: str) -> Any:
+    """The compiled module (``decode_attention``, ``rms_norm``, ``silu_mul``, ``quantize_rows``), or None
+    for ``mode == "off"`` or (``auto``) where it cannot be built."""
+    if mode == "off":
         return None
     with _lock:
-        if "fn" not in _built:
+        if "module" not in _built:
             try:
-                _built["fn"] = _build()
-            except Exception as exc:  # noqa: BLE001  (no compiler, no ninja, a read-only cache: torch attention)
-                _built["fn"] = None
+                _built["module"] = _build()
+            except Exception as exc:  # noqa: BLE001  (no compiler, no ninja, a read-only cache: torch ops)
+                _built["module"] = None
                 _failure.append(f"{type(exc).__name__}: {str(exc).strip()[-500:]}")
-                log.warning("llmaas: the decode-attention kernel could not be built; using torch attention (%s)",
-                            _failure[-1])
-        fn = _built["fn"]
-    if fn is None and mode == "native":
-        raise ConfigurationError(f"LLMAAS_ATTENTION_KERNEL is native, but the kernel could not be built: "
+                log.warning("llmaas: the native kernels could not be built; using torch ops (%s)", _failure[-1])
+        module = _built["module"]
+    if module is None and mode == "on":
+        raise ConfigurationError(f"LLMAAS_NATIVE_KERNELS is on, but the kernels could not be built: "
                                  f"{_failure[-1] if _failure else 'unknown reason'}")
-    return fn
+    return module

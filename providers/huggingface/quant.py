@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 CALIBRATION_TEXT = Path(__file__).with_name("calibration.txt")
 SMOOTHING_ALPHA = 0.5
 
+_EMPTY = torch.empty(0)
 Int8 = tuple[torch.Tensor, torch.Tensor]  # int8 weight [N, K] and its per-row scales [N]
 
 
@@ -71,17 +73,23 @@ class DynamicInt8:
         return True
 
 
-def dynamic_int8_mm(x: torch.Tensor, p: DynamicInt8, eps: float | None, out_dtype: torch.dtype) -> torch.Tensor:
+def dynamic_int8_mm(x: torch.Tensor, p: DynamicInt8, eps: float | None, out_dtype: torch.dtype,
+                    native: Any = None) -> torch.Tensor:
     """``x @ W.T`` with ``x`` quantized per row now. With ``eps`` (a norm-fed projection) ``x`` is the raw
     residual stream and the RMSNorm is applied on the way: symmetric per-row quantization does not see a
-    per-row factor, so the norm's ``1 / rms`` goes straight into the output scale."""
+    per-row factor, so the norm's ``1 / rms`` goes straight into the output scale. ``native``: the
+    kernels of ``native.py``, which quantize a row in one call."""
     shape = x.shape
-    xf = x.reshape(-1, shape[-1]).to(torch.float32)
-    z = xf * p.into if p.into is not None else xf
-    top = z.abs().amax(dim=-1, keepdim=True).clamp_(min=1e-8)
-    q = torch.round(z * (127.0 / top)).to(torch.int8)
-    row_scale = top / 127.0
-    if eps is not None:
-        row_scale = row_scale * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+    if native is not None:
+        into = p.into if p.into is not None else _EMPTY
+        q, row_scale = native.quantize_rows(x.reshape(-1, shape[-1]), into, eps if eps is not None else -1.0)
+    else:
+        xf = x.reshape(-1, shape[-1]).to(torch.float32)
+        z = xf * p.into if p.into is not None else xf
+        top = z.abs().amax(dim=-1, keepdim=True).clamp_(min=1e-8)
+        q = torch.round(z * (127.0 / top)).to(torch.int8)
+        row_scale = top / 127.0
+        if eps is not None:
+            row_scale = row_scale * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
     out = torch._int_mm(q, p.w).mul(row_scale).mul_(p.scale)  # int32 times float: float32 in one pass
     return out.to(out_dtype).view(*shape[:-1], -1)

@@ -44,8 +44,8 @@ class Settings:
     prefill_chunk: int = 512  # prompts longer than this are prefilled a chunk per engine step
     # dynamic W8A8 for larger batches and prefill: auto (the default: on where the CPU has VNNI), on, off
     int8_matmul: str = "auto"
-    # decode attention: auto (the native kernel where it builds, else torch), native, torch
-    attention_kernel: str = "auto"
+    # native kernels (native.py) for bf16 models: auto (where they build, else torch ops), on, off
+    native_kernels: str = "auto"
     max_engines: int = 2  # chat models loaded at once; an idle one is stopped to load another
     max_adapters: int = 8  # LoRA adapters (fine-tuned models) kept loaded; the least recently used leave
     memory_budget_gb: float = 0.0  # chat models' memory (weights and KV caches) at most this; 0: no budget
@@ -63,7 +63,7 @@ class Settings:
             else _env("INT8_DECODE_BATCH", "4"),
             "int8_matmul": given.get("int8_matmul") or _env("INT8_MATMUL", "auto"),
             "prefill_chunk": given.get("prefill_chunk") or _env("PREFILL_CHUNK", "512"),
-            "attention_kernel": given.get("attention_kernel") or _env("ATTENTION_KERNEL", "auto"),
+            "native_kernels": given.get("native_kernels") or _env("NATIVE_KERNELS", "auto"),
             "max_engines": given.get("max_engines") or _env("MAX_ENGINES", "2"),
             "max_adapters": given.get("max_adapters") or _env("MAX_ADAPTERS", "8"),
             "memory_budget_gb": given.get("memory_budget_gb") or _env("MEMORY_BUDGET_GB", "0"),
@@ -73,7 +73,7 @@ class Settings:
                     max_waiting=int(raw["max_waiting"]), max_model_len=int(raw["max_model_len"]),
                     kv_cache_gb=float(raw["kv_cache_gb"]), int8_decode_batch=int(raw["int8_decode_batch"]),
                     int8_matmul=str(raw["int8_matmul"]).lower(), prefill_chunk=int(raw["prefill_chunk"]),
-                    attention_kernel=str(raw["attention_kernel"]).lower(),
+                    native_kernels=str(raw["native_kernels"]).lower(),
                     max_engines=int(raw["max_engines"]), max_adapters=int(raw["max_adapters"]),
                     memory_budget_gb=float(raw["memory_budget_gb"]))
         except ValueError as exc:
@@ -82,9 +82,9 @@ class Settings:
             raise ConfigurationError(f"LLMAAS_DTYPE / dtype must be auto, bfloat16 or float32, not {s.dtype!r}")
         if s.int8_matmul not in ("auto", "on", "off"):
             raise ConfigurationError(f"LLMAAS_INT8_MATMUL / int8_matmul must be auto, on or off, not {s.int8_matmul!r}")
-        if s.attention_kernel not in ("auto", "native", "torch"):
+        if s.native_kernels not in ("auto", "on", "off"):
             raise ConfigurationError(
-                f"LLMAAS_ATTENTION_KERNEL / attention_kernel must be auto, native or torch, not {s.attention_kernel!r}")
+                f"LLMAAS_NATIVE_KERNELS / native_kernels must be auto, on or off, not {s.native_kernels!r}")
         if s.threads < 0 or s.prefill_chunk < 16 or s.max_num_seqs < 1 or s.max_waiting < 1 or s.kv_cache_gb <= 0 or s.max_engines < 1 \
                 or s.max_adapters < 1 or s.memory_budget_gb < 0:
             raise ConfigurationError(f"invalid engine settings: {s}")

@@ -39,7 +39,7 @@ class TransformersLM:
     def enable_dynamic_int8(self, calibration: Any) -> bool:
         return False
 
-    def enable_native_attention(self, mode: str) -> bool:
+    def enable_native(self, mode: str) -> bool:
         return False
 
     def use_adapters(self, adapters: list[Any]) -> None:

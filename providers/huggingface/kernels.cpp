@@ -1,6 +1,13 @@
-// One decode step's attention for a layer in one call: for each sequence and KV head, rotary embedding of
-// the new query and key heads, the new key and value written into the engine's bf16 KV cache, then the
-// scores of the query heads against every key written so far, a softmax and the weighted sum of values.
+// The compact engine's native kernels for bf16 models, each one call where torch takes several ops (at one
+// stream a token is about a thousand small ops, so their count decides the speed):
+// - decode_attention: one decode step's attention for a layer: for each sequence and KV head, rotary
+//   embedding of the new query and key heads, the new key and value written into the engine's bf16 KV
+//   cache, then the scores of the query heads against every key written so far, a softmax and the
+//   weighted sum of values;
+// - rms_norm: RMSNorm of each row, times the norm's weight, out in the model's dtype;
+// - silu_mul: silu(gate) * up from the fused gate/up projection's output;
+// - quantize_rows: a row's symmetric int8 quantization for the dynamic W8A8 matmul, with the smoothing
+//   factor and the RMSNorm's 1/rms folded in as quant.py does in torch ops.
 // Keys are stored transposed ([slots, kv_heads, head_dim, capacity]) and values as rows ([slots, kv_heads,
 // capacity, head_dim]), so both products stream the cache with unit stride and every key and value is read
 // once for all the query heads that share it (grouped-query attention). Loops are plain C++ written for
@@ -9,6 +16,8 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
+#include <type_traits>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -276,6 +285,129 @@ torch::Tensor decode_attention(torch::Tensor q, torch::Tensor k, torch::Tensor v
   return q.scalar_type() == torch::kFloat32 ? out : out.to(q.scalar_type());
 }
 
+namespace {
+
+template <typename F>
+void over_rows(int64_t rows, int64_t cols, F body) {  // a thread per block of rows, none for a few
+  at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) body(r);
+  });
+}
+
+void check_rows(const torch::Tensor& x, const char* name) {
+  TORCH_CHECK(x.dim() == 2 && x.stride(1) == 1, name, " must be [rows, columns] with contiguous rows");
+  TORCH_CHECK(x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16, name,
+              " must be float32 or bf16");
+}
+
+// Typed loads and stores, so each loop is compiled once per dtype and vectorised.
+inline float load(const float* p, int64_t i) { return p[i]; }
+inline float load(const uint16_t* p, int64_t i) { return bf16_to_float(p[i]); }
+inline void put(float* p, int64_t i, float v) { p[i] = v; }
+inline void put(uint16_t* p, int64_t i, float v) { p[i] = float_to_bf16(v); }
+
+template <typename F>
+void with_type(const torch::Tensor& x, F body) {  // body(const T* data) for x's dtype
+  if (x.scalar_type() == torch::kBFloat16)
+    body(reinterpret_cast<const uint16_t*>(x.data_ptr()));
+  else
+    body(x.data_ptr<float>());
+}
+
+template <typename F>
+void with_out(torch::Tensor& out, F body) {
+  if (out.scalar_type() == torch::kBFloat16)
+    body(reinterpret_cast<uint16_t*>(out.data_ptr()));
+  else
+    body(out.data_ptr<float>());
+}
+
+}  // namespace
+
+// x: [R, K] float32 or bf16; weight: [K] float32. Returns weight * x / rms(x), bf16 or float32.
+torch::Tensor rms_norm(torch::Tensor x, torch::Tensor weight, double eps, bool bf16_out) {
+  check_rows(x, "x");
+  TORCH_CHECK(weight.dim() == 1 && weight.scalar_type() == torch::kFloat32 && weight.is_contiguous() &&
+                  weight.size(0) == x.size(1), "weight must be a contiguous float32 [K] for x of K columns");
+  const int64_t R = x.size(0), K = x.size(1), xs = x.stride(0);
+  auto out = torch::empty({R, K}, x.options().dtype(bf16_out ? torch::kBFloat16 : torch::kFloat32));
+  const float* w = weight.data_ptr<float>();
+  with_type(x, [&](const auto* xp) {
+    with_out(out, [&](auto* op) {
+      over_rows(R, K, [&](int64_t r) {
+        const auto* row = xp + r * xs;
+        float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+        for (int64_t j = 0; j < K; ++j) ss += load(row, j) * load(row, j);
+        const float inv = 1.0f / std::sqrt(ss / static_cast<float>(K) + static_cast<float>(eps));
+        for (int64_t j = 0; j < K; ++j) put(op + r * K, j, w[j] * (load(row, j) * inv));
+      });
+    });
+  });
+  return out;
+}
+
+// gate_up: [R, 2I], gate then up. Returns silu(gate) * up, [R, I], in gate_up's dtype.
+torch::Tensor silu_mul(torch::Tensor gate_up) {
+  check_rows(gate_up, "gate_up");
+  TORCH_CHECK(gate_up.size(1) % 2 == 0, "gate_up must have an even number of columns");
+  const int64_t R = gate_up.size(0), I = gate_up.size(1) / 2, gs = gate_up.stride(0);
+  auto out = torch::empty({R, I}, gate_up.options());
+  with_type(gate_up, [&](const auto* gp) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(gp)>>;
+    T* op = reinterpret_cast<T*>(out.data_ptr());
+    over_rows(R, I, [&](int64_t r) {
+      const T* row = gp + r * gs;
+      for (int64_t j = 0; j < I; ++j) {
+        const float g = load(row, j), u = load(row, I + j);
+        const float e = exp_nonpositive(-std::fabs(g));  // exp(-|g|), never overflows
+        const float silu = (g >= 0.0f ? g : g * e) / (1.0f + e);
+        put(op + r * I, j, silu * u);
+      }
+    });
+  });
+  return out;
+}
+
+// x: [R, K] (the raw residual stream for a norm-fed projection); into: [K] float32 or empty; eps < 0: no
+// norm. Returns (q int8 [R, K], row scale float32 [R, 1]) with x_r * into ~ q_r * scale_r (/ rms_r).
+std::vector<torch::Tensor> quantize_rows(torch::Tensor x, torch::Tensor into, double eps) {
+  check_rows(x, "x");
+  const int64_t R = x.size(0), K = x.size(1), xs = x.stride(0);
+  const bool scaled = into.numel() > 0;
+  TORCH_CHECK(!scaled || (into.dim() == 1 && into.size(0) == K && into.scalar_type() == torch::kFloat32 &&
+                          into.is_contiguous()), "into must be a contiguous float32 [K] or empty");
+  auto q = torch::empty({R, K}, x.options().dtype(torch::kInt8));
+  auto scale = torch::empty({R, 1}, x.options().dtype(torch::kFloat32));
+  int8_t* qp = q.data_ptr<int8_t>();
+  float* sp = scale.data_ptr<float>();
+  const float* f = scaled ? into.data_ptr<float>() : nullptr;
+  with_type(x, [&](const auto* xp) {
+    over_rows(R, K, [&](int64_t r) {
+      const auto* row = xp + r * xs;
+      std::vector<float> z(static_cast<size_t>(K));
+      float top = 0.0f, ss = 0.0f;
+#pragma omp simd reduction(+ : ss) reduction(max : top)
+      for (int64_t j = 0; j < K; ++j) {
+        const float v = load(row, j);
+        ss += v * v;
+        z[j] = scaled ? v * f[j] : v;
+        top = std::max(top, std::fabs(z[j]));
+      }
+      top = std::max(top, 1e-8f);
+      const float m = 127.0f / top;
+      for (int64_t j = 0; j < K; ++j) qp[r * K + j] = static_cast<int8_t>(std::nearbyint(z[j] * m));
+      float row_scale = top / 127.0f;
+      if (eps >= 0.0) row_scale *= 1.0f / std::sqrt(ss / static_cast<float>(K) + static_cast<float>(eps));
+      sp[r] = row_scale;
+    });
+  });
+  return {q, scale};
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("decode_attention", &decode_attention, "rotary, KV cache write and attention for one decode step");
+  m.def("rms_norm", &rms_norm, "RMSNorm of each row times its weight");
+  m.def("silu_mul", &silu_mul, "silu(gate) * up");
+  m.def("quantize_rows", &quantize_rows, "per-row int8 quantization for the dynamic W8A8 matmul");
 }

@@ -1,22 +1,30 @@
-"""The native decode-attention kernel (``decode_attention.cpp``): against an exact float64 reference for
-every head grouping and length (tails included), from float32 and bf16 projections with strided rows; in
-the model, the same cache contents and next-token choices as the torch attention; bad shapes and
-positions refused by name; a machine that cannot build it keeps torch attention."""
+"""The native kernels (``kernels.cpp``): decode attention against an exact float64 reference for every head
+grouping and length (tails included), from float32 and bf16 projections with strided rows; RMSNorm,
+silu(gate) * up and the int8 row quantization against torch; in the model, logits as close to the float32
+model's as the torch ops give; bad shapes and positions refused by name; a machine that cannot build them
+keeps torch ops."""
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import llmaas
 from llmaas.providers.huggingface import native
+from llmaas.providers.huggingface.quant import DynamicInt8, dynamic_int8_mm
 
 from .conftest import CHAT
 
 
 @pytest.fixture(scope="module")
-def kernel():
-    fn = native.decode_attention_kernel("native")  # builds it once per machine (tens of seconds)
-    assert fn is not None
-    return fn
+def kernels():
+    module = native.native_kernels("on")  # builds them once per machine (tens of seconds)
+    assert module is not None
+    return module
+
+
+@pytest.fixture(scope="module")
+def kernel(kernels):
+    return kernels.decode_attention
 
 
 def _rotate(x, cos, sin):
@@ -93,26 +101,71 @@ def _engine_model(**settings):
     return engine.model, engine.tokenizer
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_rms_norm_and_silu_mul_match_torch(kernels, dtype):
+    torch.manual_seed(1)
+    wide = torch.randn(7, 700) * 3
+    wide[:, 5] = 80.0  # an outlier channel: its silu neither overflows nor loses the rest
+    wide[:, 400] = -80.0
+    x = wide.to(dtype)[:, 50:626]  # strided rows
+    w = torch.rand(576) + 0.5
+    ref = w.double() * x.double() * torch.rsqrt(x.double().pow(2).mean(-1, keepdim=True) + 1e-5)
+    for bf16_out in (True, False):
+        out = kernels.rms_norm(x, w, 1e-5, bf16_out)
+        assert out.dtype == (torch.bfloat16 if bf16_out else torch.float32)
+        assert torch.allclose(out.double(), ref, rtol=8e-3 if bf16_out else 1e-5, atol=1e-5)
+    gu = wide.to(dtype)[:, :600]
+    ref = F.silu(gu[:, :300].double()) * gu[:, 300:].double()
+    out = kernels.silu_mul(gu)
+    assert out.dtype == dtype and out.shape == (7, 300) and torch.isfinite(out).all()
+    assert torch.allclose(out.double(), ref, rtol=8e-3 if dtype == torch.bfloat16 else 1e-5, atol=1e-5)
+
+
+def test_the_int8_row_quantization_matches_torchs(kernels):
+    torch.manual_seed(2)
+    w, norm = torch.randn(256, 128) * 0.05, torch.rand(128) + 0.5
+    x = torch.randn(33, 128)
+    x[:, :3] *= 30
+    for p, eps in ((DynamicInt8.make(w), None), (DynamicInt8.make(w, norm, x.abs().amax(0)), 1e-5)):
+        ours = dynamic_int8_mm(x, p, eps, torch.float32, kernels)
+        theirs = dynamic_int8_mm(x, p, eps, torch.float32)
+        assert float((ours - theirs).norm() / theirs.norm()) < 1e-3  # a tie may round the other way
+    q, scale = kernels.quantize_rows(x, torch.empty(0), -1.0)
+    assert q.dtype == torch.int8 and int(q.abs().amax(-1).min()) == 127 and scale.shape == (33, 1)
+    assert torch.allclose(q.float() * scale, x, atol=float(scale.max()) / 2 + 1e-6)
+    with pytest.raises(RuntimeError, match="into must be"):
+        kernels.quantize_rows(x, torch.ones(5), 1e-5)
+
+
 @pytest.fixture(scope="module")
-def lm(kernel):
-    model, tok = _engine_model(dtype="bfloat16", attention_kernel="native")
-    assert model.native_attention is kernel
+def lm(kernels):
+    model, tok = _engine_model(dtype="bfloat16", native_kernels="on")
+    assert model.native is kernels
     reference, _ = _engine_model(dtype="float32", int8_matmul="off", int8_decode_batch=0)
-    assert reference.native_attention is None  # a float32 cache keeps torch attention
+    assert reference.native is None  # a float32 model keeps torch ops: transformers' answers bit for bit
     return model, tok, reference
 
 
-def _run(model, prompts, native_kernel, kernel, feed=None, steps=8):
+def _engine_model(**settings):
+    from llmaas.providers.huggingface import HuggingFaceProvider
+
+    engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, **settings).engine(CHAT)
+    engine.wait_ready()
+    engine.shutdown()  # the model is driven directly below
+    return engine.model, engine.tokenizer
+
+
+def _run(model, prompts, kernels, matmuls, feed=None, steps=8):
     """Decoding every prompt at once, fed ``feed`` (or its own greedy choices): the tokens fed and each
     step's logits."""
-    model.native_attention = native_kernel
+    model.native = kernels
     model.allocate(len(prompts), 96)
     logits = model.prefill(prompts, list(range(len(prompts))))
     positions = torch.tensor([len(p) for p in prompts])
-    fed, out = [], []
+    fed, out = [], [logits.float()]
     for step in range(steps):
         tokens = logits.float().argmax(-1) if feed is None else feed[step]
-        logits = model.decode(tokens, positions, kernel=kernel)
+        logits = model.decode(tokens, positions, kernel=matmuls)
         fed.append(tokens)
         out.append(logits.float())
         positions = positions + 1
@@ -126,9 +179,9 @@ def _error(steps, reference):
 
 
 @pytest.mark.parametrize("matmuls", ["float", "int8-weight", "int8-dynamic"])
-def test_in_the_model_it_is_as_close_to_float32_as_torch_attention(lm, kernel, matmuls):
-    """Both attentions run over the bf16 cache, so neither is float32's; with the same tokens fed, the
-    native one's logits are no further from the float32 model's than the torch one's."""
+def test_in_the_model_they_are_as_close_to_float32_as_torch_ops(lm, kernels, matmuls):
+    """Both runs are bf16, so neither gives float32's logits; with the same tokens fed, the native kernels'
+    logits (prefill and decode) are no further from the float32 model's than torch ops'."""
     model, tok, reference = lm
     if matmuls == "int8-dynamic" and not model.dynamic_int8:
         pytest.skip("dynamic int8 needs VNNI")  # the other kernels run everywhere
@@ -136,33 +189,33 @@ def test_in_the_model_it_is_as_close_to_float32_as_torch_attention(lm, kernel, m
                                                     "def fibonacci(n):\n    ", "1, 2, 3, 4,")]
     try:
         fed, torch_steps = _run(model, prompts, None, matmuls)
-        _, native_steps = _run(model, prompts, kernel, matmuls, feed=fed)
+        _, native_steps = _run(model, prompts, kernels, matmuls, feed=fed)
     finally:
-        model.native_attention = kernel
+        model.native = kernels
     _, exact = _run(reference, prompts, None, "float", feed=fed)
     (native_rel, native_agree), (torch_rel, torch_agree) = _error(native_steps, exact), _error(torch_steps, exact)
     assert native_rel < 1.3 * torch_rel + 0.005, (native_rel, torch_rel)
     assert native_agree >= torch_agree - 2, (native_agree, torch_agree)
 
 
-def test_the_setting_is_checked_and_torch_turns_it_off(monkeypatch):
+def test_the_setting_is_checked_and_off_turns_them_off(monkeypatch):
     from llmaas.providers.huggingface import HuggingFaceProvider
 
-    with pytest.raises(llmaas.ConfigurationError, match="ATTENTION_KERNEL"):
-        HuggingFaceProvider(attention_kernel="cuda")
-    monkeypatch.setenv("LLMAAS_ATTENTION_KERNEL", "torch")
-    assert HuggingFaceProvider().settings.attention_kernel == "torch"
-    assert native.decode_attention_kernel("torch") is None
+    with pytest.raises(llmaas.ConfigurationError, match="NATIVE_KERNELS"):
+        HuggingFaceProvider(native_kernels="cuda")
+    monkeypatch.setenv("LLMAAS_NATIVE_KERNELS", "off")
+    assert HuggingFaceProvider().settings.native_kernels == "off"
+    assert native.native_kernels("off") is None
 
 
-def test_a_machine_that_cannot_build_it_keeps_torch_attention(monkeypatch, caplog):
+def test_a_machine_that_cannot_build_them_keeps_torch_ops(monkeypatch, caplog):
     def no_compiler():
         raise RuntimeError("Ninja is required to load C++ extensions")
 
     monkeypatch.setattr(native, "_built", {})
     monkeypatch.setattr(native, "_build", no_compiler)
     with caplog.at_level("WARNING", logger="llmaas.engine"):
-        assert native.decode_attention_kernel("auto") is None
+        assert native.native_kernels("auto") is None
     assert "could not be built" in caplog.text and "Ninja is required" in caplog.text
     with pytest.raises(llmaas.ConfigurationError, match="Ninja is required"):
-        native.decode_attention_kernel("native")
+        native.native_kernels("on")
