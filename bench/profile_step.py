@@ -23,7 +23,23 @@ from llmaas.providers.huggingface.provider import HuggingFaceProvider
 
 MODEL = "smollm2-135m-instruct"
 MATMUL = {"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear", "aten::_weight_int8pack_mm",
-          "aten::_int_mm"}
+          "aten::_int_mm", "aten::_weight_int4pack_mm_for_cpu"}
+
+
+class Labelled:
+    """The model's native kernels, each call labelled ``native::<name>`` so the profiler counts it."""
+
+    def __init__(self, module: object) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> object:
+        fn = getattr(self._module, name)
+
+        def call(*args: object) -> object:
+            with torch.profiler.record_function(f"native::{name}"):
+                return fn(*args)
+
+        return call
 
 
 def profile_decode(lm: object, batch: int, steps: int, used: int) -> tuple[float, list[tuple[str, float]]]:
@@ -57,6 +73,8 @@ def main(argv: list[str] | None = None) -> str:
     lm = engine.model
     engine.shutdown()
     assert lm is not None
+    if getattr(lm, "native", None) is not None:
+        lm.native = Labelled(lm.native)
     lines = []
     for batch in map(int, args.batches.split(",")):
         lm.allocate(batch, 512)

@@ -84,15 +84,25 @@ template <int G, int ND>
 void attend_head(const float* qs, const uint16_t* K, int64_t ks2, const uint16_t* V, int64_t vs2, int64_t T,
                  float* scores, int64_t C, float* O) {
   constexpr int D = ND * 16;
-  for (int64_t t0 = 0; t0 < T; t0 += 16) {  // scores[g, t0:t0+16] = sum_j q[g, j] * K[j, t0:t0+16]
-    const __mmask16 m = tail_mask(T - t0);
-    __m512 acc[G];
-    for (int g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
+  // scores[g, t0:t0+32] = sum_j q[g, j] * K[j, t0:t0+32]: a whole cache line of each key row at a time
+  for (int64_t t0 = 0; t0 < T; t0 += 32) {
+    const __mmask16 m0 = tail_mask(T - t0), m1 = tail_mask(T - t0 - 16);
+    __m512 acc[G][2];
+    for (int g = 0; g < G; ++g) acc[g][0] = acc[g][1] = _mm512_setzero_ps();
     for (int j = 0; j < D; ++j) {
-      const __m512 k = load_bf16(K + j * ks2 + t0, m);
-      for (int g = 0; g < G; ++g) acc[g] = _mm512_fmadd_ps(_mm512_set1_ps(qs[g * D + j]), k, acc[g]);
+      const uint16_t* row = K + j * ks2 + t0;
+      _mm_prefetch(reinterpret_cast<const char*>(row + 64), _MM_HINT_T0);
+      const __m512 k0 = load_bf16(row, m0), k1 = load_bf16(row + 16, m1);
+      for (int g = 0; g < G; ++g) {
+        const __m512 qv = _mm512_set1_ps(qs[g * D + j]);
+        acc[g][0] = _mm512_fmadd_ps(qv, k0, acc[g][0]);
+        acc[g][1] = _mm512_fmadd_ps(qv, k1, acc[g][1]);
+      }
     }
-    for (int g = 0; g < G; ++g) _mm512_storeu_ps(scores + g * C + t0, acc[g]);
+    for (int g = 0; g < G; ++g) {
+      _mm512_storeu_ps(scores + g * C + t0, acc[g][0]);
+      _mm512_storeu_ps(scores + g * C + t0 + 16, acc[g][1]);
+    }
   }
   for (int g = 0; g < G; ++g) {
     float* s = scores + g * C;
@@ -149,6 +159,55 @@ HeadFn pick(int64_t g, int64_t d) {
     case 7: return pick_nd<7>(d / 16);
     case 8: return pick_nd<8>(d / 16);
     default: return nullptr;
+  }
+}
+
+// Sixteen values of a row as float32, from float32 or bf16.
+inline __m512 load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512 load16(const uint16_t* p, __mmask16 m) { return load_bf16(p, m); }
+inline void store16(float* p, __m512 v, __mmask16 m) { _mm512_mask_storeu_ps(p, m, v); }
+inline void store16(uint16_t* p, __m512 v, __mmask16 m) {  // round to nearest even, as float_to_bf16
+  __m512i bits = _mm512_castps_si512(v);
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+  bits = _mm512_add_epi32(bits, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), odd));
+  _mm256_mask_storeu_epi16(p, m, _mm512_cvtepi32_epi16(_mm512_srli_epi32(bits, 16)));
+}
+
+template <typename T, typename U>
+void silu_mul_row(const T* g, const T* u, U* out, int64_t n) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m = tail_mask(n - j);
+    const __m512 gv = load16(g + j, m), uv = load16(u + j, m);
+    const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(gv)));  // exp(-|g|)
+    const __mmask16 neg = _mm512_cmp_ps_mask(gv, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 num = _mm512_mask_mul_ps(gv, neg, gv, e);  // g, or g * e where g < 0
+    const __m512 silu = _mm512_div_ps(num, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    store16(out + j, _mm512_mul_ps(silu, uv), m);
+  }
+}
+
+// Returns max |x * f| and writes x * f to z; adds x^2 to ss.
+template <typename T>
+float scaled_row(const T* x, const float* f, float* z, int64_t n, float* ss) {
+  __m512 top = _mm512_setzero_ps(), sq = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m = tail_mask(n - j);
+    const __m512 v = load16(x + j, m);
+    sq = _mm512_fmadd_ps(v, v, sq);
+    const __m512 zv = f != nullptr ? _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, f + j)) : v;
+    _mm512_mask_storeu_ps(z + j, m, zv);
+    top = _mm512_max_ps(top, _mm512_abs_ps(zv));
+  }
+  *ss = _mm512_reduce_add_ps(sq);
+  return _mm512_reduce_max_ps(top);
+}
+
+inline void to_int8(const float* z, float mult, int8_t* q, int64_t n) {
+  const __m512 mv = _mm512_set1_ps(mult);
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m = tail_mask(n - j);
+    const __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, z + j), mv));  // ties to even
+    _mm_mask_storeu_epi8(q + j, m, _mm512_cvtsepi32_epi8(r));
   }
 }
 #endif
@@ -228,7 +287,7 @@ torch::Tensor decode_attention(torch::Tensor q, torch::Tensor k, torch::Tensor v
 #endif
 
   at::parallel_for(0, B * Hk, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(G * (C + 16)));
+    std::vector<float> scores(static_cast<size_t>(G * (C + 32)));
     std::vector<float> qs(static_cast<size_t>(G * D));
     std::vector<float> kr(static_cast<size_t>(D));
     for (int64_t idx = begin; idx < end; ++idx) {
@@ -246,7 +305,7 @@ torch::Tensor decode_attention(torch::Tensor q, torch::Tensor k, torch::Tensor v
       float* O = op + (b * Hq + h * G) * D;
 #ifdef LLMAAS_AVX512
       if (fast != nullptr) {
-        fast(qs.data(), K, ks2, V, vs2, T, scores.data(), C + 16, O);
+        fast(qs.data(), K, ks2, V, vs2, T, scores.data(), C + 32, O);
         continue;
       }
 #endif
@@ -358,6 +417,10 @@ torch::Tensor silu_mul(torch::Tensor gate_up) {
     T* op = reinterpret_cast<T*>(out.data_ptr());
     over_rows(R, I, [&](int64_t r) {
       const T* row = gp + r * gs;
+#ifdef LLMAAS_AVX512
+      silu_mul_row(row, row + I, op + r * I, I);
+      return;
+#endif
       for (int64_t j = 0; j < I; ++j) {
         const float g = load(row, j), u = load(row, I + j);
         const float e = exp_nonpositive(-std::fabs(g));  // exp(-|g|), never overflows
@@ -386,6 +449,17 @@ std::vector<torch::Tensor> quantize_rows(torch::Tensor x, torch::Tensor into, do
     over_rows(R, K, [&](int64_t r) {
       const auto* row = xp + r * xs;
       std::vector<float> z(static_cast<size_t>(K));
+#ifdef LLMAAS_AVX512
+      {
+        float ss = 0.0f;
+        const float top = std::max(scaled_row(row, f, z.data(), K, &ss), 1e-8f);
+        to_int8(z.data(), 127.0f / top, qp + r * K, K);
+        float row_scale = top / 127.0f;
+        if (eps >= 0.0) row_scale *= 1.0f / std::sqrt(ss / static_cast<float>(K) + static_cast<float>(eps));
+        sp[r] = row_scale;
+        return;
+      }
+#endif
       float top = 0.0f, ss = 0.0f;
 #pragma omp simd reduction(+ : ss) reduction(max : top)
       for (int64_t j = 0; j < K; ++j) {

@@ -8,8 +8,9 @@ step attends over views of the cache, never a copy; with keys transposed, the sc
 key row in place (a bf16 batched product over a strided ``K.T`` view copied the keys first, measured 3x
 slower).
 
-Each matmul runs one of three kernels (``quant.py``): the model's dtype, int8 weight-only for a few rows,
-dynamic int8 (W8A8) for many.
+Each matmul runs one of four kernels (``quant.py``): the model's dtype; for a few rows, int8 weight-only,
+or int4 weight-only where the weights are exactly 4-bit (a model converted from a Q4 GGUF); dynamic int8
+(W8A8) for many rows.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ import torch
 import torch.nn.functional as F
 
 from .details import COMPACT_ARCHITECTURES as SUPPORTED
-from .quant import DynamicInt8, Int8, dynamic_int8_mm, quantize_int8
+from .quant import DynamicInt8, Int4, Int8, dynamic_int8_mm, exact_int4, int4_mm, quantize_int8
 
-FLOAT, WEIGHT8, DYNAMIC8 = "float", "int8-weight", "int8-dynamic"  # the matmul kernels
+# the matmul kernels: the model's dtype, weight-only int8 (or exact int4 where the weights are 4-bit),
+# dynamic W8A8
+FLOAT, WEIGHT8, WEIGHT4, DYNAMIC8 = "float", "int8-weight", "int4-weight", "int8-dynamic"
+PROJECTIONS = ("w_qkv", "w_o", "w_gate_up", "w_down")
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Layer:
     index: int = 0
     q8: dict[str, Int8] | None = None
     a8: dict[str, DynamicInt8] | None = None
+    q4: dict[str, Int4] | None = None  # the projections whose float weights lie on a 4-bit grid
 
 
 class CompactLM:
@@ -80,7 +85,8 @@ class CompactLM:
         self.native: Any = None  # native.py's kernels, for a bf16 model
         self.k_cache: torch.Tensor = torch.empty(0)
         self.v_cache: torch.Tensor = torch.empty(0)
-        self.int8_max_batch: int = 0  # decode steps with at most this many sequences use int8 weights
+        self.int8_max_batch: int = 0  # decode steps with at most this many sequences use weight-only kernels
+        self.int4 = False  # ... with exact int4 weights
         self.dynamic_int8 = False  # larger batches and prefill use dynamic W8A8
         self._lm_head8: Int8 | None = None
         self._lm_head_a8: DynamicInt8 | None = None
@@ -151,19 +157,27 @@ class CompactLM:
             layers.append(per)
         return layers, segments
 
-    def enable_int8_decode(self, max_batch: int) -> None:
-        """Keep an int8 copy of every matmul weight for small decode batches.
+    def enable_int8_decode(self, max_batch: int, int4: bool = True) -> None:
+        """Keep an int8 copy of every matmul weight for small decode batches, or with ``int4`` an exact int4
+        one where the float weights are 4-bit (found when the model was built).
 
         A decode step at batch 1 reads every weight once and does little else, so it is bound by memory
         bandwidth: int8 weights halve the bytes (measured 2.5x faster per matmul at batch 1 here, slower
-        than bf16 from batch 8 up). Prefill and larger batches use the other kernels.
+        than bf16 from batch 8 up) and int4 halves them again. Prefill and larger batches use the other
+        kernels.
         """
         if self.dtype != torch.bfloat16 or max_batch <= 0:
+            for layer in self.layers:
+                layer.q4 = None
             return
         for layer in self.layers:
-            layer.q8 = {name: quantize_int8(getattr(layer, name)) for name in ("w_qkv", "w_o", "w_gate_up", "w_down")}
+            if not int4:
+                layer.q4 = None
+            exact = layer.q4 or {}
+            layer.q8 = {name: quantize_int8(getattr(layer, name)) for name in PROJECTIONS if name not in exact}
         self._lm_head8 = quantize_int8(self.lm_head)
         self.int8_max_batch = max_batch
+        self.int4 = any(layer.q4 for layer in self.layers)
 
     def enable_dynamic_int8(self, calibration: torch.Tensor | None) -> bool:
         """Dynamic W8A8 (``quant.py``) for decode batches above the weight-only limit and for prefill,
@@ -210,7 +224,14 @@ class CompactLM:
     @staticmethod
     def _layer(block: torch.nn.Module, dtype: torch.dtype, index: int) -> Layer:
         att, mlp = block.self_attn, block.mlp
-        w_qkv = torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight]).to(dtype).contiguous()
+        fused = {"w_qkv": torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight]),
+                 "w_o": att.o_proj.weight, "w_gate_up": torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]),
+                 "w_down": mlp.down_proj.weight}
+        q4 = None
+        if dtype == torch.bfloat16:  # found on the float weights: rounding them to bf16 leaves the grid
+            found = {name: exact_int4(w.detach()) for name, w in fused.items()}
+            q4 = {name: w for name, w in found.items() if w is not None} or None
+        w_qkv = fused["w_qkv"].to(dtype).contiguous()
         b_qkv = None
         if att.q_proj.bias is not None:
             b_qkv = torch.cat([att.q_proj.bias, att.k_proj.bias, att.v_proj.bias]).to(dtype)
@@ -220,9 +241,10 @@ class CompactLM:
             b_qkv=b_qkv.detach() if b_qkv is not None else None,
             w_o=att.o_proj.weight.detach().to(dtype).contiguous(),
             ln_post=block.post_attention_layernorm.weight.detach().float(),
-            w_gate_up=torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach().to(dtype).contiguous(),
+            w_gate_up=fused["w_gate_up"].detach().to(dtype).contiguous(),
             w_down=mlp.down_proj.weight.detach().to(dtype).contiguous(),
             index=index,
+            q4=q4,
         )
 
     # -- cache --------------------------------------------------------------------------------------
@@ -264,7 +286,7 @@ class CompactLM:
     def kernel_for(self, rows: int) -> str:
         """The matmul kernel for a forward pass over ``rows`` token positions."""
         if rows <= self.int8_max_batch:
-            return WEIGHT8  # a few rows are bound by the bytes of weights read
+            return WEIGHT4 if self.int4 else WEIGHT8  # a few rows are bound by the bytes of weights read
         return DYNAMIC8 if self.dynamic_int8 else FLOAT
 
     def _rms(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -293,7 +315,10 @@ class CompactLM:
             out = out + bias if bias is not None else out
         else:
             normed = self._rms(x, norm) if norm is not None else x
-            if kernel == WEIGHT8 and layer.q8 is not None:
+            if kernel == WEIGHT4 and layer.q4 is not None and name in layer.q4:
+                out = int4_mm(normed, layer.q4[name])
+                out = out + bias if bias is not None else out
+            elif kernel in (WEIGHT8, WEIGHT4) and layer.q8 is not None and name in layer.q8:
                 w, scale = layer.q8[name]
                 out = torch._weight_int8pack_mm(normed.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
                 out = out + bias if bias is not None else out
@@ -339,7 +364,7 @@ class CompactLM:
         if kernel == DYNAMIC8 and self._lm_head_a8 is not None:
             return dynamic_int8_mm(x, self._lm_head_a8, self.eps, torch.float32, self.native)
         h = self._rms(x, self.norm)
-        if kernel == WEIGHT8 and self._lm_head8 is not None:
+        if kernel in (WEIGHT8, WEIGHT4) and self._lm_head8 is not None:
             return torch._weight_int8pack_mm(h, *self._lm_head8).float()
         return F.linear(h, self.lm_head).float()
 

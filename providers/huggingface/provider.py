@@ -62,7 +62,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
 
     def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
                  max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
-                 int8_decode_batch: int | None = None, int8_matmul: str | None = None,
+                 int8_decode_batch: int | None = None, int8_matmul: str | None = None, int4_weights: str | None = None,
                  native_kernels: str | None = None, prefill_chunk: int | None = None, max_engines: int | None = None,
                  max_adapters: int | None = None, memory_budget_gb: float | None = None,
                  model_dirs: list[str] | None = None, models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
@@ -73,7 +73,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         self.settings: Settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
                                          max_waiting=max_waiting, max_model_len=max_model_len,
                                          kv_cache_gb=kv_cache_gb, int8_decode_batch=int8_decode_batch,
-                                         int8_matmul=int8_matmul, native_kernels=native_kernels,
+                                         int8_matmul=int8_matmul, int4_weights=int4_weights, native_kernels=native_kernels,
                                          prefill_chunk=prefill_chunk, max_engines=max_engines, max_adapters=max_adapters,
                                          memory_budget_gb=memory_budget_gb)
         self.extra_models: dict[str, str] = dict(models or {})
@@ -151,7 +151,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
             model: Any = CompactLM(hf, dtype, max_len)
         else:  # an architecture the compact engine does not implement: the plain transformers path
             model = TransformersLM(hf, dtype, max_len)
-        model.enable_int8_decode(self.settings.int8_decode_batch)
+        model.enable_int8_decode(self.settings.int8_decode_batch, int4=self.settings.int4_weights == "auto")
         model.enable_native(self.settings.native_kernels)
         if self.settings.dynamic_int8:
             from .quant import CALIBRATION_TEXT

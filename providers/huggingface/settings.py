@@ -41,6 +41,7 @@ class Settings:
     max_model_len: int = 0  # 0: the model's own context length
     kv_cache_gb: float = 2.0
     int8_decode_batch: int = 4  # decode steps of at most this many sequences use int8 weights (0: never)
+    int4_weights: str = "auto"  # ... or exact int4 where the weights are 4-bit (a Q4 GGUF): auto, off
     prefill_chunk: int = 512  # prompts longer than this are prefilled a chunk per engine step
     # dynamic W8A8 for larger batches and prefill: auto (the default: on where the CPU has VNNI), on, off
     int8_matmul: str = "auto"
@@ -62,6 +63,7 @@ class Settings:
             "int8_decode_batch": given.get("int8_decode_batch") if given.get("int8_decode_batch") is not None
             else _env("INT8_DECODE_BATCH", "4"),
             "int8_matmul": given.get("int8_matmul") or _env("INT8_MATMUL", "auto"),
+            "int4_weights": given.get("int4_weights") or _env("INT4_WEIGHTS", "auto"),
             "prefill_chunk": given.get("prefill_chunk") or _env("PREFILL_CHUNK", "512"),
             "native_kernels": given.get("native_kernels") or _env("NATIVE_KERNELS", "auto"),
             "max_engines": given.get("max_engines") or _env("MAX_ENGINES", "2"),
@@ -72,7 +74,8 @@ class Settings:
             s = cls(dtype=str(raw["dtype"]).lower(), threads=int(raw["threads"]), max_num_seqs=int(raw["max_num_seqs"]),
                     max_waiting=int(raw["max_waiting"]), max_model_len=int(raw["max_model_len"]),
                     kv_cache_gb=float(raw["kv_cache_gb"]), int8_decode_batch=int(raw["int8_decode_batch"]),
-                    int8_matmul=str(raw["int8_matmul"]).lower(), prefill_chunk=int(raw["prefill_chunk"]),
+                    int8_matmul=str(raw["int8_matmul"]).lower(), int4_weights=str(raw["int4_weights"]).lower(),
+                    prefill_chunk=int(raw["prefill_chunk"]),
                     native_kernels=str(raw["native_kernels"]).lower(),
                     max_engines=int(raw["max_engines"]), max_adapters=int(raw["max_adapters"]),
                     memory_budget_gb=float(raw["memory_budget_gb"]))
@@ -82,6 +85,8 @@ class Settings:
             raise ConfigurationError(f"LLMAAS_DTYPE / dtype must be auto, bfloat16 or float32, not {s.dtype!r}")
         if s.int8_matmul not in ("auto", "on", "off"):
             raise ConfigurationError(f"LLMAAS_INT8_MATMUL / int8_matmul must be auto, on or off, not {s.int8_matmul!r}")
+        if s.int4_weights not in ("auto", "off"):
+            raise ConfigurationError(f"LLMAAS_INT4_WEIGHTS / int4_weights must be auto or off, not {s.int4_weights!r}")
         if s.native_kernels not in ("auto", "on", "off"):
             raise ConfigurationError(
                 f"LLMAAS_NATIVE_KERNELS / native_kernels must be auto, on or off, not {s.native_kernels!r}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from llmaas.providers.huggingface.quant import DynamicInt8, dynamic_int8_mm
+from llmaas.providers.huggingface.quant import DynamicInt8, dynamic_int8_mm, exact_int4, int4_mm
 
 from .conftest import CHAT
 
@@ -41,6 +41,28 @@ def test_the_norm_is_applied_inside_and_smoothing_tames_outlier_channels():
     assert _rel(smooth, ref) < _rel(plain, ref)
 
 
+def _four_bit(n, k, seed=0):
+    """A weight as a Q4_1 GGUF block stores it: per 32 inputs, 16 levels ``d * q + m``."""
+    g = torch.Generator().manual_seed(seed)
+    d, m = torch.rand(n, k // 32, 1, generator=g) * 0.01, torch.randn(n, k // 32, 1, generator=g) * 0.05
+    q = torch.randint(0, 16, (n, k // 32, 32), generator=g).float()
+    q[..., 0], q[..., 1] = 0, 15  # the quantizer maps a block's minimum and maximum to the ends
+    return (d * q + m).reshape(n, k)
+
+
+def test_weights_on_a_four_bit_grid_are_packed_exactly_and_others_are_not():
+    w = _four_bit(96, 128)
+    packed = exact_int4(w)
+    assert packed is not None
+    x = torch.randn(3, 128).bfloat16()
+    ref = x.double() @ w.double().T
+    assert _rel(int4_mm(x, packed).double(), ref) < 5e-3  # bf16 activations, scales and output
+    assert _rel(int4_mm(x, packed).double(), ref) <= 2 * _rel((x @ w.bfloat16().T).double(), ref) + 1e-3
+    assert exact_int4(torch.randn(96, 128)) is None  # a float weight: quantizing it would cost quality
+    assert exact_int4(_four_bit(8, 128) + 1e-3 * torch.randn(8, 128)) is None  # almost is not enough
+    assert exact_int4(torch.randn(8, 100)) is None  # not a whole number of groups
+
+
 @pytest.fixture(scope="module")
 def lm():
     from llmaas.providers.huggingface import HuggingFaceProvider
@@ -55,13 +77,30 @@ def lm():
 def test_the_engine_picks_the_kernel_by_rows(lm):
     model, _ = lm
     assert model.dynamic_int8 and model.int8_max_batch == 4
-    assert [model.kernel_for(r) for r in (1, 4, 5, 64)] == ["int8-weight", "int8-weight", "int8-dynamic",
-                                                            "int8-dynamic"]
+    small = "int4-weight" if model.int4 else "int8-weight"  # the built-in model's weights are 4-bit (Q4_1)
+    assert [model.kernel_for(r) for r in (1, 4, 5, 64)] == [small, small, "int8-dynamic", "int8-dynamic"]
 
 
 def test_every_kernel_scores_a_text_within_two_percent_of_the_others(lm):
     model, tok = lm
     text = (Path(__file__).parents[2] / "bench" / "data" / "quality_text.txt").read_text()
     ids = torch.tensor(tok.encode(text, add_special_tokens=False))
-    ppl = {k: math.exp(-float(model.score(ids, kernel=k)[0].mean())) for k in ("float", "int8-weight", "int8-dynamic")}
+    ppl = {k: math.exp(-float(model.score(ids, kernel=k)[0].mean())) for k in ("float", "int8-weight", "int4-weight", "int8-dynamic")}
     assert max(ppl.values()) / min(ppl.values()) < 1.02, ppl
+
+
+def test_int4_weights_off_keeps_int8(monkeypatch):
+    from llmaas.providers.huggingface import HuggingFaceProvider
+
+    import llmaas
+
+    with pytest.raises(llmaas.ConfigurationError, match="INT4_WEIGHTS"):
+        HuggingFaceProvider(int4_weights="always")
+    engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, int4_weights="off").engine(CHAT)
+    engine.wait_ready()
+    try:
+        model = engine.model
+        assert not model.int4 and model.kernel_for(1) == "int8-weight"
+        assert all(layer.q4 is None and len(layer.q8) == 4 for layer in model.layers)
+    finally:
+        engine.shutdown()
