@@ -16,8 +16,8 @@ or int4 weight-only where the weights are exactly 4-bit (a model converted from 
 from __future__ import annotations
 
 import math
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch

@@ -19,6 +19,7 @@ import importlib.util
 import logging
 import os
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -53,26 +54,66 @@ def _key() -> str:
     return digest.hexdigest()
 
 
-def _build() -> Any:
-    name = f"llmaas_kernels_{_key()}"
-    folder = kernel_cache() / name
-    built = folder / f"{name}.so"
-    if not built.exists():
-        from torch.utils.cpp_extension import load
+def _path_with_ninja() -> str:
+    """PATH for torch's builder, which runs ``ninja`` from PATH: the one the ``ninja`` package installed
+    lives in this environment's bin folder, not on PATH when the environment is not activated."""
+    path = os.environ.get("PATH", "")
+    try:
+        import ninja  # type: ignore[import-untyped]
+    except ImportError:
+        return path
+    folder = str(getattr(ninja, "BIN_DIR", ""))
+    return folder + os.pathsep + path if folder else path
 
-        folder.mkdir(parents=True, exist_ok=True)
-        start = time.perf_counter()
-        print(f"llmaas: building the native kernels for this CPU (once; cached in {folder})", file=sys.stderr)
-        module = load(name, [str(SOURCE)], extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"],
-                      build_directory=str(folder), verbose=False)
-        print(f"llmaas: built in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-        return module
+
+def _build() -> Any:
+    """Import the kernels built for this source, torch and CPU, building them first if no process has:
+    one process builds (under a file lock) in a folder of its own and moves the library into place in
+    one step, so another never imports a library half written."""
+    name = f"llmaas_kernels_{_key()}"
+    root = kernel_cache()
+    built = root / f"{name}.so"
+    if not built.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / f"{name}.lock", "w") as lock:
+            _lock_file(lock)
+            if not built.exists():
+                return _compile(name, built)
     import torch  # noqa: F401  (the extension links against torch's libraries, loaded by importing it)
 
     spec = importlib.util.spec_from_file_location(name, built)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _lock_file(f: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks here: at worst two processes build the same library
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+
+
+def _compile(name: str, built: Path) -> Any:
+    from torch.utils.cpp_extension import load
+
+    start = time.perf_counter()
+    print(f"llmaas: building the native kernels for this CPU (once; cached in {built.parent})", file=sys.stderr)
+    path = os.environ.get("PATH")
+    os.environ["PATH"] = _path_with_ninja()
+    try:
+        with tempfile.TemporaryDirectory(dir=built.parent, prefix=f".{name}-") as folder:
+            module = load(name, [str(SOURCE)], extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"],
+                          build_directory=folder, verbose=False)
+            os.replace(Path(folder) / f"{name}.so", built)
+    finally:
+        if path is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = path
+    print(f"llmaas: built in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return module
 
 

@@ -90,9 +90,8 @@ def test_every_kernel_scores_a_text_within_two_percent_of_the_others(lm):
 
 
 def test_int4_weights_off_keeps_int8(monkeypatch):
-    from llmaas.providers.huggingface import HuggingFaceProvider
-
     import llmaas
+    from llmaas.providers.huggingface import HuggingFaceProvider
 
     with pytest.raises(llmaas.ConfigurationError, match="INT4_WEIGHTS"):
         HuggingFaceProvider(int4_weights="always")

@@ -174,8 +174,8 @@ def _run(model, prompts, kernels, matmuls, feed=None, steps=8):
 
 def _error(steps, reference):
     """Mean relative distance of each step's logits from the float32 model's, and greedy choices shared."""
-    rel = sum(float((a - b).norm() / b.norm()) for a, b in zip(steps, reference)) / len(steps)
-    return rel, sum(int((a.argmax(-1) == b.argmax(-1)).sum()) for a, b in zip(steps, reference))
+    rel = sum(float((a - b).norm() / b.norm()) for a, b in zip(steps, reference, strict=True)) / len(steps)
+    return rel, sum(int((a.argmax(-1) == b.argmax(-1)).sum()) for a, b in zip(steps, reference, strict=True))
 
 
 @pytest.mark.parametrize("matmuls", ["float", "int8-weight", "int8-dynamic"])
@@ -219,3 +219,24 @@ def test_a_machine_that_cannot_build_them_keeps_torch_ops(monkeypatch, caplog):
     assert "could not be built" in caplog.text and "Ninja is required" in caplog.text
     with pytest.raises(llmaas.ConfigurationError, match="Ninja is required"):
         native.native_kernels("on")
+
+
+def test_processes_starting_together_on_a_cold_cache_build_once(tmp_path):
+    """Servers started at once on a fresh machine: one builds, the others wait for it and import the
+    finished library; nothing half-written is imported and no build folder is left behind."""
+    import subprocess
+    import sys
+
+    code = ("from llmaas.providers.huggingface import native\n"
+            "m = native.native_kernels('on')\n"
+            "print('ok', callable(m.decode_attention))\n")
+    env = {**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert all(out.strip() == "ok True" for out, _ in outs)
+    assert sum("building the native kernels" in err for _, err in outs) == 1
+    folder = tmp_path / "llmaas" / "kernels"
+    assert len(list(folder.glob("*.so"))) == 1
+    assert not [p for p in folder.iterdir() if p.is_dir()]  # the build folder is gone
