@@ -200,7 +200,6 @@ class CompactLM:
         self.dynamic_int8 = True
         return True
 
-    @torch.inference_mode()
     def enable_native(self, mode: str) -> bool:
         """The native kernels (``native.py``) for a bf16 model where they build. A float32 model keeps torch
         ops: it is the mode that gives transformers' answers bit for bit."""
@@ -209,6 +208,7 @@ class CompactLM:
         self.native = native_kernels(mode) if self.dtype == torch.bfloat16 else None
         return self.native is not None
 
+    @torch.inference_mode()
     def _activation_ranges(self, tokens: torch.Tensor) -> list[dict[str, torch.Tensor]]:
         """Per layer, the largest ``|x / rms(x)|`` of each channel entering the q/k/v and gate/up
         projections, over a forward pass of ``tokens`` in the model's dtype."""
@@ -239,10 +239,10 @@ class CompactLM:
             ln_in=block.input_layernorm.weight.detach().float(),
             w_qkv=w_qkv.detach(),
             b_qkv=b_qkv.detach() if b_qkv is not None else None,
-            w_o=att.o_proj.weight.detach().to(dtype).contiguous(),
+            w_o=fused["w_o"].detach().to(dtype).contiguous(),
             ln_post=block.post_attention_layernorm.weight.detach().float(),
             w_gate_up=fused["w_gate_up"].detach().to(dtype).contiguous(),
-            w_down=mlp.down_proj.weight.detach().to(dtype).contiguous(),
+            w_down=fused["w_down"].detach().to(dtype).contiguous(),
             index=index,
             q4=q4,
         )
