@@ -13,6 +13,7 @@ SECTIONS = [
     ("type completeness", "type_completeness"),
     ("client overhead", "client_overhead"),
     ("engine", "engine"),
+    ("engine: one stream against llama.cpp", "one_stream"),
     ("server", "server"),
     ("fine-tuning: training speed", "fine_tune_speed"),
     ("fine-tuning: what a job teaches and keeps", "fine_tune_quality"),
