@@ -43,13 +43,13 @@ def kernel_cache() -> Path:
     return Path(base) / "llmaas" / "kernels"
 
 
-def _key() -> str:
+def _key(cflags: list[str]) -> str:
     """One build per source, torch version, compiler flags and CPU (``-march=native``)."""
     import torch
 
     flags = next((line for line in _cpu_flags().splitlines() if line.startswith("flags")), "")
     digest = hashlib.blake2b(digest_size=6)
-    for part in (SOURCE.read_bytes(), torch.__version__.encode(), " ".join(CFLAGS).encode(), flags.encode()):
+    for part in (SOURCE.read_bytes(), torch.__version__.encode(), " ".join(cflags).encode(), flags.encode()):
         digest.update(part)
     return digest.hexdigest()
 
@@ -66,11 +66,12 @@ def _path_with_ninja() -> str:
     return folder + os.pathsep + path if folder else path
 
 
-def _build() -> Any:
+def _build(cflags: list[str] = CFLAGS) -> Any:
     """Import the kernels built for this source, torch and CPU, building them first if no process has:
     one process builds (under a file lock) in a folder of its own and moves the library into place in
-    one step, so another never imports a library half written."""
-    name = f"llmaas_kernels_{_key()}"
+    one step, so another never imports a library half written. (Other ``cflags``: the tests build the
+    portable C++ path, the one CPUs without AVX-512 run, with ``-mno-avx512f``.)"""
+    name = f"llmaas_kernels_{_key(cflags)}"
     root = kernel_cache()
     built = root / f"{name}.so"
     if not built.exists():
@@ -78,7 +79,7 @@ def _build() -> Any:
         with open(root / f"{name}.lock", "w") as lock:
             _lock_file(lock)
             if not built.exists():
-                return _compile(name, built)
+                return _compile(name, built, cflags)
     import torch  # noqa: F401  (the extension links against torch's libraries, loaded by importing it)
 
     spec = importlib.util.spec_from_file_location(name, built)
@@ -96,7 +97,7 @@ def _lock_file(f: Any) -> None:
     fcntl.flock(f.fileno(), fcntl.LOCK_EX)
 
 
-def _compile(name: str, built: Path) -> Any:
+def _compile(name: str, built: Path, cflags: list[str]) -> Any:
     from torch.utils.cpp_extension import load
 
     start = time.perf_counter()
@@ -105,7 +106,7 @@ def _compile(name: str, built: Path) -> Any:
     os.environ["PATH"] = _path_with_ninja()
     try:
         with tempfile.TemporaryDirectory(dir=built.parent, prefix=f".{name}-") as folder:
-            module = load(name, [str(SOURCE)], extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"],
+            module = load(name, [str(SOURCE)], extra_cflags=cflags, extra_ldflags=["-fopenmp"],
                           build_directory=folder, verbose=False)
             os.replace(Path(folder) / f"{name}.so", built)
     finally:

@@ -16,10 +16,32 @@ from .conftest import CHAT
 
 
 @pytest.fixture(scope="module")
-def kernels():
+def built():
     module = native.native_kernels("on")  # builds them once per machine (tens of seconds)
     assert module is not None
     return module
+
+
+@pytest.fixture(scope="module")
+def portable(tmp_path_factory):
+    """The plain C++ path that CPUs without AVX-512 run, built here with AVX-512 turned off."""
+    import os
+
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("portable"))
+    try:
+        return native._build([*native.CFLAGS, "-mno-avx512f"])
+    finally:
+        if saved is None:
+            del os.environ["XDG_CACHE_HOME"]
+        else:
+            os.environ["XDG_CACHE_HOME"] = saved
+
+
+@pytest.fixture(scope="module", params=["built", "portable"])
+def kernels(request):
+    """Each exactness test runs on the kernels this machine uses and on the portable path."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +160,9 @@ def test_the_int8_row_quantization_matches_torchs(kernels):
 
 
 @pytest.fixture(scope="module")
-def lm(kernels):
+def lm(built):
     model, tok = _engine_model(dtype="bfloat16", native_kernels="on")
-    assert model.native is kernels
+    assert model.native is built
     reference, _ = _engine_model(dtype="float32", int8_matmul="off", int8_decode_batch=0)
     assert reference.native is None  # a float32 model keeps torch ops: transformers' answers bit for bit
     return model, tok, reference
@@ -179,7 +201,7 @@ def _error(steps, reference):
 
 
 @pytest.mark.parametrize("matmuls", ["float", "int8-weight", "int8-dynamic"])
-def test_in_the_model_they_are_as_close_to_float32_as_torch_ops(lm, kernels, matmuls):
+def test_in_the_model_they_are_as_close_to_float32_as_torch_ops(lm, built, matmuls):
     """Both runs are bf16, so neither gives float32's logits; with the same tokens fed, the native kernels'
     logits (prefill and decode) are no further from the float32 model's than torch ops'."""
     model, tok, reference = lm
@@ -189,9 +211,9 @@ def test_in_the_model_they_are_as_close_to_float32_as_torch_ops(lm, kernels, mat
                                                     "def fibonacci(n):\n    ", "1, 2, 3, 4,")]
     try:
         fed, torch_steps = _run(model, prompts, None, matmuls)
-        _, native_steps = _run(model, prompts, kernels, matmuls, feed=fed)
+        _, native_steps = _run(model, prompts, built, matmuls, feed=fed)
     finally:
-        model.native = kernels
+        model.native = built
     _, exact = _run(reference, prompts, None, "float", feed=fed)
     (native_rel, native_agree), (torch_rel, torch_agree) = _error(native_steps, exact), _error(torch_steps, exact)
     assert native_rel < 1.3 * torch_rel + 0.005, (native_rel, torch_rel)
