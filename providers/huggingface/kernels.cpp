@@ -419,14 +419,14 @@ torch::Tensor silu_mul(torch::Tensor gate_up) {
       const T* row = gp + r * gs;
 #ifdef LLMAAS_AVX512
       silu_mul_row(row, row + I, op + r * I, I);
-      return;
-#endif
+#else
       for (int64_t j = 0; j < I; ++j) {
         const float g = load(row, j), u = load(row, I + j);
         const float e = exp_nonpositive(-std::fabs(g));  // exp(-|g|), never overflows
         const float silu = (g >= 0.0f ? g : g * e) / (1.0f + e);
         put(op + r * I, j, silu * u);
       }
+#endif
     });
   });
   return out;
@@ -449,18 +449,10 @@ std::vector<torch::Tensor> quantize_rows(torch::Tensor x, torch::Tensor into, do
     over_rows(R, K, [&](int64_t r) {
       const auto* row = xp + r * xs;
       std::vector<float> z(static_cast<size_t>(K));
-#ifdef LLMAAS_AVX512
-      {
-        float ss = 0.0f;
-        const float top = std::max(scaled_row(row, f, z.data(), K, &ss), 1e-8f);
-        to_int8(z.data(), 127.0f / top, qp + r * K, K);
-        float row_scale = top / 127.0f;
-        if (eps >= 0.0) row_scale *= 1.0f / std::sqrt(ss / static_cast<float>(K) + static_cast<float>(eps));
-        sp[r] = row_scale;
-        return;
-      }
-#endif
       float top = 0.0f, ss = 0.0f;
+#ifdef LLMAAS_AVX512
+      top = scaled_row(row, f, z.data(), K, &ss);
+#else
 #pragma omp simd reduction(+ : ss) reduction(max : top)
       for (int64_t j = 0; j < K; ++j) {
         const float v = load(row, j);
@@ -468,9 +460,13 @@ std::vector<torch::Tensor> quantize_rows(torch::Tensor x, torch::Tensor into, do
         z[j] = scaled ? v * f[j] : v;
         top = std::max(top, std::fabs(z[j]));
       }
+#endif
       top = std::max(top, 1e-8f);
-      const float m = 127.0f / top;
-      for (int64_t j = 0; j < K; ++j) qp[r * K + j] = static_cast<int8_t>(std::nearbyint(z[j] * m));
+#ifdef LLMAAS_AVX512
+      to_int8(z.data(), 127.0f / top, qp + r * K, K);
+#else
+      for (int64_t j = 0; j < K; ++j) qp[r * K + j] = static_cast<int8_t>(std::nearbyint(z[j] * (127.0f / top)));
+#endif
       float row_scale = top / 127.0f;
       if (eps >= 0.0) row_scale *= 1.0f / std::sqrt(ss / static_cast<float>(K) + static_cast<float>(eps));
       sp[r] = row_scale;
