@@ -7,9 +7,14 @@ import os
 from pathlib import Path
 
 
+def user_cache() -> Path:
+    """The user's llmaas cache folder, ``$XDG_CACHE_HOME/llmaas``, whatever ``LLMAAS_HOME`` says."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "llmaas"
+
+
 def cache_home() -> Path:
     root = os.environ.get("LLMAAS_HOME")
     if root:
         return Path(root).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "llmaas"
+    return user_cache()

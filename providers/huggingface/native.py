@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from llmaas._errors import ConfigurationError
+from llmaas._home import user_cache
 
 from .settings import _cpu_flags
 
@@ -39,8 +40,7 @@ _failure: list[str] = []
 
 
 def kernel_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "llmaas" / "kernels"
+    return user_cache() / "kernels"
 
 
 def _key(cflags: list[str]) -> str:
