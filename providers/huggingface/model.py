@@ -52,7 +52,9 @@ class CompactLM:
 
     engine_name = "compact"
 
-    def __init__(self, hf_model: torch.nn.Module, dtype: torch.dtype, max_len: int) -> None:
+    def __init__(self, hf_model: torch.nn.Module, dtype: torch.dtype, max_len: int, int4: bool = False) -> None:
+        """``int4``: look for weights on a 4-bit grid (for ``enable_int8_decode``); only the float weights
+        show it, so it is done here, and only when asked (about 0.7 s for the built-in model)."""
         cfg = hf_model.config
         if cfg.model_type not in SUPPORTED:
             raise ValueError(f"the llmaas engine runs {sorted(SUPPORTED)} models, not {cfg.model_type!r}")
@@ -72,7 +74,7 @@ class CompactLM:
         inner = hf_model.model
         with torch.no_grad():
             self.embed: torch.Tensor = inner.embed_tokens.weight.detach().to(dtype).contiguous()
-            self.layers: list[Any] = [self._layer(block, dtype, i) for i, block in enumerate(inner.layers)]
+            self.layers: list[Any] = [self._layer(block, dtype, i, int4) for i, block in enumerate(inner.layers)]
             self.norm: torch.Tensor = inner.norm.weight.detach().float()
             self.lm_head: torch.Tensor = hf_model.lm_head.weight.detach().to(dtype).contiguous()
             positions = torch.arange(max_len).unsqueeze(0)
@@ -158,8 +160,8 @@ class CompactLM:
         return layers, segments
 
     def enable_int8_decode(self, max_batch: int, int4: bool = True) -> None:
-        """Keep an int8 copy of every matmul weight for small decode batches, or with ``int4`` an exact int4
-        one where the float weights are 4-bit (found when the model was built).
+        """Keep an int8 copy of every matmul weight for small decode batches, or an exact int4 one where the
+        float weights are 4-bit (found when the model was built with ``int4``; ``int4=False`` drops them).
 
         A decode step at batch 1 reads every weight once and does little else, so it is bound by memory
         bandwidth: int8 weights halve the bytes (measured 2.5x faster per matmul at batch 1 here, slower
@@ -222,13 +224,13 @@ class CompactLM:
         return ranges
 
     @staticmethod
-    def _layer(block: torch.nn.Module, dtype: torch.dtype, index: int) -> Layer:
+    def _layer(block: torch.nn.Module, dtype: torch.dtype, index: int, int4: bool) -> Layer:
         att, mlp = block.self_attn, block.mlp
         fused = {"w_qkv": torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight]),
                  "w_o": att.o_proj.weight, "w_gate_up": torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]),
                  "w_down": mlp.down_proj.weight}
         q4 = None
-        if dtype == torch.bfloat16:  # found on the float weights: rounding them to bf16 leaves the grid
+        if int4 and dtype == torch.bfloat16:  # found on the float weights: rounding them to bf16 leaves the grid
             found = {name: exact_int4(w.detach()) for name, w in fused.items()}
             q4 = {name: w for name, w in found.items() if w is not None} or None
         w_qkv = fused["w_qkv"].to(dtype).contiguous()

@@ -148,10 +148,11 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         max_len = min(context, self.settings.max_model_len) if self.settings.max_model_len else context
         dtype = getattr(torch, self.settings.torch_dtype_name)
         if hf.config.model_type in SUPPORTED:
-            model: Any = CompactLM(hf, dtype, max_len)
+            s = self.settings
+            model: Any = CompactLM(hf, dtype, max_len, int4=s.int4_weights == "auto" and s.int8_decode_batch > 0)
         else:  # an architecture the compact engine does not implement: the plain transformers path
             model = TransformersLM(hf, dtype, max_len)
-        model.enable_int8_decode(self.settings.int8_decode_batch, int4=self.settings.int4_weights == "auto")
+        model.enable_int8_decode(self.settings.int8_decode_batch)
         model.enable_native(self.settings.native_kernels)
         if self.settings.dynamic_int8:
             from .quant import CALIBRATION_TEXT
