@@ -81,15 +81,12 @@ class Settings:
                     memory_budget_gb=float(raw["memory_budget_gb"]))
         except ValueError as exc:
             raise ConfigurationError(f"invalid engine setting: {exc}") from None
-        if s.dtype not in ("auto", "bfloat16", "float32"):
-            raise ConfigurationError(f"LLMAAS_DTYPE / dtype must be auto, bfloat16 or float32, not {s.dtype!r}")
-        if s.int8_matmul not in ("auto", "on", "off"):
-            raise ConfigurationError(f"LLMAAS_INT8_MATMUL / int8_matmul must be auto, on or off, not {s.int8_matmul!r}")
-        if s.int4_weights not in ("auto", "off"):
-            raise ConfigurationError(f"LLMAAS_INT4_WEIGHTS / int4_weights must be auto or off, not {s.int4_weights!r}")
-        if s.native_kernels not in ("auto", "on", "off"):
-            raise ConfigurationError(
-                f"LLMAAS_NATIVE_KERNELS / native_kernels must be auto, on or off, not {s.native_kernels!r}")
+        for name, allowed in (("dtype", ("auto", "bfloat16", "float32")), ("int8_matmul", ("auto", "on", "off")),
+                              ("int4_weights", ("auto", "off")), ("native_kernels", ("auto", "on", "off"))):
+            value = getattr(s, name)
+            if value not in allowed:
+                raise ConfigurationError(f"LLMAAS_{name.upper()} / {name} must be {', '.join(allowed[:-1])} or "
+                                         f"{allowed[-1]}, not {value!r}")
         if s.threads < 0 or s.prefill_chunk < 16 or s.max_num_seqs < 1 or s.max_waiting < 1 or s.kv_cache_gb <= 0 or s.max_engines < 1 \
                 or s.max_adapters < 1 or s.memory_budget_gb < 0:
             raise ConfigurationError(f"invalid engine settings: {s}")
