@@ -40,7 +40,7 @@ test: install browser
 bench: install
 	$(PY) bench/run_all.py
 
-# llmaas-moderation-1: the data set in moderation/ -> providers/huggingface/moderation_heads.safetensors
+# llmaas-moderation-1: the data set in moderation/ -> providers/huggingface/api/moderation_heads.safetensors
 moderation-model: install
 	$(PY) moderation/train.py
 

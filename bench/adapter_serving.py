@@ -19,9 +19,9 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
 import llmaas
-from llmaas.providers.huggingface.loading import builtin_sources, ensure_converted
+from llmaas.providers.huggingface.management.loading import builtin_sources, ensure_converted
 from llmaas.store import Store
-from llmaas.store.jobs import register_model
+from llmaas.store.jobs.records import register_model
 
 BASE = "smollm2-135m-instruct"
 

@@ -32,7 +32,7 @@ import torch
 
 import llmaas
 from llmaas.providers.huggingface import HuggingFaceProvider
-from llmaas.providers.huggingface.loading import SMOLLM2, ensure_converted, resolve_source
+from llmaas.providers.huggingface.management.loading import SMOLLM2, ensure_converted, resolve_source
 
 NEW_TOKENS = 128
 PROMPT = "Write a detailed essay about the history of the Roman Empire, its rise and its fall."

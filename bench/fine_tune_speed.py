@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from llmaas.providers.huggingface.loading import builtin_sources, ensure_converted
+from llmaas.providers.huggingface.management.loading import builtin_sources, ensure_converted
 from llmaas.providers.huggingface.tuning.training import (
     TrainingConfig,
     encode,

@@ -14,7 +14,7 @@ from typing import Any
 
 from transformers import AutoTokenizer
 
-from llmaas.providers.huggingface.loading import SMOLLM2, builtin_sources, ensure_converted
+from llmaas.providers.huggingface.management.loading import SMOLLM2, builtin_sources, ensure_converted
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "flat object": {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},

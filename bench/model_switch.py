@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import llmaas
-from llmaas.providers.huggingface import model as compact_model
-from llmaas.providers.huggingface.loading import SMOLLM2, builtin_sources
+from llmaas.providers.huggingface.management.loading import SMOLLM2, builtin_sources
+from llmaas.providers.huggingface.model import compact as compact_model
 
 GIB = 2**30
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "moderation"))
 
 from dataset import load  # noqa: E402
 
-from llmaas.providers.huggingface.moderation import Moderator  # noqa: E402
+from llmaas.providers.huggingface.api.moderation import Moderator  # noqa: E402
 from llmaas.types import ModerationRequest  # noqa: E402
 from llmaas.types.moderations import CATEGORIES  # noqa: E402
 

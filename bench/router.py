@@ -26,7 +26,12 @@ from pathlib import Path
 import httpx
 
 import llmaas
-from llmaas.providers.huggingface.loading import SMOLLM2, builtin_sources, converted_dir, ensure_converted
+from llmaas.providers.huggingface.management.loading import (
+    SMOLLM2,
+    builtin_sources,
+    converted_dir,
+    ensure_converted,
+)
 from llmaas.server.serve import free_port
 from llmaas.testing import StubServer
 

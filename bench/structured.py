@@ -23,7 +23,7 @@ import jsonschema
 from pydantic import Field
 
 import llmaas
-from llmaas.providers.huggingface.constrained import _json_grammar
+from llmaas.providers.huggingface.engine.constrained import _json_grammar
 
 MODEL = "smollm2-135m-instruct"
 SCHEMAS: dict[str, dict[str, Any]] = {

@@ -1,6 +1,6 @@
 """Trains ``llmaas-moderation-1``: logistic heads (13 categories and one "any harm") on all-MiniLM-L6-v2
 embeddings of the data set (``moderation/dataset.py``), thresholds calibrated on the calibration split, and
-writes ``providers/huggingface/moderation_heads.safetensors``. Deterministic: the same data gives the same heads.
+writes ``providers/huggingface/api/moderation_heads.safetensors``. Deterministic: the same data gives the same heads.
 
     make moderation-model        # or: python moderation/train.py
 """
@@ -27,8 +27,8 @@ MAX_FPR_CATEGORY = 0.02  # likewise per category, over every example without the
 
 
 def embedder() -> object:
-    from llmaas.providers.huggingface.embeddings import Embedder
-    from llmaas.providers.huggingface.loading import MINILM, builtin_sources, ensure_converted
+    from llmaas.providers.huggingface.api.embeddings import Embedder
+    from llmaas.providers.huggingface.management.loading import MINILM, builtin_sources, ensure_converted
 
     source = builtin_sources()[MINILM]
     return Embedder(str(ensure_converted(source, progress=False)), MINILM)

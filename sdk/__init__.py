@@ -44,10 +44,10 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client
+    from ._discovery import register_provider
     from ._options import NOT_GIVEN, RequestOptions
     from ._pagination import AsyncPage, PageResult, SyncPage
     from ._provider import BaseProvider, Capability, Provider
-    from ._registry import register_provider
     from ._streaming import AsyncStream, Stream
     from .guardrails import Guardrails
     from .lib.structured import function_tool, pydantic_function_tool
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from .router import AllDeploymentsFailedError, Router
 
 _LAZY = {
-    "register_provider": "._registry",
+    "register_provider": "._discovery",
     "Client": "._client",
     "AsyncClient": "._client",
     "Provider": "._provider",

@@ -13,8 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from llmaas._options import RequestOptions
 from llmaas._provider import Capability, Provider
-from llmaas.providers.huggingface.tuning.runner import JobRunner
 from llmaas.store import Store
+from llmaas.store.jobs.runner import JobRunner
 
 from . import errors
 from .gate import Gate

@@ -11,8 +11,8 @@ from fastapi import Request
 
 from llmaas._provider import Provider
 from llmaas.guardrails import Guardrails
-from llmaas.providers.huggingface.tuning.runner import JobRunner
 from llmaas.store import ANYONE, Store
+from llmaas.store.jobs.runner import JobRunner
 
 from .guard import Guard
 from .limits import Limiter, Reservation

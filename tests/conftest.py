@@ -27,7 +27,7 @@ def pytest_configure(config):
     cache keyed by the file's content, reused by later runs) and linked into the run's home."""
     if os.environ.get("LLMAAS_TEST_HOME_KEEP"):
         return
-    from llmaas.providers.huggingface.loading import SMOLLM2, builtin_sources, ensure_converted
+    from llmaas.providers.huggingface.management.loading import SMOLLM2, builtin_sources, ensure_converted
 
     source = builtin_sources().get(SMOLLM2)
     converted = ensure_converted(source, progress=False) if source is not None else None
@@ -52,7 +52,7 @@ def model_dir(tmp_path_factory):
     import torch
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-    from llmaas.providers.huggingface.loading import SMOLLM2, builtin_sources, ensure_converted
+    from llmaas.providers.huggingface.management.loading import SMOLLM2, builtin_sources, ensure_converted
 
     root = tmp_path_factory.mktemp("model-dir")
     smol = ensure_converted(builtin_sources()[SMOLLM2], progress=False)

@@ -38,3 +38,14 @@ def test_readme_python_snippet_names_real_api():
 
     for name in ("BadRequestError", "ContextLengthExceededError", "RateLimitError", "IncompleteStreamError"):
         assert hasattr(llmaas, name)
+
+
+def test_readme_layout_names_real_folders():
+    block = README.split("## Where things live")[1].split("```")[1]
+    root = Path(__file__).parent.parent
+    named = re.findall(r"(?:^|\s)([a-z_]+/)(?=\s|$)", block, flags=re.M)
+    assert len(named) >= 9, named
+    for folder in named:
+        found = [p for p in (root / folder, root / "providers" / folder, root / "providers/huggingface" / folder,
+                             root / "store" / folder) if p.is_dir()]
+        assert found, f"README names {folder} but no such folder exists"

@@ -38,14 +38,15 @@ from llmaas.types import (
     ModerationResponse,
 )
 
-from . import chat, completions, deadline
-from .adapters import AdapterCache, load_adapter
-from .engine import Engine, EngineConfig, MeteredStream
-from .files import StoreFiles
-from .fine_tuning import FineTuningMixin
-from .loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted
-from .management import ModelsMixin
-from .requests import chat_prompt, completion_prompts, sampling_params
+from .api import chat, completions
+from .api.files import StoreFiles
+from .api.fine_tuning import FineTuningMixin
+from .api.requests import chat_prompt, completion_prompts, sampling_params
+from .engine import deadline
+from .engine.loop import Engine, EngineConfig, MeteredStream
+from .management.loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted
+from .management.models import ModelsMixin
+from .model.adapters import AdapterCache, load_adapter
 from .settings import Settings
 
 DEFAULT_CHAT_MODEL = SMOLLM2
@@ -138,8 +139,8 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from .model import SUPPORTED, CompactLM
-        from .slow_path import TransformersLM
+        from .model.compact import SUPPORTED, CompactLM
+        from .model.transformers_lm import TransformersLM
 
         folder = ensure_converted(source, progress=self.progress)
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
@@ -155,7 +156,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         model.enable_int8_decode(self.settings.int8_decode_batch)
         model.enable_native(self.settings.native_kernels)
         if self.settings.dynamic_int8:
-            from .quant import CALIBRATION_TEXT
+            from .model.quant import CALIBRATION_TEXT
 
             calibration = tokenizer.encode(CALIBRATION_TEXT.read_text(), add_special_tokens=False)
             model.enable_dynamic_int8(torch.tensor(calibration, dtype=torch.long))
@@ -193,7 +194,9 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         tok, model = engine.tokenizer, engine.model
         constraint = None
         if req.tools or (req.response_format is not None and req.response_format.type != "text"):
-            from .constrained import constraint_for  # compiled off the event loop and the engine thread
+            from .engine.constrained import (
+                constraint_for,  # compiled off the event loop and the engine thread
+            )
 
             constraint = await asyncio.to_thread(constraint_for, req, engine.grammar_cache())
         prompt = chat_prompt(tok, req)
@@ -259,7 +262,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         scoring without generating."""
         import torch
 
-        from .logprobs import prompt_logprobs
+        from .api.logprobs import prompt_logprobs
 
         if req.stream:
             raise BadRequestError("echo with logprobs is answered whole; ask without stream", status_code=400,
@@ -302,7 +305,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
     async def _embedder(self, source: ModelSource) -> Any:
         embedder = self._embedders.get(source.key)
         if embedder is None:
-            from .embeddings import Embedder
+            from .api.embeddings import Embedder
 
             embedder = await self._on_torch_thread(lambda: Embedder(str(source.path), source.id))
             self._embedders[source.key] = embedder
@@ -312,7 +315,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
 
     async def moderate(self, req: ModerationRequest, options: RequestOptions) -> ModerationResponse:
         """``llmaas-moderation-1``: heads on the built-in embedding model (``moderation.py``)."""
-        from .moderation import MODEL_ID, Moderator, texts_of
+        from .api.moderation import MODEL_ID, Moderator, texts_of
 
         req = with_extra_body(req, options)
         if req.model not in (None, MODEL_ID):

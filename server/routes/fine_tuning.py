@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from llmaas.providers.huggingface.fine_tuning import trainable_base
-from llmaas.providers.huggingface.tuning.service import FineTuningService
+from llmaas.providers.huggingface.api.fine_tuning import trainable_base
+from llmaas.store.jobs.service import FineTuningService
 from llmaas.types import FineTuningJobRequest
 
 from ._common import caller

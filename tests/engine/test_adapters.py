@@ -6,9 +6,9 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModelForCausalLM
 
-from llmaas.providers.huggingface.adapters import AdapterCache, load_adapter
-from llmaas.providers.huggingface.loading import builtin_sources, ensure_converted
-from llmaas.providers.huggingface.model import CompactLM
+from llmaas.providers.huggingface.management.loading import builtin_sources, ensure_converted
+from llmaas.providers.huggingface.model.adapters import AdapterCache, load_adapter
+from llmaas.providers.huggingface.model.compact import CompactLM
 
 from .conftest import CHAT
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from llmaas._errors import InternalServerError
-from llmaas.providers.huggingface.sampling import SamplingParams, sample_rows
+from llmaas.providers.huggingface.engine.sampling import SamplingParams, sample_rows
 
 from .conftest import CHAT
 

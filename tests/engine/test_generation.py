@@ -238,7 +238,7 @@ STRICT_TEMPLATE = (
 def test_role_the_template_cannot_render(hf):
     import copy
 
-    from llmaas.providers.huggingface.requests import chat_prompt
+    from llmaas.providers.huggingface.api.requests import chat_prompt
     from llmaas.types import ChatCompletionRequest
 
     tok = copy.deepcopy(hf.engine(CHAT).tokenizer)

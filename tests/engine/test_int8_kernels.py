@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from llmaas.providers.huggingface.quant import DynamicInt8, dynamic_int8_mm, exact_int4, int4_mm
+from llmaas.providers.huggingface.model.quant import DynamicInt8, dynamic_int8_mm, exact_int4, int4_mm
 
 from .conftest import CHAT
 

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 import llmaas
-from llmaas.providers.huggingface import native
-from llmaas.providers.huggingface.quant import DynamicInt8, dynamic_int8_mm
+from llmaas.providers.huggingface.model import native
+from llmaas.providers.huggingface.model.quant import DynamicInt8, dynamic_int8_mm
 
 from .conftest import CHAT
 
@@ -249,7 +249,7 @@ def test_processes_starting_together_on_a_cold_cache_build_once(tmp_path):
     import subprocess
     import sys
 
-    code = ("from llmaas.providers.huggingface import native\n"
+    code = ("from llmaas.providers.huggingface.model import native\n"
             "m = native.native_kernels('on')\n"
             "print('ok', callable(m.decode_attention))\n")
     env = {**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path)}

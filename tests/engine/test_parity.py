@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from llmaas.providers.huggingface import HuggingFaceProvider
-from llmaas.providers.huggingface.loading import ensure_converted, resolve_source
-from llmaas.providers.huggingface.sampling import SamplingParams
+from llmaas.providers.huggingface.engine.sampling import SamplingParams
+from llmaas.providers.huggingface.management.loading import ensure_converted, resolve_source
 
 from .conftest import CHAT
 

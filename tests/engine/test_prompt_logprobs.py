@@ -24,7 +24,7 @@ def test_prompt_logprobs_match_transformers_in_float32(fp32):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from llmaas.providers.huggingface.loading import SMOLLM2, builtin_sources, ensure_converted
+    from llmaas.providers.huggingface.management.loading import SMOLLM2, builtin_sources, ensure_converted
 
     r = fp32.completions.create(model=CHAT, prompt=TEXT, echo=True, logprobs=2, max_tokens=0)
     lp = r.choices[0].logprobs

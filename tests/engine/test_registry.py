@@ -7,7 +7,7 @@ import gguf
 import pytest
 
 import llmaas
-from llmaas.providers.huggingface import model as compact_model
+from llmaas.providers.huggingface.model import compact as compact_model
 
 from .conftest import CHAT
 

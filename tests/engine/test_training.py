@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from llmaas.cli_fine_tune import progress_line
-from llmaas.providers.huggingface.loading import builtin_sources, ensure_converted
+from llmaas.providers.huggingface.management.loading import builtin_sources, ensure_converted
 from llmaas.providers.huggingface.tuning.results import loss_png, metrics_csv
 from llmaas.providers.huggingface.tuning.training import (
     IGNORE,

@@ -17,7 +17,7 @@ EMBED = "all-minilm-l6-v2"
 def _seed_converted_models(home):
     """Link the built-in model this test process already converted (in its own LLMAAS_HOME) into a new
     server's home, so each server does not convert the GGUF again (about 20 s each)."""
-    from llmaas.providers.huggingface.loading import SMOLLM2, builtin_sources, converted_dir
+    from llmaas.providers.huggingface.management.loading import SMOLLM2, builtin_sources, converted_dir
 
     source = builtin_sources().get(SMOLLM2)
     folder = converted_dir(source) if source is not None else None  # the one for the installed GGUF

@@ -9,7 +9,7 @@ import pytest
 
 import llmaas
 from llmaas.store import Store
-from llmaas.store.jobs import add_metrics, create_job, update_job
+from llmaas.store.jobs.records import add_metrics, create_job, update_job
 
 from .conftest import CHAT, ServerProcess
 

@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from llmaas.providers.huggingface.tuning.runner import worker_pid
+from llmaas.store.jobs.runner import worker_pid
 
 from .conftest import CHAT, ServerProcess
 

@@ -5,10 +5,10 @@ import json
 import multiprocessing
 import time
 
-from llmaas.providers.huggingface.tuning.runner import worker_lock, worker_pid, worker_running
-from llmaas.providers.huggingface.tuning.worker import MAX_ATTEMPTS, recover
 from llmaas.store import Store
-from llmaas.store.jobs import add_checkpoint, create_job, get_job, update_job
+from llmaas.store.jobs.records import add_checkpoint, create_job, get_job, update_job
+from llmaas.store.jobs.runner import worker_lock, worker_pid, worker_running
+from llmaas.store.jobs.worker import MAX_ATTEMPTS, recover
 
 
 def events(store, job_id):

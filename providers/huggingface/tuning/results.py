@@ -9,7 +9,7 @@ import io
 from typing import Any
 
 from llmaas.store import Store
-from llmaas.store.jobs import metric_events
+from llmaas.store.jobs.records import metric_events
 
 COLUMNS = ("step", "epoch", "train_loss", "valid_loss", "tokens_per_second")
 

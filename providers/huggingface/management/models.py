@@ -21,10 +21,16 @@ from llmaas._errors import (
 )
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
+from llmaas.providers.huggingface.management.loading import (
+    MINILM,
+    ModelSource,
+    builtin_sources,
+    converted_dir,
+    ensure_converted,
+    resolve_source,
+)
 from llmaas.store import registry
 from llmaas.types import Model, ModelDeleted, ModelUnloaded, RunningModel
-
-from .loading import MINILM, ModelSource, builtin_sources, converted_dir, ensure_converted, resolve_source
 
 GIB = 2**30
 
@@ -89,7 +95,7 @@ class ModelsMixin:
         """Bytes a chat model will hold once loaded, before loading it: its parameters (from the safetensors
         headers) at the engine's dtype, their int8 copies, and the KV cache (which the engine sizes to
         ``kv_cache_gb``)."""
-        from .details import parameter_count
+        from llmaas.providers.huggingface.management.details import parameter_count
 
         folder = converted_dir(source) if source.gguf_file else source.path
         params = parameter_count(folder) if folder.exists() else None
@@ -151,8 +157,8 @@ class ModelsMixin:
         return await asyncio.to_thread(self._model, model)
 
     def _model(self, model: str) -> Model:
-        from .details import describe
-        from .moderation import HEADS, MODEL_ID
+        from llmaas.providers.huggingface.api.moderation import HEADS, MODEL_ID
+        from llmaas.providers.huggingface.management.details import describe
 
         if model == MODEL_ID:
             embedder = builtin_sources()[MINILM]
@@ -175,7 +181,7 @@ class ModelsMixin:
         return Model(id=source.id, created=self._created, owned_by="llmaas", **extra)
 
     def _tuned_model(self, model: str) -> Model:
-        from .details import describe
+        from llmaas.providers.huggingface.management.details import describe
 
         source = self._fine_tuned(model)  # NotFoundError once deleted
         rows = self._store().query("SELECT base, created_at FROM models WHERE id = ?", (model,))
@@ -209,7 +215,7 @@ class ModelsMixin:
     async def register_model(self, name: str, path: str, options: RequestOptions) -> Model:
         """Register the model at ``path`` (a folder or a GGUF file) as ``name``. A GGUF is converted now,
         once, with a progress bar; nothing is stored unless every check and the conversion succeed."""
-        from .registry import check_allowed, inspect_path
+        from llmaas.providers.huggingface.management.inspection import check_allowed, inspect_path
 
         _check_name(name)
         await asyncio.to_thread(self._check_free, name)
@@ -223,7 +229,7 @@ class ModelsMixin:
         return model.model_copy(update={"note": candidate.note})
 
     def _builtin_names(self) -> frozenset[str]:
-        from .moderation import MODEL_ID
+        from llmaas.providers.huggingface.api.moderation import MODEL_ID
 
         return frozenset([*builtin_sources(), MODEL_ID, *self.extra_models])
 

@@ -15,10 +15,9 @@ from typing import Any
 
 from llmaas._errors import BadRequestError, NotFoundError
 from llmaas.store import Store
-from llmaas.store.jobs import create_job, get_job, public, update_job
+from llmaas.store.jobs.records import create_job, get_job, public, update_job
+from llmaas.store.jobs.runner import JobRunner
 from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
-
-from .runner import JobRunner
 
 MIN_TRAINING_EXAMPLES = 10  # as OpenAI
 LORA_LIMITS = {"rank": (1, 256), "alpha": (1, 1024)}

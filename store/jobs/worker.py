@@ -1,4 +1,4 @@
-"""The fine-tuning worker: ``python -m llmaas.providers.huggingface.tuning.worker --home HOME``, a process of
+"""The fine-tuning worker: ``python -m llmaas.store.jobs.worker --home HOME``, a process of
 its own, so serving goes on while it trains, with a thread budget of its own (``--threads``).
 
 It holds the home's worker lock and drains the queue: for each job it claims it (queued to running), trains a
@@ -18,8 +18,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from llmaas.providers.huggingface.tuning.results import write_results
 from llmaas.store import Store
-from llmaas.store.jobs import (
+from llmaas.store.jobs.records import (
     FINAL,
     add_checkpoint,
     add_metrics,
@@ -29,9 +30,7 @@ from llmaas.store.jobs import (
     register_model,
     update_job,
 )
-
-from .results import write_results
-from .runner import worker_lock
+from llmaas.store.jobs.runner import worker_lock
 
 AUTO = {"n_epochs": 3, "batch_size": 4, "learning_rate_multiplier": 1.0}
 MAX_ATTEMPTS = 3  # a job interrupted this many times (a worker killed, out of memory) fails
@@ -89,9 +88,8 @@ def run(store: Store, job_id: str, threads: int) -> int:
     if job is None:
         return 0  # cancelled (or taken) before it started
     try:
-        from llmaas.providers.huggingface.loading import ensure_converted, resolve_source
-
-        from .training import Checkpoint, TrainingConfig, train_lora
+        from llmaas.providers.huggingface.management.loading import ensure_converted, resolve_source
+        from llmaas.providers.huggingface.tuning.training import Checkpoint, TrainingConfig, train_lora
 
         rows, validation = _rows(store, job["training_file"]), _rows(store, job.get("validation_file"))
         folder = ensure_converted(resolve_source(job.get("base_path") or job["model"]), progress=False)
@@ -167,7 +165,7 @@ def drain(store: Store, threads: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llmaas.providers.huggingface.tuning.worker")
+    parser = argparse.ArgumentParser(prog="python -m llmaas.store.jobs.worker")
     parser.add_argument("--home", required=True)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)

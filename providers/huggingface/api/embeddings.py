@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 
 from llmaas._errors import ContextLengthExceededError
+from llmaas.providers.huggingface.api.requests import bad, check_utf8
 from llmaas.types import CreateEmbeddingResponse, EmbeddingRequest
-
-from .requests import bad, check_utf8
 
 MAX_INPUTS = 2048
 

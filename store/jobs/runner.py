@@ -88,7 +88,7 @@ class JobRunner:
         log.info("starting the fine-tuning worker (%d threads); its log: %s", self.threads, logs / "worker.log")
         fd = os.open(logs / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            self.process = subprocess.Popen([sys.executable, "-m", "llmaas.providers.huggingface.tuning.worker",
+            self.process = subprocess.Popen([sys.executable, "-m", "llmaas.store.jobs.worker",
                                              "--home", str(self.store.home), "--threads", str(self.threads)],
                                             start_new_session=True, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd)
         finally:

@@ -8,10 +8,9 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
+from llmaas.providers.huggingface.api.logprobs import chat_logprob, usage
+from llmaas.providers.huggingface.engine.loop import Done, RequestStream, TokenEvent
 from llmaas.types import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
-
-from .engine import Done, RequestStream, TokenEvent
-from .logprobs import chat_logprob, usage
 
 
 def tool_calls_in(text: str) -> list[dict[str, Any]] | None:

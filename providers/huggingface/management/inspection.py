@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmaas._errors import BadRequestError, PermissionDeniedError
-
-from .details import COMPACT_ARCHITECTURES as SUPPORTED
-from .loading import is_embedding_folder
+from llmaas.providers.huggingface.management.details import COMPACT_ARCHITECTURES as SUPPORTED
+from llmaas.providers.huggingface.management.loading import is_embedding_folder
 
 ENGINE_NOTES = {
     "compact": "served by the llmaas engine (continuous batching, bf16 and int8 kernels)",

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from . import ANYONE, Store, new_id
+from llmaas.store import ANYONE, Store, new_id
 
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
 PRIVATE = frozenset({"owner", "lora", "base_path", "attempts"})  # kept with a job, never shown

@@ -19,9 +19,8 @@ from typing import Any
 
 import torch
 
+from llmaas.providers.huggingface.api.requests import bad
 from llmaas.types import ChatCompletionRequest
-
-from .requests import bad
 
 MAX_SCHEMA_BYTES = 64 * 1024  # a larger schema is refused before anything is compiled
 CACHE_SIZE = 128  # compiled grammars kept, least recently used leave

@@ -31,10 +31,9 @@ import torch
 
 from llmaas._errors import APIStatusError, InternalServerError, RateLimitError
 from llmaas._usage import track
-
-from .detokenizer import IncrementalText
-from .model import CompactLM
-from .sampling import Choice, SamplingParams, sample_rows
+from llmaas.providers.huggingface.engine.detokenizer import IncrementalText
+from llmaas.providers.huggingface.engine.sampling import Choice, SamplingParams, sample_rows
+from llmaas.providers.huggingface.model.compact import CompactLM
 
 log: logging.Logger = logging.getLogger("llmaas.engine")
 
@@ -238,7 +237,7 @@ class Engine:
     def grammar_cache(self) -> Any:
         """The compiled-grammar cache for this model's tokenizer (compiling happens on the caller's thread)."""
         if self.grammars is None:
-            from .constrained import Grammars
+            from llmaas.providers.huggingface.engine.constrained import Grammars
 
             self.grammars = Grammars(self.tokenizer)
         return self.grammars
@@ -500,7 +499,7 @@ class Engine:
 
             self._masker = (concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llmaas-masks"),
                             llguidance.LLExecutor(num_threads=1))
-        from .constrained import fill_masks, new_bitmask
+        from llmaas.providers.huggingface.engine.constrained import fill_masks, new_bitmask
 
         vocab = self.model.vocab if self.model is not None else 0
         if self._bitmask is None or self._bitmask.shape[0] < rows:
@@ -512,7 +511,7 @@ class Engine:
     def _masks_apply(self, pending: Any, logits: torch.Tensor) -> None:
         if pending is None:
             return
-        from .constrained import apply_masks
+        from llmaas.providers.huggingface.engine.constrained import apply_masks
 
         future, rows, bitmask = pending
         future.result()

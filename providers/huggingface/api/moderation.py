@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 
 from llmaas._errors import UnsupportedFeatureError
+from llmaas.providers.huggingface.api.requests import bad
 from llmaas.types import ModerationRequest, ModerationResponse
 from llmaas.types.moderations import CATEGORIES
-
-from .requests import bad
 
 MODEL_ID = "llmaas-moderation-1"
 HEADS = Path(__file__).with_name("moderation_heads.safetensors")

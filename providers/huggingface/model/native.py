@@ -27,8 +27,7 @@ from typing import Any
 
 from llmaas._errors import ConfigurationError
 from llmaas._home import user_cache
-
-from .settings import _cpu_flags
+from llmaas.providers.huggingface.settings import _cpu_flags
 
 SOURCE = Path(__file__).with_name("kernels.cpp")
 CFLAGS = ["-O3", "-march=native", "-fopenmp"]

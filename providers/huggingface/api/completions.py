@@ -6,10 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from llmaas.providers.huggingface.api.logprobs import completion_logprobs
+from llmaas.providers.huggingface.engine.loop import Done, RequestStream, TokenEvent
 from llmaas.types import Completion, CompletionRequest
-
-from .engine import Done, RequestStream, TokenEvent
-from .logprobs import completion_logprobs
 
 # (index of the prompt's first choice, prompt token ids, the prompt's events)
 Streams = list[tuple[int, list[int], RequestStream]]

@@ -23,8 +23,16 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .details import COMPACT_ARCHITECTURES as SUPPORTED
-from .quant import DynamicInt8, Int4, Int8, dynamic_int8_mm, exact_int4, int4_mm, quantize_int8
+from llmaas.providers.huggingface.management.details import COMPACT_ARCHITECTURES as SUPPORTED
+from llmaas.providers.huggingface.model.quant import (
+    DynamicInt8,
+    Int4,
+    Int8,
+    dynamic_int8_mm,
+    exact_int4,
+    int4_mm,
+    quantize_int8,
+)
 
 # the matmul kernels: the model's dtype, weight-only int8 (or exact int4 where the weights are 4-bit),
 # dynamic W8A8
@@ -205,7 +213,7 @@ class CompactLM:
     def enable_native(self, mode: str) -> bool:
         """The native kernels (``native.py``) for a bf16 model where they build. A float32 model keeps torch
         ops: it is the mode that gives transformers' answers bit for bit."""
-        from .native import native_kernels
+        from llmaas.providers.huggingface.model.native import native_kernels
 
         self.native = native_kernels(mode) if self.dtype == torch.bfloat16 else None
         return self.native is not None
@@ -274,7 +282,7 @@ class CompactLM:
 
     def memory_bytes(self) -> int:
         """The weights (with their int8 copies), rotary tables and KV cache held now."""
-        from .details import tensor_bytes
+        from llmaas.providers.huggingface.management.details import tensor_bytes
 
         return tensor_bytes([self.embed, self.layers, self.norm, self.lm_head, self._lm_head8, self._lm_head_a8,
                              self.cos, self.sin, self._cos32, self._sin32, self.k_cache, self.v_cache])

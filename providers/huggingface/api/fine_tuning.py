@@ -9,10 +9,9 @@ from typing import Any
 from llmaas._errors import BadRequestError
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
+from llmaas.providers.huggingface.management.loading import builtin_sources, resolve_source
 from llmaas.resources._base import build_request
 from llmaas.types import FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent, FineTuningJobRequest
-
-from .loading import builtin_sources, resolve_source
 
 
 def trainable_base(model: str, extra: dict[str, str] | None, allow_paths: bool) -> str:
@@ -41,8 +40,8 @@ class FineTuningMixin:
 
     def _service(self) -> Any:
         if self._tuning is None:
-            from .tuning.runner import JobRunner
-            from .tuning.service import FineTuningService
+            from llmaas.store.jobs.runner import JobRunner
+            from llmaas.store.jobs.service import FineTuningService
 
             runner = JobRunner(self.files.store())
             self._tuning = FineTuningService(self.files.store, lambda: runner)

@@ -7,9 +7,8 @@ import json
 from typing import Any
 
 from llmaas._errors import BadRequestError, ContextLengthExceededError
+from llmaas.providers.huggingface.engine.sampling import SamplingParams
 from llmaas.types import ChatCompletionRequest, CompletionRequest
-
-from .sampling import SamplingParams
 
 MAX_STOP = 4
 MAX_STOP_LEN = 256

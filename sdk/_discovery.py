@@ -15,7 +15,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from ._errors import ConfigurationError, UnknownProviderError
+from llmaas._errors import ConfigurationError, UnknownProviderError
 
 ENTRY_POINT_GROUP = "llmaas.providers"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .details import tensor_bytes
+from llmaas.providers.huggingface.management.details import tensor_bytes
 
 
 class TransformersLM:

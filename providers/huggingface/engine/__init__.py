@@ -1,0 +1,1 @@
+"""Scheduling: the continuous-batching loop, sampling, detokenizing, constrained decoding, deadlines."""

@@ -1,0 +1,1 @@
+"""Model management: finding and converting models, inspecting paths before registration, details, the in-process models resource."""

@@ -1,0 +1,1 @@
+"""The forward pass: the compact model, the transformers fallback, matmul kernels, native kernels, LoRA adapters."""
