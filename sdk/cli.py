@@ -127,7 +127,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--home", help="data directory (default: $LLMAAS_HOME or the user cache)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="run the OpenAI-compatible server", allow_abbrev=False)
+    from llmaas.settings import help_text
+
+    s = sub.add_parser("serve", help="run the OpenAI-compatible server", allow_abbrev=False, epilog=help_text(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--provider", default="hf", help="provider to serve (default: the in-process engine)")
@@ -145,7 +148,7 @@ def parser() -> argparse.ArgumentParser:
                    help="environment variable holding the remote API's key (default: LLMAAS_UPSTREAM_API_KEY)")
     s.add_argument("--api-key-file", metavar="PATH", help="file holding the remote API's key")
     s.add_argument("--api-key", help=argparse.SUPPRESS)  # refused with a pointer to the two above
-    s.add_argument("--max-body-mb", type=int, default=64, help="largest file upload (default 64)")
+    s.add_argument("--max-body-mb", type=int, default=None, help="largest file upload (default 64)")
     s.add_argument("--max-json-mb", type=float, default=None, help="largest JSON body (default 4)")
     s.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="a browser origin allowed to call the API (repeatable); none by default")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llmaas.guardrails import Guardrails
+from llmaas.settings import ServerSettings
 from llmaas.store import Store
 
 from .state import ServerConfig
@@ -55,8 +56,8 @@ def build_provider(name: str, base_url: str | None, api_key: str | None, model_d
     here too would multiply one call into many), and a local provider serves names, never paths."""
     from llmaas import _discovery
 
-    timeout = os.environ.get("LLMAAS_UPSTREAM_TIMEOUT")
-    remote: dict[str, Any] = {"max_retries": 0, **({"timeout": float(timeout)} if timeout else {})}
+    timeout = ServerSettings.resolve().upstream_timeout
+    remote: dict[str, Any] = {"max_retries": 0, **({"timeout": timeout} if timeout else {})}
     if base_url:
         from llmaas.providers.openai_compat import OpenAICompatProvider
 
@@ -72,7 +73,7 @@ def build_provider(name: str, base_url: str | None, api_key: str | None, model_d
 
 def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model: str | None = None,
           base_url: str | None = None, api_key: str | None = None, home: str | None = None,
-          max_body_mb: int = 64, max_json_mb: float | None = None, graceful_timeout: float | None = None,
+          max_body_mb: int | None = None, max_json_mb: float | None = None, graceful_timeout: float | None = None,
           cors_origins: list[str] | None = None, allowed_hosts: list[str] | None = None,
           public_metrics: bool = False, guard: Guardrails | None = None, model_dirs: list[str] | None = None,
           memory_budget_gb: float | None = None, router: str | None = None) -> None:
@@ -93,15 +94,15 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
     elif store.active_keys() == 0:
         print("llmaas: every API key is revoked: /v1 answers 401 until you create one.", file=sys.stderr)
     default_model = model or ("smollm2-135m-instruct" if provider == "hf" and not base_url and not router else None)
-    env_json = os.environ.get("LLMAAS_MAX_JSON_MB")
-    json_mb = max_json_mb if max_json_mb is not None else float(env_json) if env_json else 4.0
+    # a flag given wins over its LLMAAS_* variable; an empty list or an unset switch is "not given"
+    settings = ServerSettings.resolve(max_body_mb=max_body_mb, max_json_mb=max_json_mb,
+                                      graceful_timeout=graceful_timeout, cors_origins=cors_origins or None,
+                                      allowed_hosts=allowed_hosts or None, public_metrics=public_metrics or None)
     config = ServerConfig(
-        default_model=default_model, max_body_bytes=max_body_mb * 2**20, max_json_bytes=int(json_mb * 2**20),
-        default_rpm=_int_env("LLMAAS_DEFAULT_RPM"), default_tpd=_int_env("LLMAAS_DEFAULT_TPD"),
-        bound_host=host, port=port,
-        cors_origins=[*(cors_origins or []), *_list_env("LLMAAS_CORS_ORIGINS")],
-        allowed_hosts=[*(allowed_hosts or []), *_list_env("LLMAAS_ALLOWED_HOSTS")],
-        public_metrics=public_metrics or os.environ.get("LLMAAS_PUBLIC_METRICS", "") in ("1", "true"),
+        default_model=default_model, max_body_bytes=settings.max_body_mb * 2**20,
+        max_json_bytes=int(settings.max_json_mb * 2**20), default_rpm=settings.default_rpm,
+        default_tpd=settings.default_tpd, bound_host=host, port=port, cors_origins=list(settings.cors_origins),
+        allowed_hosts=list(settings.allowed_hosts), public_metrics=settings.public_metrics,
         guard=guard or Guardrails(),
     )
     if router:
@@ -112,20 +113,9 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
         backend = build_provider(provider, base_url, api_key, model_dirs, memory_budget_gb)
     app = create_app(backend, store, config)
     print(f"llmaas: data in {home}; serving http://{host}:{port}/v1 (docs at /docs)", file=sys.stderr)
-    if graceful_timeout is None:
-        graceful_timeout = float(os.environ.get("LLMAAS_GRACEFUL_TIMEOUT", "30"))
-    kwargs: dict[str, Any] = {"log_level": os.environ.get("LLMAAS_LOG_LEVEL", "warning"),
-                              "timeout_graceful_shutdown": graceful_timeout}
+    kwargs: dict[str, Any] = {"log_level": settings.log_level,
+                              "timeout_graceful_shutdown": settings.graceful_timeout}
     uvicorn.run(app, host=host, port=port, **kwargs)
-
-
-def _int_env(name: str) -> int | None:
-    value = os.environ.get(name)
-    return int(value) if value else None
-
-
-def _list_env(name: str) -> list[str]:
-    return [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
 
 
 def free_port(host: str = LOOPBACK) -> int:

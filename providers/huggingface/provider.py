@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,11 +18,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from llmaas._errors import BadRequestError, NotFoundError
+from llmaas._errors import BadRequestError, ConfigurationError, NotFoundError
 from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
 from llmaas.resources._base import build_request
+from llmaas.settings import EngineSettings
 from llmaas.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -47,7 +47,6 @@ from .engine.loop import Engine, EngineConfig, MeteredStream
 from .management.loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted
 from .management.models import ModelsMixin
 from .model.adapters import AdapterCache, load_adapter
-from .settings import Settings
 
 DEFAULT_CHAT_MODEL = SMOLLM2
 DEFAULT_EMBEDDING_MODEL = MINILM
@@ -61,28 +60,26 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
                                                      Capability.FILES,
                                                      Capability.FINE_TUNING, Capability.MODERATIONS})
 
-    def __init__(self, *, dtype: str | None = None, threads: int | None = None, max_num_seqs: int | None = None,
-                 max_waiting: int | None = None, max_model_len: int | None = None, kv_cache_gb: float | None = None,
-                 int8_decode_batch: int | None = None, int8_matmul: str | None = None, int4_weights: str | None = None,
-                 native_kernels: str | None = None, prefill_chunk: int | None = None, max_engines: int | None = None,
-                 max_adapters: int | None = None, memory_budget_gb: float | None = None,
-                 model_dirs: list[str] | None = None, models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
-                 timeout: Any = None, home: str | None = None, **_ignored: Any) -> None:
-        # _ignored: client-wide options such as timeout and max_retries mean nothing in process
-        # allow_paths: in process, a model may be any folder or GGUF on your disk; a server passes False so
-        # that callers reach only built-in and registered names
-        self.settings: Settings = Settings.resolve(dtype=dtype, threads=threads, max_num_seqs=max_num_seqs,
-                                         max_waiting=max_waiting, max_model_len=max_model_len,
-                                         kv_cache_gb=kv_cache_gb, int8_decode_batch=int8_decode_batch,
-                                         int8_matmul=int8_matmul, int4_weights=int4_weights, native_kernels=native_kernels,
-                                         prefill_chunk=prefill_chunk, max_engines=max_engines, max_adapters=max_adapters,
-                                         memory_budget_gb=memory_budget_gb)
+    def __init__(self, *, models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
+                 home: str | None = None, settings: EngineSettings | None = None, timeout: Any = None,
+                 max_retries: int | None = None, api_key: str | None = None, base_url: str | None = None,
+                 default_headers: Any = None, http_client: Any = None, **engine: Any) -> None:
+        """``engine``: the settings of ``llmaas.settings.EngineSettings`` by name (``dtype="float32"``,
+        ``threads=1``, ...), each winning over its ``LLMAAS_*`` variable; an unknown name is a
+        ``ConfigurationError``. Or ``settings``, made whole. ``timeout`` is the client's default deadline of a
+        request (a request's own wins); ``max_retries``, ``api_key``, ``base_url``, ``default_headers`` and
+        ``http_client`` are the client's options for remote providers and mean nothing in process.
+        ``allow_paths``: in process, a model may be any folder or GGUF on your disk; a server passes False so
+        that callers reach only built-in and registered names."""
+        if settings is not None and engine:
+            raise ConfigurationError(f"pass engine settings either whole (settings=) or by name, not both: "
+                                     f"{', '.join(sorted(engine))}")
+        self.settings: EngineSettings = settings if settings is not None else EngineSettings.resolve(**engine)
         self.extra_models: dict[str, str] = dict(models or {})
         self.allow_paths = allow_paths
         # model_dirs: where models may be registered from. None: anywhere (in process, by default); a
         # server passes what --model-dir / LLMAAS_MODEL_DIRS name (none: registering is off)
-        dirs = model_dirs if model_dirs is not None else [d for d in os.environ.get("LLMAAS_MODEL_DIRS", "")
-                                                         .split(os.pathsep) if d] or None
+        dirs = self.settings.model_dirs
         self.model_dirs: list[Path] | None = [Path(d) for d in dirs] if dirs is not None else (
             None if allow_paths else [])
         self.timeout: float | None = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
@@ -150,7 +147,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         dtype = getattr(torch, self.settings.torch_dtype_name)
         if hf.config.model_type in SUPPORTED:
             s = self.settings
-            model: Any = CompactLM(hf, dtype, max_len, int4=s.int4_weights == "auto" and s.int8_decode_batch > 0)
+            model: Any = CompactLM(hf, dtype, max_len, int4=s.int4)
         else:  # an architecture the compact engine does not implement: the plain transformers path
             model = TransformersLM(hf, dtype, max_len)
         model.enable_int8_decode(self.settings.int8_decode_batch)

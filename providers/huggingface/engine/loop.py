@@ -159,7 +159,6 @@ class Sequence:
 class EngineConfig:
     max_num_seqs: int = 64
     max_waiting: int = 1024
-    max_model_len: int = 8192
     kv_cache_gb: float = 2.0
     initial_capacity: int = 512
     prefill_tokens_per_step: int = 1024  # prompt tokens prefilled per turn, between decode steps

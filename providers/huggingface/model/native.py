@@ -27,7 +27,7 @@ from typing import Any
 
 from llmaas._errors import ConfigurationError
 from llmaas._home import user_cache
-from llmaas.providers.huggingface.settings import _cpu_flags
+from llmaas.providers.huggingface.model import cpu
 
 SOURCE = Path(__file__).with_name("kernels.cpp")
 CFLAGS = ["-O3", "-march=native", "-fopenmp"]
@@ -46,7 +46,7 @@ def _key(cflags: list[str]) -> str:
     """One build per source, torch version, compiler flags and CPU (``-march=native``)."""
     import torch
 
-    flags = next((line for line in _cpu_flags().splitlines() if line.startswith("flags")), "")
+    flags = " ".join(sorted(cpu.flags()))
     digest = hashlib.blake2b(digest_size=6)
     for part in (SOURCE.read_bytes(), torch.__version__.encode(), " ".join(cflags).encode(), flags.encode()):
         digest.update(part)

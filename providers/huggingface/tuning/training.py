@@ -187,9 +187,9 @@ def token_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
 
 
 def use_bf16(config: TrainingConfig) -> bool:
-    from llmaas.providers.huggingface.settings import cpu_has_fast_bf16
+    from llmaas.providers.huggingface.model.cpu import has_fast_bf16
 
-    return cpu_has_fast_bf16() if config.bf16 is None else config.bf16
+    return has_fast_bf16() if config.bf16 is None else config.bf16
 
 
 def load_for_training(folder: Path, config: TrainingConfig) -> tuple[Any, Any]:

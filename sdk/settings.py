@@ -1,0 +1,222 @@
+"""Every setting of the in-process engine and of the server, declared once: its type, default, range,
+environment variable and help text. ``llmaas serve --help`` and ``docs/settings.md`` are made from here.
+
+An explicit argument always wins over the environment (0 and "" included); the environment wins over the
+default. An unknown name or a bad value is a ``ConfigurationError`` that names it and what is allowed::
+
+    EngineSettings.resolve(dtype="float32")          # LLMAAS_DTYPE is not read
+    EngineSettings.resolve()                         # LLMAAS_* variables, then defaults
+    ServerSettings.resolve(public_metrics=True)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ._errors import ConfigurationError
+
+PREFIX = "LLMAAS_"
+S = TypeVar("S", bound="_Settings")
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="forbid", frozen=True, case_sensitive=False,
+                                      env_ignore_empty=True, validate_default=True)
+
+    @classmethod
+    def resolve(cls: type[S], **given: Any) -> S:
+        """The settings from ``given`` (None means "not given"), then the environment, then the defaults."""
+        fields = cls.model_fields
+        unknown = sorted(k for k in given if k not in fields)
+        if unknown:
+            raise ConfigurationError(f"unknown {cls.KIND} setting {unknown[0]!r}; the settings are: "
+                                     f"{', '.join(fields)}")
+        explicit = {k: v for k, v in given.items() if v is not None}
+        try:
+            return cls(**explicit)
+        except ValidationError as exc:
+            raise ConfigurationError(_explain(cls, exc, explicit)) from None
+
+    KIND: ClassVar[str] = "settings"
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _lower_choices(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) and value.strip().lower() in _CHOICE_WORDS else value
+
+
+# the words a choice setting accepts, so that "Float32" or "ON" read as their lower-case spelling
+_CHOICE_WORDS = {"auto", "on", "off", "bfloat16", "float32", "critical", "error", "warning", "info", "debug", "trace",
+                 "true", "false"}
+
+
+def _explain(cls: type[_Settings], exc: ValidationError, explicit: dict[str, Any]) -> str:
+    parts = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        where = f"{name}" if name in explicit else f"{PREFIX}{name.upper()} / {name}"
+        parts.append(f"{where}: {err['msg']}, not {err.get('input')!r}")
+    return f"invalid {cls.KIND} setting " + "; ".join(parts)
+
+
+def _split(value: Any, sep: str) -> Any:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(sep) if v.strip()]
+    return value
+
+
+class EngineSettings(_Settings):
+    """The in-process engine (the ``hf`` provider): ``HuggingFaceProvider(**settings)`` or
+    ``Client(provider_options={"hf": {...}})``, or ``LLMAAS_*`` variables."""
+
+    KIND = "engine"
+
+    dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto", description="compute type of chat models; auto: bfloat16 where the CPU has AMX or AVX512-BF16, "
+                            "else float32 (float32 gives transformers' answers bit for bit)")
+    threads: int = Field(0, ge=0, description="torch threads of each engine; 0: the CPUs, at most 8")
+    max_num_seqs: int = Field(64, ge=1, description="sequences decoded together in one step (the batch)")
+    max_waiting: int = Field(1024, ge=1, description="requests queued per engine before new ones get 429 queue_full")
+    max_model_len: int = Field(0, ge=0, description="longest prompt plus answer in tokens; 0: the model's own context")
+    kv_cache_gb: float = Field(2.0, gt=0, description="memory of each engine's KV cache, in GiB")
+    int8_decode_batch: int = Field(4, ge=0, description="decode steps of at most this many sequences use int8 "
+                                                        "(or exact int4) weights; 0: never")
+    int4_weights: Literal["auto", "off"] = Field(
+        "auto", description="exact int4 weights for small decode batches where the weights lie on a 4-bit grid "
+                            "(a model converted from a Q4 GGUF)")
+    int8_matmul: Literal["auto", "on", "off"] = Field(
+        "auto", description="dynamic int8 (W8A8) matmuls for larger batches and prefill; auto: where the CPU "
+                            "has VNNI")
+    native_kernels: Literal["auto", "on", "off"] = Field(
+        "auto", description="the engine's C++ kernels for bf16 models; auto: where they build, else torch ops")
+    prefill_chunk: int = Field(512, ge=16, description="prompts longer than this are prefilled a chunk per engine "
+                                                       "step, between decode steps")
+    max_engines: int = Field(2, ge=1, description="chat models loaded at once; an idle one is stopped to load "
+                                                  "another")
+    max_adapters: int = Field(8, ge=1, description="LoRA adapters (fine-tuned models) kept loaded; the least "
+                                                   "recently used leave")
+    memory_budget_gb: float = Field(0.0, ge=0, description="memory the loaded chat models (weights and KV caches) "
+                                                           "may hold, in GiB; 0: no budget")
+    model_dirs: Annotated[list[str] | None, NoDecode] = Field(
+        None, description=f"folders models may be registered from ({os.pathsep}-separated); unset: anywhere in "
+                          "process, nowhere on a server unless --model-dir names one")
+
+    @field_validator("model_dirs", mode="before")
+    @classmethod
+    def _dirs(cls, value: Any) -> Any:
+        return _split(value, os.pathsep)
+
+    @property
+    def memory_budget_bytes(self) -> int:
+        return int(self.memory_budget_gb * 2**30)
+
+    @property
+    def torch_dtype_name(self) -> str:
+        from llmaas.providers.huggingface.model.cpu import has_fast_bf16
+
+        if self.dtype == "auto":
+            return "bfloat16" if has_fast_bf16() else "float32"
+        return self.dtype
+
+    @property
+    def dynamic_int8(self) -> bool:
+        """Whether bf16 models use dynamic W8A8 for larger batches and prefill."""
+        from llmaas.providers.huggingface.model.cpu import has_int8_dot
+
+        if self.int8_matmul == "auto":
+            return has_int8_dot()
+        return self.int8_matmul == "on"
+
+    @property
+    def int4(self) -> bool:
+        """Whether to look for exact int4 weights (only worth it where small decode batches use them)."""
+        return self.int4_weights == "auto" and self.int8_decode_batch > 0
+
+    @property
+    def thread_count(self) -> int:
+        return self.threads or max(1, min(os.cpu_count() or 1, 8))
+
+
+class ServerSettings(_Settings):
+    """``llmaas serve``: its command-line flags win over these variables."""
+
+    KIND = "server"
+
+    default_rpm: int | None = Field(None, ge=1, description="requests per minute of a key created without --rpm")
+    default_tpd: int | None = Field(None, ge=1, description="tokens per day of a key created without --tpd")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="browser origins allowed to call the API (comma-separated); none by default")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="other Host headers accepted without keys (comma-separated); loopback "
+                                          "names always are")
+    public_metrics: bool = Field(False, description="serve /metrics to anyone (default: loopback clients and admin "
+                                                    "keys)")
+    max_body_mb: int = Field(64, ge=1, description="largest request body (a file upload), in MiB")
+    max_json_mb: float = Field(4.0, gt=0, description="largest JSON request body, in MiB")
+    graceful_timeout: float = Field(30.0, ge=0, description="seconds running requests get to finish on shutdown")
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
+        "warning", description="uvicorn's log level")
+    upstream_timeout: float | None = Field(None, gt=0, description="seconds a call to the remote API may take "
+                                                                   "(serving --base-url or a router)")
+
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return _split(value, ",")
+
+
+#: variables read by the SDK and the command line themselves, outside the two settings objects above
+CLIENT_VARIABLES: dict[str, str] = {
+    "LLMAAS_HOME": "the data folder: store, blobs, converted models (default: ~/.cache/llmaas)",
+    "LLMAAS_PROVIDER": "the default provider of a Client given neither provider= nor base_url= (default: hf)",
+    "LLMAAS_BASE_URL": "the server the local provider connects to (default: it starts one of its own)",
+    "LLMAAS_API_KEY": "the key for our server: the local provider, Client(base_url=...) and the CLI's --base-url",
+    "LLMAAS_LOG": "debug or info: log what the SDK sends, what comes back and every retry",
+    "LLMAAS_UPSTREAM_API_KEY": "the remote API's key when llmaas serve fronts one (--api-key-env names another)",
+    "LLMAAS_FT_THREADS": "torch threads of the fine-tuning worker process (default: 1)",
+    "LLMAAS_<PRESET>_BASE_URL": "another URL for a preset provider, e.g. LLMAAS_OLLAMA_BASE_URL",
+}
+
+
+def _kind(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "")
+    if "Literal" in text:
+        return " | ".join(a.strip("' ") for a in text.split("[", 1)[1].rsplit("]", 1)[0].split(","))
+    return {int: "int", float: "float", bool: "bool", str: "str"}.get(annotation, text.replace("<class '", "")
+                                                                     .replace("'>", ""))
+
+
+def variables() -> list[tuple[str, str, str, str]]:
+    """(variable, type, default, help) for every ``LLMAAS_*`` variable, engine and server settings first."""
+    rows = []
+    for cls in (EngineSettings, ServerSettings):
+        for name, info in cls.model_fields.items():
+            default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]
+            shown = "" if default in (None, [], "") else str(default)
+            rows.append((f"{PREFIX}{name.upper()}", _kind(info.annotation), shown, info.description or ""))
+    rows += [(name, "str", "", text) for name, text in CLIENT_VARIABLES.items()]
+    return rows
+
+
+def help_text() -> str:
+    """The variables as plain text, for ``llmaas serve --help``."""
+    lines = ["environment variables (a flag wins over its variable):"]
+    for name, kind, default, text in variables():
+        lines.append(f"  {name} ({kind}{', default ' + default if default else ''})")
+        lines.append(f"      {text}")
+    return "\n".join(lines)
+
+
+def markdown() -> str:
+    """The variables as a Markdown table, for docs/settings.md."""
+    out = ["| variable | type | default | what it sets |", "| --- | --- | --- | --- |"]
+    out += [f"| `{n}` | {k.replace('|', '&#124;')} | {d or '-'} | {t} |" for n, k, d, t in variables()]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown())
