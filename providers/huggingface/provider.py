@@ -43,7 +43,8 @@ from .api.files import StoreFiles
 from .api.fine_tuning import FineTuningMixin
 from .api.requests import chat_prompt, completion_prompts, sampling_params
 from .engine import deadline
-from .engine.loop import Engine, EngineConfig, MeteredStream
+from .engine.loop import Engine, EngineConfig, LoadedModel
+from .engine.streams import MeteredStream
 from .management.loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted
 from .management.models import ModelsMixin
 from .model.adapters import AdapterCache, load_adapter
@@ -121,9 +122,8 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         if found is None:
             need = self._estimate(source)
             self._make_room(need)
-            found = Engine(lambda: self._load_chat(source), self._engine_config(), self.settings.thread_count)
-            found.model_id = source.id
-            found.estimate = need
+            found = Engine(lambda: self._load_chat(source), self._engine_config(), self.settings.thread_count,
+                           model_id=source.id, estimate=need)
         self._engines[source.key] = found  # most recently used last
         return found
 
@@ -132,7 +132,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         return EngineConfig(max_num_seqs=s.max_num_seqs, max_waiting=s.max_waiting, kv_cache_gb=s.kv_cache_gb,
                             prefill_chunk=s.prefill_chunk, prefill_tokens_per_step=max(1024, s.prefill_chunk))
 
-    def _load_chat(self, source: ModelSource) -> tuple[Any, Any]:
+    def _load_chat(self, source: ModelSource) -> LoadedModel:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -147,7 +147,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         dtype = getattr(torch, self.settings.torch_dtype_name)
         if hf.config.model_type in SUPPORTED:
             s = self.settings
-            model: Any = CompactLM(hf, dtype, max_len, int4=s.int4)
+            model: CompactLM | TransformersLM = CompactLM(hf, dtype, max_len, int4=s.int4)
         else:  # an architecture the compact engine does not implement: the plain transformers path
             model = TransformersLM(hf, dtype, max_len)
         model.enable_int8_decode(self.settings.int8_decode_batch)
@@ -159,15 +159,14 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
             model.enable_dynamic_int8(torch.tensor(calibration, dtype=torch.long))
         stops = {tokenizer.eos_token_id, *_as_list(hf.config.eos_token_id),
                  *_as_list(getattr(hf.generation_config, "eos_token_id", None))}
-        tokenizer.llmaas_stop_ids = sorted(s for s in stops if s is not None)
         del hf
-        return model, tokenizer
+        return LoadedModel(model, tokenizer, sorted(s for s in stops if s is not None))
 
     async def _ready(self, model: str) -> tuple[Engine, Any]:
         """The engine for ``model``, loaded, and the adapter its requests carry (None for a base model)."""
         source = await asyncio.to_thread(self._fine_tuned, model) if model.startswith("ft:") else None
         engine = self.engine(model, source)
-        if not engine._ready.is_set():
+        if not engine.ready:
             await asyncio.to_thread(engine.wait_ready)
         engine.wait_ready(0)
         if source is None or source.adapter is None:
@@ -201,7 +200,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         if top and not req.logprobs:
             raise BadRequestError("top_logprobs requires logprobs=true", status_code=400, param="top_logprobs")
         params, n = sampling_params(req, prompt_len=len(prompt), max_len=model.max_len, vocab=model.vocab,
-                                    stop_token_ids=tok.llmaas_stop_ids, default_max_tokens=None,
+                                    stop_token_ids=engine.stop_ids, default_max_tokens=None,
                                     logprobs=bool(req.logprobs), top_logprobs=top,
                                     max_n=engine.config.max_num_seqs)
         params.constraint = constraint
@@ -234,7 +233,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         plans = []
         for ids in prompts:
             params, n = sampling_params(req, prompt_len=len(ids), max_len=model.max_len, vocab=model.vocab,
-                                        stop_token_ids=tok.llmaas_stop_ids,
+                                        stop_token_ids=engine.stop_ids,
                                         default_max_tokens=LEGACY_DEFAULT_MAX_TOKENS,
                                         logprobs=req.logprobs is not None, top_logprobs=req.logprobs or 0,
                                         max_n=engine.config.max_num_seqs)

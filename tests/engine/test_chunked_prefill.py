@@ -61,7 +61,7 @@ def test_prefill_chunk_is_a_checked_setting(chunk):
     from llmaas.providers.huggingface import HuggingFaceProvider
 
     if chunk < 16:
-        with pytest.raises(llmaas.ConfigurationError, match="engine settings"):
+        with pytest.raises(llmaas.ConfigurationError, match="prefill_chunk.*greater than or equal to 16"):
             HuggingFaceProvider(prefill_chunk=chunk)
     else:
         assert HuggingFaceProvider(prefill_chunk=chunk).settings.prefill_chunk == chunk

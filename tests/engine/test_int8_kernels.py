@@ -93,7 +93,7 @@ def test_int4_weights_off_keeps_int8(monkeypatch):
     import llmaas
     from llmaas.providers.huggingface import HuggingFaceProvider
 
-    with pytest.raises(llmaas.ConfigurationError, match="INT4_WEIGHTS"):
+    with pytest.raises(llmaas.ConfigurationError, match="int4_weights: Input should be 'auto' or 'off'"):
         HuggingFaceProvider(int4_weights="always")
     engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, int4_weights="off").engine(CHAT)
     engine.wait_ready()

@@ -223,7 +223,7 @@ def test_in_the_model_they_are_as_close_to_float32_as_torch_ops(lm, built, matmu
 def test_the_setting_is_checked_and_off_turns_them_off(monkeypatch):
     from llmaas.providers.huggingface import HuggingFaceProvider
 
-    with pytest.raises(llmaas.ConfigurationError, match="NATIVE_KERNELS"):
+    with pytest.raises(llmaas.ConfigurationError, match="native_kernels: Input should be 'auto', 'on' or 'off'"):
         HuggingFaceProvider(native_kernels="cuda")
     monkeypatch.setenv("LLMAAS_NATIVE_KERNELS", "off")
     assert HuggingFaceProvider().settings.native_kernels == "off"

@@ -32,12 +32,12 @@ def test_float32_greedy_matches_transformers_generate():
         outs = []
         for messages in PROMPTS:
             ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
-            params = SamplingParams(max_tokens=48, temperature=0.0, stop_token_ids=engine.tokenizer.llmaas_stop_ids)
+            params = SamplingParams(max_tokens=48, temperature=0.0, stop_token_ids=engine.stop_ids)
             got = [ev.token async for ev in engine.generate(list(ids), params) if getattr(ev, "token", None) is not None]
             outs.append((ids, got))
         # the same prompts at once, batched, must give the same tokens as one at a time
         streams = [engine.generate(list(ids), SamplingParams(max_tokens=48, temperature=0.0,
-                                   stop_token_ids=engine.tokenizer.llmaas_stop_ids)) for ids, _ in outs]
+                                   stop_token_ids=engine.stop_ids)) for ids, _ in outs]
 
         async def collect(s):
             return [ev.token async for ev in s if getattr(ev, "token", None) is not None]

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llmaas.providers.huggingface.api.logprobs import chat_logprob, usage
-from llmaas.providers.huggingface.engine.loop import Done, RequestStream, TokenEvent
+from llmaas.providers.huggingface.engine.streams import Done, RequestStream, TokenEvent
 from llmaas.types import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 
 

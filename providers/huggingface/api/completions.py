@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llmaas.providers.huggingface.api.logprobs import completion_logprobs
-from llmaas.providers.huggingface.engine.loop import Done, RequestStream, TokenEvent
+from llmaas.providers.huggingface.engine.streams import Done, RequestStream, TokenEvent
 from llmaas.types import Completion, CompletionRequest
 
 # (index of the prompt's first choice, prompt token ids, the prompt's events)

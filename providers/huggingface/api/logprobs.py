@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmaas.providers.huggingface.engine.loop import Done
 from llmaas.providers.huggingface.engine.sampling import Choice
+from llmaas.providers.huggingface.engine.streams import Done
 
 
 def usage(done: Done) -> dict[str, int]:

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import itertools
 import logging
 import queue
 import threading
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -33,111 +32,19 @@ from llmaas._errors import APIStatusError, InternalServerError, RateLimitError
 from llmaas._usage import track
 from llmaas.providers.huggingface.engine.detokenizer import IncrementalText
 from llmaas.providers.huggingface.engine.sampling import Choice, SamplingParams, sample_rows
-from llmaas.providers.huggingface.model.compact import CompactLM
+from llmaas.providers.huggingface.engine.streams import (
+    Done,
+    Failed,
+    GenerationRequest,
+    RequestStream,
+    TokenEvent,
+)
+from llmaas.providers.huggingface.model.protocol import LanguageModel
+
+if TYPE_CHECKING:
+    from llmaas.providers.huggingface.model.adapters import Adapter
 
 log: logging.Logger = logging.getLogger("llmaas.engine")
-
-
-@dataclass
-class TokenEvent:
-    """One step's output for one choice of a request."""
-
-    index: int
-    text: str
-    token: int | None
-    choice: Choice | None = None
-    finish_reason: str | None = None
-
-
-@dataclass
-class Done:
-    prompt_tokens: int
-    completion_tokens: int
-
-
-@dataclass
-class Failed:
-    error: BaseException
-
-
-class GenerationRequest:
-    _ids = itertools.count()
-
-    def __init__(self, prompt: list[int], params: SamplingParams, n: int, loop: asyncio.AbstractEventLoop,
-                 adapter: Any = None) -> None:
-        self.id: int = next(self._ids)
-        self.adapter = adapter  # a LoRA adapter over the engine's model, or None for the base model
-        self.prompt = prompt
-        self.params = params
-        self.n = n
-        self.loop = loop
-        self.events: asyncio.Queue[Any] = asyncio.Queue()
-        self.cancelled: bool = False
-        self.completion_tokens = 0
-        self.open_choices = n
-        self.failed = False
-
-    def push(self, item: Any) -> None:
-        try:
-            self.loop.call_soon_threadsafe(self.events.put_nowait, item)
-        except RuntimeError:  # the caller's loop is gone: nobody is listening any more
-            self.cancelled = True
-
-
-class RequestStream:
-    """The events of one request, as an async iterator."""
-
-    def __init__(self, request: GenerationRequest) -> None:
-        self.request = request
-        self._finished = False
-
-    def __aiter__(self) -> RequestStream:
-        return self
-
-    async def __anext__(self) -> TokenEvent | Done:
-        if self._finished:
-            raise StopAsyncIteration
-        try:
-            item = await self.request.events.get()
-        except BaseException:  # the caller was cancelled or timed out
-            self.request.cancelled = True
-            raise
-        if isinstance(item, Failed):
-            self._finished = True
-            raise item.error
-        if isinstance(item, Done):
-            self._finished = True
-        return item
-
-    async def aclose(self) -> None:
-        self.request.cancelled = True  # a no-op for a finished request
-
-    def __del__(self) -> None:
-        self.request.cancelled = True
-
-
-class MeteredStream:
-    """Response chunks, and the usage of the requests behind them so far: a server meters what a client
-    that disconnected part way did consume."""
-
-    def __init__(self, chunks: AsyncIterator[Any], streams: list[RequestStream]) -> None:
-        self._chunks = chunks
-        self._requests = [s.request for s in streams]
-
-    def __aiter__(self) -> MeteredStream:
-        return self
-
-    async def __anext__(self) -> Any:
-        return await self._chunks.__anext__()
-
-    async def aclose(self) -> None:
-        await self._chunks.aclose()  # type: ignore[attr-defined]
-
-    @property
-    def partial_usage(self) -> dict[str, int]:
-        prompt = sum(len(r.prompt) for r in self._requests)
-        completion = sum(r.completion_tokens for r in self._requests)
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 @dataclass
@@ -153,6 +60,24 @@ class Sequence:
     finished: bool = False
     tokens: list[int] = field(default_factory=list)
     matcher: Any = None  # its own llguidance matcher, for a constrained request
+
+
+@dataclass
+class PartialPrefill:
+    """A long prompt part way through its chunked prefill, in a staging slot past the running sequences."""
+
+    request: GenerationRequest
+    slot: int
+    done: int = 0  # prompt tokens in the cache so far
+
+
+@dataclass
+class LoadedModel:
+    """What an engine's loader returns: the model, its tokenizer, and the token ids that end an answer."""
+
+    model: LanguageModel
+    tokenizer: Any  # a Hugging Face tokenizer (untyped library)
+    stop_ids: list[int]
 
 
 @dataclass
@@ -177,22 +102,25 @@ def _stop_all() -> None:
 
 
 class Engine:
-    def __init__(self, load: Callable[[], tuple[CompactLM, Any]], config: EngineConfig, threads: int) -> None:
+    def __init__(self, load: Callable[[], LoadedModel], config: EngineConfig, threads: int, *,
+                 model_id: str | None = None, estimate: int = 0) -> None:
         self._load = load
         self.config = config
         self.threads = threads
-        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[GenerationRequest | None] = queue.SimpleQueue()
         self._waiting: deque[GenerationRequest] = deque()
         self._running: list[Sequence] = []
         self._admitting: list[GenerationRequest] = []
-        self._partial: list[Any] | None = None  # [request, staging slot, tokens done] of a chunked prefill
+        self._partial: PartialPrefill | None = None
         self._counts: torch.Tensor | None = None
         self._ready = threading.Event()
         self._load_error: BaseException | None = None
         self._stopping = False
-        self.model: CompactLM | None = None
-        self.model_id: str | None = None  # the name it was loaded under (for ps)
+        self.model: LanguageModel | None = None
+        self.model_id = model_id  # the name it was loaded under (for ps)
+        self.estimate = estimate  # the bytes it was expected to hold when it was started (the memory budget)
         self.tokenizer: Any = None
+        self.stop_ids: list[int] = []
         self.grammars: Any = None  # constrained.Grammars for this tokenizer, made on first use
         self._masker: Any = None  # (thread pool, llguidance executor): token masks beside the forward pass
         self._bitmask: torch.Tensor | None = None
@@ -202,6 +130,11 @@ class Engine:
         _live.add(self)
 
     # -- public, any thread --------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether the model has loaded (or failed to: ``wait_ready`` then raises its error)."""
+        return self._ready.is_set()
 
     def wait_ready(self, timeout: float | None = None) -> None:
         self._ready.wait(timeout)
@@ -224,7 +157,8 @@ class Engine:
             )
         self._inbox.put(request)
 
-    def generate(self, prompt: list[int], params: SamplingParams, n: int = 1, adapter: Any = None) -> RequestStream:
+    def generate(self, prompt: list[int], params: SamplingParams, n: int = 1,
+                 adapter: Adapter | None = None) -> RequestStream:
         """Queue a request now (RateLimitError if the queue is full) and return its events: TokenEvents for
         every choice, then one Done. Closing the stream, dropping it, or cancelling the task that awaits it
         cancels the request; its slots are free at the next step."""
@@ -251,7 +185,8 @@ class Engine:
     def _main(self) -> None:
         torch.set_num_threads(self.threads)
         try:
-            self.model, self.tokenizer = self._load()
+            loaded = self._load()
+            self.model, self.tokenizer, self.stop_ids = loaded.model, loaded.tokenizer, loaded.stop_ids
             cap = min(self.config.initial_capacity, self.model.max_len)
             self.model.allocate(self._slot_limit(cap), cap)
         except BaseException as exc:  # noqa: BLE001 - reported to every caller
@@ -309,12 +244,12 @@ class Engine:
         cap = min(cap, model.max_len)
         keep = len(self._running)
         if self._partial is not None:  # the staging slot and the slots its choices will take
-            keep = max(keep, self._partial[1] + self._partial[0].n)
+            keep = max(keep, self._partial.slot + self._partial.request.n)
         slots = max(keep + min_slots, self._slot_limit(cap))
         model.allocate(slots, cap, keep=keep)
 
     def _drop_cancelled(self) -> None:
-        if self._partial is not None and self._partial[0].cancelled:
+        if self._partial is not None and self._partial.request.cancelled:
             self._partial = None
         if any(r.cancelled for r in self._waiting):
             self._waiting = deque(r for r in self._waiting if not r.cancelled)
@@ -330,7 +265,7 @@ class Engine:
             self._continue_partial()
             return
         budget = self.config.prefill_tokens_per_step
-        chunk = self.config.prefill_chunk if hasattr(model, "extend") else 0
+        chunk = self.config.prefill_chunk if model.chunked_prefill else 0
         batch: list[GenerationRequest] = []
         used = len(self._running)
         while self._waiting:
@@ -356,7 +291,7 @@ class Engine:
             self._admitting = []
 
     def _start_partial(self, request: GenerationRequest) -> None:
-        self._partial = [request, len(self._running), 0]
+        self._partial = PartialPrefill(request, len(self._running))
         self._admitting = [request]
         try:
             self._ensure_capacity(len(request.prompt) + 1, min_slots=request.n)
@@ -368,7 +303,8 @@ class Engine:
         """The next chunk of the long prompt in the staging slot; on the last, start its sequences."""
         model = self.model
         assert model is not None and self._partial is not None
-        request, staging, done = self._partial
+        partial = self._partial
+        request, staging, done = partial.request, partial.slot, partial.done
         end = min(done + self.config.prefill_chunk, len(request.prompt))
         last = end == len(request.prompt)
         matcher = request.params.constraint.matcher() if last and request.params.constraint is not None else None
@@ -386,7 +322,7 @@ class Engine:
         finally:
             self._admitting = []
         if not last:
-            self._partial[2] = end
+            partial.done = end
             return
         self._partial = None
         first = len(self._running)  # sequences retired meanwhile: the staging slot may be past the running

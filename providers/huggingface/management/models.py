@@ -110,7 +110,7 @@ class ModelsMixin:
         total = 0
         for engine in list(self._engines.values()):
             lm = engine.model
-            total += lm.memory_bytes() if lm is not None else getattr(engine, "estimate", 0)
+            total += lm.memory_bytes() if lm is not None else engine.estimate
         return total
 
     def _make_room(self, need: int) -> None:
@@ -123,7 +123,7 @@ class ModelsMixin:
                                   param="model", code="model_exceeds_memory_budget")
         while len(self._engines) >= limit or (budget and self._resident() + need > budget):
             idle = next((k for k, e in self._engines.items() if e.running == 0 and e.queue_depth == 0
-                         and e._ready.is_set()), None)
+                         and e.ready), None)
             if idle is None:
                 why = (f"{len(self._engines)} models are loaded and busy (the limit is {limit})"
                        if len(self._engines) >= limit else

@@ -58,6 +58,8 @@ class Layer:
 class CompactLM:
     """The forward pass. ``prefill`` runs one prompt into a slot; ``decode`` one token for slots 0..B-1."""
 
+    chunked_prefill = True
+
     engine_name = "compact"
 
     def __init__(self, hf_model: torch.nn.Module, dtype: torch.dtype, max_len: int, int4: bool = False) -> None:

@@ -15,7 +15,10 @@ from llmaas.providers.huggingface.management.details import tensor_bytes
 
 
 class TransformersLM:
+    """The plain transformers forward pass behind the engine's ``LanguageModel`` protocol."""
+
     engine_name = "transformers"
+    chunked_prefill = False  # one transformers cache per sequence: a prompt is prefilled whole
 
     def __init__(self, hf_model: torch.nn.Module, dtype: torch.dtype, max_len: int) -> None:
         self.hf = hf_model.to(dtype).eval()
@@ -78,6 +81,9 @@ class TransformersLM:
             self._caches[slot] = _cache_of(result)
             out.append(result.logits[0, -1].float())
         return torch.stack(out)
+
+    def extend(self, tokens: torch.Tensor, slot: int, start: int) -> torch.Tensor:
+        raise NotImplementedError("the transformers path prefills a prompt whole (chunked_prefill is False)")
 
     @torch.inference_mode()
     def score(self, tokens: torch.Tensor, top: int = 0, int8: bool = False,

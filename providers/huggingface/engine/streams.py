@@ -1,0 +1,120 @@
+"""What flows between callers and the engine thread: a request with its event queue, the events (a token,
+the end, a failure), and the async iterators callers read them through."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from llmaas.providers.huggingface.engine.sampling import Choice, SamplingParams
+
+if TYPE_CHECKING:
+    from llmaas.providers.huggingface.model.adapters import Adapter
+
+
+@dataclass
+class TokenEvent:
+    """One step's output for one choice of a request."""
+
+    index: int
+    text: str
+    token: int | None
+    choice: Choice | None = None
+    finish_reason: str | None = None
+
+
+@dataclass
+class Done:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass
+class Failed:
+    error: BaseException
+
+
+Event = TokenEvent | Done | Failed
+
+
+class GenerationRequest:
+    _ids = itertools.count()
+
+    def __init__(self, prompt: list[int], params: SamplingParams, n: int, loop: asyncio.AbstractEventLoop,
+                 adapter: Adapter | None = None) -> None:
+        self.id: int = next(self._ids)
+        self.adapter = adapter  # a LoRA adapter over the engine's model, or None for the base model
+        self.prompt = prompt
+        self.params = params
+        self.n = n
+        self.loop = loop
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.cancelled: bool = False
+        self.completion_tokens = 0
+        self.open_choices = n
+        self.failed = False
+
+    def push(self, item: Event) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.events.put_nowait, item)
+        except RuntimeError:  # the caller's loop is gone: nobody is listening any more
+            self.cancelled = True
+
+
+class RequestStream:
+    """The events of one request, as an async iterator."""
+
+    def __init__(self, request: GenerationRequest) -> None:
+        self.request = request
+        self._finished = False
+
+    def __aiter__(self) -> RequestStream:
+        return self
+
+    async def __anext__(self) -> TokenEvent | Done:
+        if self._finished:
+            raise StopAsyncIteration
+        try:
+            item = await self.request.events.get()
+        except BaseException:  # the caller was cancelled or timed out
+            self.request.cancelled = True
+            raise
+        if isinstance(item, Failed):
+            self._finished = True
+            raise item.error
+        if isinstance(item, Done):
+            self._finished = True
+        return item
+
+    async def aclose(self) -> None:
+        self.request.cancelled = True  # a no-op for a finished request
+
+    def __del__(self) -> None:
+        self.request.cancelled = True
+
+
+class MeteredStream:
+    """Response chunks, and the usage of the requests behind them so far: a server meters what a client
+    that disconnected part way did consume."""
+
+    def __init__(self, chunks: AsyncIterator[Any], streams: list[RequestStream]) -> None:
+        self._chunks = chunks
+        self._requests = [s.request for s in streams]
+
+    def __aiter__(self) -> MeteredStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()  # type: ignore[attr-defined]
+
+    @property
+    def partial_usage(self) -> dict[str, int]:
+        prompt = sum(len(r.prompt) for r in self._requests)
+        completion = sum(r.completion_tokens for r in self._requests)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
