@@ -113,47 +113,74 @@ def test_completions_with_logprobs_and_echo(client):
 
 
 def test_async_agents_share_the_engine(hf):
+    """Twelve concurrent agents are decoded together: the engine takes far fewer steps than the tokens it
+    hands out (one request at a time would take a step per token)."""
+    engine = hf.engine(CHAT)
+    engine.wait_ready()
+
     async def run():
         async with llmaas.AsyncClient(provider=hf) as c:
             async def one(i):
-                r = await c.chat.completions.create(model=CHAT, max_tokens=16, temperature=0, messages=[
-                    {"role": "user", "content": f"Say the number {i}."}])
-                return r.choices[0].message.content
+                return await c.chat.completions.create(model=CHAT, max_tokens=16, temperature=0, ignore_eos=True,
+                                                       messages=[{"role": "user", "content": f"Say the number {i}."}])
 
             return await asyncio.gather(*(one(i) for i in range(12)))
 
+    steps = engine.steps
     outs = asyncio.run(run())
-    assert len(outs) == 12 and all(outs)
+    assert len(outs) == 12 and all(o.choices[0].message.content for o in outs)
+    tokens = sum(o.usage.completion_tokens for o in outs)
+    assert tokens == 12 * 16
+    assert engine.steps - steps <= tokens // 3, (engine.steps - steps, tokens)
+
+
+def _long_request(**kw):
+    """A request that cannot end by itself before ``max_tokens`` (ignore_eos), longer than any test waits."""
+    return {"model": CHAT, "max_tokens": 4000, "ignore_eos": True, "temperature": 1.0, "seed": 1,
+            "messages": [{"role": "user", "content": "Write a very long essay about the history of Rome."}], **kw}
+
+
+def _wait_idle(engine, seconds=30.0):
+    deadline = time.time() + seconds
+    while engine.running and time.time() < deadline:
+        time.sleep(0.02)
 
 
 def test_breaking_out_of_a_stream_frees_the_slot(client, hf):
     engine = hf.engine(CHAT)
-    stream = chat(client, max_tokens=500, temperature=1.0, stream=True, messages=[
-        {"role": "user", "content": "Write a very long essay about the history of Rome."}])
+    steps = engine.steps
+    stream = client.chat.completions.create(stream=True, **_long_request())
     for i, _ in enumerate(stream):
         if i == 3:
             break
-    deadline = time.time() + 10
-    while engine.running and time.time() < deadline:
-        time.sleep(0.05)
+    stream.close()
+    _wait_idle(engine)
     assert engine.running == 0
+    assert engine.steps - steps < 4000  # retired when the caller left, not at max_tokens
     assert chat(client, max_tokens=2).choices[0].message.content is not None
 
 
 def test_timeout_cancels_generation(hf):
     engine = hf.engine(CHAT)
+    engine.wait_ready()
+    steps = engine.steps
 
     async def run():
         async with llmaas.AsyncClient(provider=hf) as c:
+            task = asyncio.ensure_future(c.chat.completions.create(**_long_request()))
+            while engine.running == 0 and not task.done():  # admitted and decoding
+                await asyncio.sleep(0.01)
             with pytest.raises(asyncio.TimeoutError):
-                await asyncio.wait_for(c.chat.completions.create(
-                    model=CHAT, max_tokens=1000, messages=[{"role": "user", "content": "Write a long essay."}]), 0.5)
+                await asyncio.wait_for(task, 0.3)
+            # checked while this loop still runs: a request whose loop is gone is dropped anyway
+            deadline = time.time() + 30
+            while engine.running and time.time() < deadline:
+                await asyncio.sleep(0.02)
+            return engine.running, engine.steps - steps
 
-    asyncio.run(run())
-    deadline = time.time() + 10
-    while engine.running and time.time() < deadline:
-        time.sleep(0.05)
-    assert engine.running == 0
+    running, taken = asyncio.run(run())
+    assert running == 0
+    assert taken < 4000  # stopped by the timeout, not by max_tokens
 
 
 def test_full_queue_answers_rate_limit():
