@@ -63,7 +63,17 @@ def provider_stop_ids(tok, model):
     return {i for i in ids if i is not None}
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_dtype_setting_reaches_the_engine(dtype, monkeypatch):
-    monkeypatch.setenv("LLMAAS_DTYPE", dtype)
-    assert HuggingFaceProvider().settings.torch_dtype_name == dtype
+@pytest.mark.parametrize(("env", "given", "dtype"), [("float32", None, torch.float32),
+                                                     ("float32", "bfloat16", torch.bfloat16)])
+def test_dtype_setting_reaches_the_engine(env, given, dtype, monkeypatch):
+    """The variable, or an argument that wins over it, decides the dtype of the weights the engine loads."""
+    monkeypatch.setenv("LLMAAS_DTYPE", env)
+    provider = HuggingFaceProvider(progress=False, kv_cache_gb=0.05, dtype=given)
+    engine = provider.engine(CHAT)
+    try:
+        engine.wait_ready()
+        model = engine.model
+        assert model is not None and model.dtype == dtype
+        assert model.embed.dtype == dtype and model.k_cache.dtype == dtype
+    finally:
+        asyncio.run(provider.aclose())

@@ -147,17 +147,38 @@ def test_tool_calls_stream_as_deltas_that_add_up(client):
         [(w.function.name, json.loads(w.function.arguments)) for w in whole]
 
 
-def test_auto_answers_text_or_calls_and_results_go_back_in(client):
-    r = client.chat.completions.create(model=CHAT, tools=[WEATHER], tool_choice="auto", max_tokens=40, temperature=0,
-                                       messages=[{"role": "user", "content": "Say hello."}])
-    message = r.choices[0].message
-    assert (message.tool_calls and r.choices[0].finish_reason == "tool_calls") or message.content is not None
-    follow = client.chat.completions.create(model=CHAT, tools=[WEATHER], max_tokens=20, messages=[
-        {"role": "user", "content": "Weather in Rome?"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Rome"}'}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": "sunny, 24 C"}], tool_choice="none")
-    assert follow.choices[0].message.content and follow.choices[0].finish_reason in ("stop", "length")
+def test_auto_answers_text_or_calls_and_results_go_back_in(client, hf):
+    """With tool_choice="auto" an answer is either text (never a call in disguise) or well-formed calls, and
+    the engine takes whichever branch the model picks: left alone this model answers in text; pushed
+    towards a call's opening "[" (logit_bias) it writes a call that parses and fits the tool's schema."""
+    ask = {"model": CHAT, "tools": [WEATHER], "tool_choice": "auto", "max_tokens": 40, "temperature": 0,
+           "messages": [{"role": "user", "content": "Say hello."}]}
+    text = client.chat.completions.create(**ask)
+    message = text.choices[0].message
+    assert message.tool_calls is None and text.choices[0].finish_reason in ("stop", "length")
+    assert message.content and message.content[0] not in "[{ \t\n"
+    bracket = hf.engine(CHAT).tokenizer.convert_tokens_to_ids("[")
+    called = client.chat.completions.create(**{**ask, "max_tokens": 80, "logit_bias": {str(bracket): 10}})
+    calls = called.choices[0].message.tool_calls
+    assert called.choices[0].finish_reason == "tool_calls" and calls and not called.choices[0].message.content
+    for call in calls:
+        arguments = json.loads(call.function.arguments)
+        assert call.function.name == "get_weather" and set(arguments) == {"city"}
+        assert isinstance(arguments["city"], str) and len(arguments["city"]) <= 30
+
+    def follow(result):
+        return client.chat.completions.create(model=CHAT, tools=[WEATHER], max_tokens=20, tool_choice="none", messages=[
+            {"role": "user", "content": "Weather in Rome?"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Rome"}'}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": result}])
+
+    short, longer = follow("sunny, 24 C"), follow("sunny, 24 C, light wind from the north-west, no rain expected")
+    assert short.choices[0].message.content and short.choices[0].finish_reason in ("stop", "length")
+    assert short.choices[0].message.tool_calls is None
+    tok = hf.engine(CHAT).tokenizer
+    extra = len(tok.encode(", light wind from the north-west, no rain expected", add_special_tokens=False))
+    assert abs(longer.usage.prompt_tokens - short.usage.prompt_tokens - extra) <= 1  # the result is in the prompt
 
 
 @pytest.mark.parametrize("bad, param, code", [
