@@ -41,17 +41,24 @@ async def test_a_poisoned_request_fails_alone(hf, poisoned_at):
     await asyncio.to_thread(engine.wait_ready)
     prompt = engine.tokenizer.encode("Once upon a time")
     normal = SamplingParams(max_tokens=12, temperature=0.8, seed=1, ignore_eos=True)
+    # long enough to be decoding still when the poisoned request arrives
+    long = SamplingParams(max_tokens=200, temperature=0.8, seed=1, ignore_eos=True)
     # a NaN temperature cannot come through validation; it stands for any fault in one row
     poison = SamplingParams(max_tokens=12, temperature=float("nan"), ignore_eos=True)
-    first = [engine.generate(prompt, normal) for _ in range(2)]
-    if poisoned_at == "running":
-        await asyncio.sleep(0.3)  # the first ones are decoding when the poisoned one arrives
+    first = [engine.generate(prompt, long if poisoned_at == "running" else normal) for _ in range(2)]
+    seen = [0, 0]
+    if poisoned_at == "running":  # the first ones have started decoding: each has streamed a token
+        for i, stream in enumerate(first):
+            event = await asyncio.wait_for(stream.__anext__(), 60)
+            seen[i] = getattr(event, "token", None) is not None
+        assert engine.running == 2
     bad = engine.generate(prompt, poison)
     rest = [engine.generate(prompt, normal, n=2) for _ in range(2)]
     results = await asyncio.wait_for(asyncio.gather(*(_collect(s) for s in [*first, bad, *rest]),
-                                                    return_exceptions=True), 60)
+                                                    return_exceptions=True), 120)
     assert isinstance(results[2], InternalServerError) and results[2].status_code == 500
-    assert results[:2] == [12, 12] and results[3:] == [24, 24]
+    expected = 200 if poisoned_at == "running" else 12
+    assert [seen[0] + results[0], seen[1] + results[1]] == [expected, expected] and results[3:] == [24, 24]
     assert await asyncio.wait_for(_collect(engine.generate(prompt, normal)), 60) == 12  # still serving
 
 

@@ -67,7 +67,8 @@ def test_weights_on_a_four_bit_grid_are_packed_exactly_and_others_are_not():
 def lm():
     from llmaas.providers.huggingface import HuggingFaceProvider
 
-    provider = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, int8_matmul="on")
+    # int8 kernels are the bf16 model's: fixed here, whatever this CPU's default dtype is
+    provider = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, dtype="bfloat16", int8_matmul="on")
     engine = provider.engine(CHAT)
     engine.wait_ready()
     yield engine.model, engine.tokenizer
@@ -95,7 +96,7 @@ def test_int4_weights_off_keeps_int8(monkeypatch):
 
     with pytest.raises(llmaas.ConfigurationError, match="int4_weights: Input should be 'auto' or 'off'"):
         HuggingFaceProvider(int4_weights="always")
-    engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, int4_weights="off").engine(CHAT)
+    engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, dtype="bfloat16", int4_weights="off").engine(CHAT)
     engine.wait_ready()
     try:
         model = engine.model

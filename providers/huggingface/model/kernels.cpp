@@ -50,7 +50,8 @@ inline float exp_nonpositive(float x) {
 }
 
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+// LLMAAS_PORTABLE (-DLLMAAS_PORTABLE, any compiler, any CPU) builds the plain C++ path where AVX-512 is there too
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && !defined(LLMAAS_PORTABLE)
 #include <immintrin.h>
 #define LLMAAS_AVX512 1
 

@@ -69,7 +69,7 @@ def _build(cflags: list[str] = CFLAGS) -> Any:
     """Import the kernels built for this source, torch and CPU, building them first if no process has:
     one process builds (under a file lock) in a folder of its own and moves the library into place in
     one step, so another never imports a library half written. (Other ``cflags``: the tests build the
-    portable C++ path, the one CPUs without AVX-512 run, with ``-mno-avx512f``.)"""
+    portable C++ path, the one CPUs without AVX-512 run, with ``-DLLMAAS_PORTABLE``.)"""
     name = f"llmaas_kernels_{_key(cflags)}"
     root = kernel_cache()
     built = root / f"{name}.so"
