@@ -44,18 +44,18 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client
-    from ._discovery import register_provider
     from ._options import NOT_GIVEN, RequestOptions
     from ._pagination import AsyncPage, PageResult, SyncPage
     from ._provider import BaseProvider, Capability, Provider
     from ._streaming import AsyncStream, Stream
+    from .discovery import register_provider
     from .guardrails import Guardrails
     from .lib.structured import function_tool, pydantic_function_tool
     from .lib.tool_runner import ToolRun
     from .router import AllDeploymentsFailedError, Router
 
 _LAZY = {
-    "register_provider": "._discovery",
+    "register_provider": ".discovery",
     "Client": "._client",
     "AsyncClient": "._client",
     "Provider": "._provider",

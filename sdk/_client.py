@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 from typing_extensions import TypedDict, Unpack
 
-from ._discovery import create as create_provider
-from ._discovery import known_names, speaks_openai, split_model
 from ._errors import UnknownProviderError
 from ._http_bridge import as_async
 from ._logs import setup_from_env
 from ._options import NOT_GIVEN, NotGiven
 from ._provider import Provider
 from ._sync import Runner
+from .discovery import create as create_provider
+from .discovery import known_names, speaks_openai, split_model
 from .resources.chat import AsyncChat, Chat
 
 if TYPE_CHECKING:

@@ -58,6 +58,15 @@ ALL_CAPABILITIES = frozenset(Capability)
 
 
 @runtime_checkable
+class PartialUsage(Protocol):
+    """A stream that knows what it has consumed so far, so that a server meters a client that left part
+    way (the in-process engine's streams are)."""
+
+    @property
+    def partial_usage(self) -> dict[str, int]: ...
+
+
+@runtime_checkable
 class Provider(Protocol):
     name: str
     capabilities: frozenset[Capability]

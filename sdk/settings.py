@@ -55,7 +55,7 @@ _CHOICE_WORDS = {"auto", "on", "off", "bfloat16", "float32", "critical", "error"
 
 
 def _explain(cls: type[_Settings], exc: ValidationError, explicit: dict[str, Any]) -> str:
-    parts = []
+    parts: list[str] = []
     for err in exc.errors():
         name = str(err["loc"][0]) if err["loc"] else "?"
         where = f"{name}" if name in explicit else f"{PREFIX}{name.upper()} / {name}"
@@ -192,8 +192,9 @@ def _kind(annotation: Any) -> str:
 
 def variables() -> list[tuple[str, str, str, str]]:
     """(variable, type, default, help) for every ``LLMAAS_*`` variable, engine and server settings first."""
-    rows = []
-    for cls in (EngineSettings, ServerSettings):
+    rows: list[tuple[str, str, str, str]] = []
+    settings: tuple[type[_Settings], ...] = (EngineSettings, ServerSettings)
+    for cls in settings:
         for name, info in cls.model_fields.items():
             default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]
             shown = "" if default in (None, [], "") else str(default)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -43,7 +43,7 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
     )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None, None]:
         warm = asyncio.create_task(_warm_up(state)) if config.warm_up else None
         if warm is None:
             state.ready = True
@@ -76,9 +76,8 @@ async def _warm_up(state: ServerState) -> None:
     """Load the default model before the first request needs it; /ready answers 200 once it is."""
     provider, model = state.provider, state.config.default_model
     try:
-        if model and Capability.CHAT in provider.capabilities and hasattr(provider, "engine"):
-            engine = provider.engine(model)  # type: ignore[attr-defined]
-            await asyncio.to_thread(engine.wait_ready)
+        if model and Capability.MODELS_MANAGE in provider.capabilities:
+            await provider.load_model(model, RequestOptions())  # the engine started, its model loaded
         elif model:
             await provider.retrieve_model(model, RequestOptions())
     except Exception:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from llmaas.types import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+from llmaas.types.chat import AssistantMessage
 
 PER_MESSAGE = 8
 PER_REQUEST = 16
@@ -35,7 +36,7 @@ def prompt_bound(req: Any) -> int:
         total = PER_REQUEST
         for m in req.messages:
             total += PER_MESSAGE + _content(m.content) + _bytes(getattr(m, "name", None))
-            for call in getattr(m, "tool_calls", None) or []:
+            for call in (m.tool_calls or []) if isinstance(m, AssistantMessage) else []:
                 total += PER_MESSAGE + _bytes(call.function.name) + _bytes(call.function.arguments)
         if req.tools:
             total += _bytes(json.dumps([t.model_dump(exclude_none=True) for t in req.tools]))

@@ -82,7 +82,8 @@ class Gate:
         await self._handle(scope, receive, send_with_id)
 
     async def _handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        raw: list[tuple[bytes, bytes]] = scope.get("headers") or []  # ASGI: header names and values as bytes
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
         try:
             who = await self._admit(scope, headers)
         except _Refused as refused:
@@ -189,7 +190,8 @@ async def _answer(scope: dict[str, Any], receive: Any, send: Any, response: Any)
 
 async def _read_limited(receive: Any, limit: int) -> bytes | None:
     """The whole body, or None as soon as it passes ``limit`` bytes."""
-    chunks, seen = [], 0
+    chunks: list[bytes] = []
+    seen = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

@@ -54,7 +54,7 @@ def build_provider(name: str, base_url: str | None, api_key: str | None, model_d
                    memory_budget_gb: float | None = None) -> Any:
     """The provider the server fronts. Upstream clients do not retry (the caller's SDK does: retrying
     here too would multiply one call into many), and a local provider serves names, never paths."""
-    from llmaas import _discovery
+    from llmaas import discovery
 
     timeout = ServerSettings.resolve().upstream_timeout
     remote: dict[str, Any] = {"max_retries": 0, **({"timeout": timeout} if timeout else {})}
@@ -68,7 +68,7 @@ def build_provider(name: str, base_url: str | None, api_key: str | None, model_d
         options = {"allow_paths": False, "memory_budget_gb": memory_budget_gb}
         if model_dirs:
             options["model_dirs"] = model_dirs
-    return _discovery.create(name, **options)
+    return discovery.create(name, **options)
 
 
 def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model: str | None = None,

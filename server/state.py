@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Request
 
+from llmaas._json import is_object
 from llmaas._provider import Provider
 from llmaas.guardrails import Guardrails
 from llmaas.store import ANYONE, Store
@@ -29,8 +30,8 @@ class ServerConfig:
     warm_up: bool = True
     bound_host: str = "127.0.0.1"
     port: int | None = None
-    cors_origins: list[str] = field(default_factory=list)
-    allowed_hosts: list[str] = field(default_factory=list)  # Host headers accepted in keyless mode
+    cors_origins: list[str] = field(default_factory=list[str])
+    allowed_hosts: list[str] = field(default_factory=list[str])  # Host headers accepted in keyless mode
     public_metrics: bool = False
     guard: Guardrails = field(default_factory=Guardrails)  # guardrails on chat and completions
 
@@ -89,7 +90,7 @@ class ServerState:
 
 
 def _tokens(usage: Any, name: str) -> int:
-    value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, 0)
+    value = usage.get(name) if is_object(usage) else getattr(usage, name, 0)
     return int(value or 0)
 
 

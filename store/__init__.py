@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -136,7 +136,7 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def check_limit(name: str, value: int | None) -> int | None:
+def check_limit(name: str, value: object) -> int | None:
     """A per-key limit is a positive whole number, or None for unlimited."""
     if value is None:
         return None
@@ -227,7 +227,7 @@ class Store:
         return removed
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Generator[sqlite3.Connection, None, None]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -344,7 +344,7 @@ class Store:
 
     def usage_report(self, key_id: str | None = None, since: float = 0.0) -> list[dict[str, Any]]:
         """Usage grouped by day, key and model (one key's, or everyone's when key_id is None)."""
-        where, args = "created_at >= ?", [since]
+        where, args = "created_at >= ?", list[object]([since])
         if key_id is not None:
             where += " AND key_id = ?"
             args.append(key_id)
@@ -384,7 +384,7 @@ class Store:
     def list_files(self, owner: str | None, purpose: str | None, after: str | None, limit: int,
                    order: str) -> tuple[list[sqlite3.Row], bool]:
         desc = order != "asc"
-        sql, args = "SELECT * FROM files WHERE (? = '*' OR owner IS ?)", [owner, owner]
+        sql, args = "SELECT * FROM files WHERE (? = '*' OR owner IS ?)", list[object]([owner, owner])
         if purpose:
             sql += " AND purpose = ?"
             args.append(purpose)

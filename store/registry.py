@@ -17,7 +17,7 @@ class NameTaken(ValueError):
     """The name is already a model's."""
 
 
-def check_name(name: str) -> str:
+def check_name(name: object) -> str:
     if not isinstance(name, str) or not NAME.match(name):
         raise ValueError(f"invalid model name {name!r}: use 1 to 64 letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit")

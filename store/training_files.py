@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from llmaas._json import is_array, is_object
+
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"})
 CHAT_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
@@ -51,7 +53,7 @@ def _other(formats: set[str]) -> str:
 
 def _check_row(row: Any, number: int) -> str:
     where = f"line {number}"
-    if not isinstance(row, dict):
+    if not is_object(row):
         raise InvalidTrainingFile(f"{where} must be a JSON object, not {type(row).__name__}")
     if "messages" in row:
         unknown = sorted(set(row) - CHAT_KEYS)
@@ -74,12 +76,12 @@ def _check_row(row: Any, number: int) -> str:
 
 
 def _check_messages(messages: Any, where: str) -> None:
-    if not isinstance(messages, list) or not messages:
+    if not is_array(messages) or not messages:
         raise InvalidTrainingFile(f"{where}: 'messages' must be a non-empty list")
     assistant = False
     for i, message in enumerate(messages):
         at = f"{where}, message {i}"
-        if not isinstance(message, dict):
+        if not is_object(message):
             raise InvalidTrainingFile(f"{at} must be an object")
         unknown = sorted(set(message) - MESSAGE_KEYS)
         if unknown:

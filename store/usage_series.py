@@ -31,7 +31,7 @@ def series(store: Store, key_id: str | None, window: float, bucket: float | None
     is a multiple of the bucket size in Unix time, so charts of several windows line up."""
     size = bucket_size(window, bucket)
     since = time.time() - window
-    where, args = "created_at >= ?", [since]
+    where, args = "created_at >= ?", list[object]([since])
     if key_id != ANYONE:
         where += " AND key_id IS ?"
         args.append(key_id)
@@ -41,10 +41,10 @@ def series(store: Store, key_id: str | None, window: float, bucket: float | None
     for r in rows:
         start = math.floor(r["created_at"] / size) * size
         groups[(start, r["model"] or "-", r["key_id"] if by_key else None)].append(r)
-    points = []
+    points: list[dict[str, Any]] = []
     for (start, model, key), members in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1], g[0][2] or "")):
         latencies = sorted(float(m["latency_ms"]) for m in members)
-        point = {"t": start, "model": model, "requests": len(members),
+        point: dict[str, Any] = {"t": start, "model": model, "requests": len(members),
                  "prompt_tokens": sum(m["prompt_tokens"] for m in members),
                  "completion_tokens": sum(m["completion_tokens"] for m in members),
                  "errors": sum(1 for m in members if m["status"] >= 400),

@@ -18,6 +18,7 @@ from llmaas._errors import (
     status_error,
     status_error_from_response,
 )
+from llmaas._json import is_object
 from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._response import record
 from llmaas._retry import async_retrying
@@ -70,6 +71,11 @@ class HTTPTransport:
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
         )
         self._headers = headers
+
+    async def aclose(self) -> None:
+        """Close the connection pool, unless the caller lent it (``http_client``)."""
+        if self._owns_client:
+            await self._client.aclose()
 
     def _build(self, method: str, path: str, options: RequestOptions, **kwargs: Any) -> httpx.Request:
         headers = dict(self._headers)
@@ -177,7 +183,7 @@ async def iter_sse(response: httpx.Response, cast: type[M]) -> AsyncIterator[M]:
                 raise APIResponseValidationError(
                     f"stream event {seen + 1} is not JSON: {data[:200]!r}", response=response, body=data
                 ) from None
-            if sse.event == "error" or (isinstance(payload, dict) and payload.get("error")):
+            if sse.event == "error" or (is_object(payload) and payload.get("error")):
                 raise _stream_error(payload)
             seen += 1
             yield validate(payload, cast, response)
@@ -200,12 +206,12 @@ async def iter_sse(response: httpx.Response, cast: type[M]) -> AsyncIterator[M]:
 
 
 def _stream_error(payload: Any) -> Exception:
-    err = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(err, dict):
+    err = payload.get("error") if is_object(payload) else None
+    if is_object(err):
         message, code, param, kind = err.get("message"), err.get("code"), err.get("param"), err.get("type")
         status = err.get("status") or payload.get("status") or 500
     else:
-        message, code, param, kind = err or payload, None, None, payload.get("error_type") if isinstance(payload, dict) else None
+        message, code, param, kind = err or payload, None, None, payload.get("error_type") if is_object(payload) else None
         status = 500
     try:
         status = int(status)

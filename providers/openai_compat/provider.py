@@ -183,8 +183,7 @@ class OpenAICompatProvider(BaseProvider):
         return PageResult(data=data, has_more=bool(page.has_more), object=page.object)
 
     async def aclose(self) -> None:
-        if self.http._owns_client:
-            await self.http._client.aclose()
+        await self.http.aclose()
 
 
 class _ListBody(BaseModel):

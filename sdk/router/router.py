@@ -19,8 +19,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .._discovery import create as create_provider
-from .._discovery import is_known
 from .._errors import (
     APIConnectionError,
     APIStatusError,
@@ -33,6 +31,8 @@ from .._errors import (
 from .._options import RequestOptions
 from .._pagination import PageResult
 from .._provider import BaseProvider, Capability
+from ..discovery import create as create_provider
+from ..discovery import is_known
 from ..types.models import Model
 from .breaker import CircuitBreaker
 from .config import DeploymentConfig, RouterConfig, load_file, parse

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from llmaas._options import RequestOptions
+from llmaas._provider import PartialUsage
 from llmaas._usage import consumed, tracking
 from llmaas.types.common import CompletionUsage
 
@@ -63,8 +64,8 @@ def sse(state: ServerState, who: Caller, endpoint: str, body_in: Any, stream: As
             metered = True
             with contextlib.suppress(Exception):
                 await stream.aclose()  # type: ignore[attr-defined]
-            if usage is None and hasattr(stream, "partial_usage"):
-                usage = CompletionUsage(**stream.partial_usage)  # what it consumed before it left
+            if usage is None and isinstance(stream, PartialUsage):
+                usage = CompletionUsage.model_validate(stream.partial_usage)  # what it consumed before it left
             if usage is None and (texts or status in (200, 499)):
                 usage = estimated_usage(body_in, texts)  # an upstream that sent no usage chunk
             await asyncio.shield(state.meter(who, endpoint, model, usage, started, status, reservation))

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from llmaas._errors import NotFoundError, PermissionDeniedError
+from llmaas._json import is_object
 from llmaas.types import ModelAliasRequest, ModelRegisterRequest
 
 from ..state import Caller
@@ -36,7 +37,7 @@ async def list_models(request: Request) -> Any:
 def _shown(model: Any, who: Caller) -> Any:
     """The model as a caller sees it: where its files are on the server's disk is for admins only."""
     body = dump(model)
-    if not who.admin and isinstance(body, dict):
+    if not who.admin and is_object(body):
         body.pop("source", None)
     return body
 

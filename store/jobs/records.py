@@ -21,10 +21,11 @@ def public(job: dict[str, Any]) -> dict[str, Any]:
 def create_job(store: Store, owner: str | None, body: dict[str, Any]) -> dict[str, Any]:
     """Store a validated request as a queued job; return the job as the API shows it."""
     job_id = new_id("ftjob")
-    hyper = dict(body.get("hyperparameters") or {})
-    method = body.get("method") or {}
-    hyper.update(((method.get("supervised") or {}).get("hyperparameters")) or {})
-    job = {
+    hyper: dict[str, Any] = dict(body.get("hyperparameters") or {})
+    method: dict[str, Any] = body.get("method") or {}
+    supervised: dict[str, Any] = method.get("supervised") or {}
+    hyper.update(supervised.get("hyperparameters") or {})
+    job: dict[str, Any] = {
         "id": job_id, "object": "fine_tuning.job", "created_at": int(time.time()), "model": body["model"],
         "training_file": body["training_file"], "validation_file": body.get("validation_file"),
         "hyperparameters": {k: hyper.get(k, "auto") for k in ("n_epochs", "batch_size", "learning_rate_multiplier")},

@@ -15,7 +15,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 from llmaas.store import Store
@@ -29,7 +29,7 @@ def lock_path(home: Path) -> Path:
 
 
 @contextlib.contextmanager
-def worker_lock(home: Path, blocking: bool = False) -> Iterator[bool]:
+def worker_lock(home: Path, blocking: bool = False) -> Generator[bool, None, None]:
     """Hold the home's worker lock for the block; yields False (and holds nothing) if another process has it."""
     path = lock_path(home)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmaas._errors import BadRequestError, NotFoundError
+from llmaas._json import is_array, is_object
 from llmaas.store import Store
 from llmaas.store.jobs.records import create_job, get_job, public, update_job
 from llmaas.store.jobs.runner import JobRunner
@@ -33,7 +34,7 @@ def check_lora(lora: Any) -> dict[str, Any]:
     """The documented LoRA extras (``lora: {rank, alpha, target_modules}``), checked."""
     if lora is None:
         return {}
-    if not isinstance(lora, dict):
+    if not is_object(lora):
         raise BadRequestError("lora must be an object with rank, alpha and target_modules", status_code=400,
                               param="lora")
     unknown = sorted(set(lora) - {"rank", "alpha", "target_modules"})
@@ -47,7 +48,7 @@ def check_lora(lora: Any) -> dict[str, Any]:
                                   status_code=400, param=f"lora.{name}")
     targets = lora.get("target_modules")
     if targets is not None:
-        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
+        if not is_array(targets) or not targets or not all(isinstance(t, str) for t in targets):
             raise BadRequestError("lora.target_modules must be a non-empty list of module names", status_code=400,
                                   param="lora.target_modules")
         wrong = sorted(set(targets) - LORA_TARGETS)

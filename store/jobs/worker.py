@@ -93,7 +93,7 @@ def run(store: Store, job_id: str, threads: int) -> int:
 
         rows, validation = _rows(store, job["training_file"]), _rows(store, job.get("validation_file"))
         folder = ensure_converted(resolve_source(job.get("base_path") or job["model"]), progress=False)
-        lora = job.get("lora") or {}
+        lora: dict[str, Any] = job.get("lora") or {}
         config = TrainingConfig(epochs=int(_hyper(job, "n_epochs")), batch_size=int(_hyper(job, "batch_size")),
                                 learning_rate=TrainingConfig.learning_rate * float(_hyper(job, "learning_rate_multiplier")),
                                 rank=int(lora.get("rank", 8)), alpha=int(lora.get("alpha", 16)),

@@ -5,7 +5,7 @@ import sys
 import textwrap
 
 import llmaas
-from llmaas import _discovery
+from llmaas import discovery
 
 
 def test_entry_point_provider_is_discovered(tmp_path, monkeypatch):
@@ -31,22 +31,22 @@ def test_entry_point_provider_is_discovered(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: echo-provider\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[llmaas.providers]\necho = echo_provider:EchoProvider\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    _discovery.refresh()
+    discovery.refresh()
     try:
-        assert "echo" in _discovery.known_names()
+        assert "echo" in discovery.known_names()
         with llmaas.Client(timeout=3) as client:
             out = client.chat.completions.create(model="echo:any", messages=[{"role": "user", "content": "ping"}])
             assert out.choices[0].message.content == "ping" and out.model == "any"
             assert client.provider("echo").options == {"timeout": 3}
     finally:
-        _discovery.refresh()
+        discovery.refresh()
 
 
 def test_split_model():
-    assert _discovery.split_model("openai:gpt-4o-mini") == ("openai", "gpt-4o-mini")
-    assert _discovery.split_model("ollama:llama3:8b") == ("ollama", "llama3:8b")
-    assert _discovery.split_model("ft:gpt-4o:org:x") == (None, "ft:gpt-4o:org:x")
-    assert _discovery.split_model("smollm2-135m-instruct") == (None, "smollm2-135m-instruct")
+    assert discovery.split_model("openai:gpt-4o-mini") == ("openai", "gpt-4o-mini")
+    assert discovery.split_model("ollama:llama3:8b") == ("ollama", "llama3:8b")
+    assert discovery.split_model("ft:gpt-4o:org:x") == (None, "ft:gpt-4o:org:x")
+    assert discovery.split_model("smollm2-135m-instruct") == (None, "smollm2-135m-instruct")
 
 
 def test_import_is_light():

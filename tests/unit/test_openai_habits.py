@@ -111,9 +111,9 @@ def test_with_options_applies_to_every_request_and_shares_the_provider():
 
 
 def test_register_provider_from_a_script(monkeypatch):
-    from llmaas import _discovery
+    from llmaas import discovery
 
-    monkeypatch.setattr(_discovery, "_registered", {})  # this test's registration ends with it
+    monkeypatch.setattr(discovery, "_registered", {})  # this test's registration ends with it
     class Echo(llmaas.BaseProvider):
         name = "echo"
         capabilities = frozenset({llmaas.Capability.CHAT})

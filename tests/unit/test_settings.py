@@ -89,7 +89,8 @@ def test_every_variable_the_code_reads_is_declared():
         for path in (ROOT / folder).rglob("*.py"):
             found |= set(re.findall(r"LLMAAS_[A-Z0-9_]*[A-Z0-9]", path.read_text()))
     presets = {v for v in found if v.endswith("_BASE_URL") and v != "LLMAAS_BASE_URL"}
-    assert found - presets - declared == set()
+    defines = {"LLMAAS_PORTABLE"}  # a C++ define of the native kernels, named in their docstring: not a variable
+    assert found - presets - defines - declared == set()
     assert {"LLMAAS_ALLOWED_HOSTS", "LLMAAS_PUBLIC_METRICS", "LLMAAS_LOG_LEVEL"} <= declared
 
 
