@@ -22,6 +22,22 @@ from llmaas._errors import BadRequestError, ConfigurationError, NotFoundError
 from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
+from llmaas.providers.huggingface.api import chat, completions
+from llmaas.providers.huggingface.api.files import StoreFiles
+from llmaas.providers.huggingface.api.fine_tuning import FineTuningMixin
+from llmaas.providers.huggingface.api.requests import chat_prompt, completion_prompts, sampling_params
+from llmaas.providers.huggingface.engine import deadline
+from llmaas.providers.huggingface.engine.loop import Engine, EngineConfig, LoadedModel
+from llmaas.providers.huggingface.engine.streams import MeteredStream
+from llmaas.providers.huggingface.management.loading import (
+    MINILM,
+    SMOLLM2,
+    ModelSource,
+    builtin_sources,
+    ensure_converted,
+)
+from llmaas.providers.huggingface.management.models import ModelsMixin
+from llmaas.providers.huggingface.model.adapters import AdapterCache, load_adapter
 from llmaas.resources._base import build_request
 from llmaas.settings import EngineSettings
 from llmaas.types import (
@@ -37,17 +53,6 @@ from llmaas.types import (
     ModerationRequest,
     ModerationResponse,
 )
-
-from .api import chat, completions
-from .api.files import StoreFiles
-from .api.fine_tuning import FineTuningMixin
-from .api.requests import chat_prompt, completion_prompts, sampling_params
-from .engine import deadline
-from .engine.loop import Engine, EngineConfig, LoadedModel
-from .engine.streams import MeteredStream
-from .management.loading import MINILM, SMOLLM2, ModelSource, builtin_sources, ensure_converted
-from .management.models import ModelsMixin
-from .model.adapters import AdapterCache, load_adapter
 
 DEFAULT_CHAT_MODEL = SMOLLM2
 DEFAULT_EMBEDDING_MODEL = MINILM
@@ -136,8 +141,8 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from .model.compact import SUPPORTED, CompactLM
-        from .model.transformers_lm import TransformersLM
+        from llmaas.providers.huggingface.model.compact import SUPPORTED, CompactLM
+        from llmaas.providers.huggingface.model.transformers_lm import TransformersLM
 
         folder = ensure_converted(source, progress=self.progress)
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
@@ -153,7 +158,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         model.enable_int8_decode(self.settings.int8_decode_batch)
         model.enable_native(self.settings.native_kernels)
         if self.settings.dynamic_int8:
-            from .model.quant import CALIBRATION_TEXT
+            from llmaas.providers.huggingface.model.quant import CALIBRATION_TEXT
 
             calibration = tokenizer.encode(CALIBRATION_TEXT.read_text(), add_special_tokens=False)
             model.enable_dynamic_int8(torch.tensor(calibration, dtype=torch.long))
@@ -190,7 +195,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         tok, model = engine.tokenizer, engine.model
         constraint = None
         if req.tools or (req.response_format is not None and req.response_format.type != "text"):
-            from .engine.constrained import (
+            from llmaas.providers.huggingface.engine.constrained import (
                 constraint_for,  # compiled off the event loop and the engine thread
             )
 
@@ -258,7 +263,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         scoring without generating."""
         import torch
 
-        from .api.logprobs import prompt_logprobs
+        from llmaas.providers.huggingface.api.logprobs import prompt_logprobs
 
         if req.stream:
             raise BadRequestError("echo with logprobs is answered whole; ask without stream", status_code=400,
@@ -301,7 +306,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
     async def _embedder(self, source: ModelSource) -> Any:
         embedder = self._embedders.get(source.key)
         if embedder is None:
-            from .api.embeddings import Embedder
+            from llmaas.providers.huggingface.api.embeddings import Embedder
 
             embedder = await self._on_torch_thread(lambda: Embedder(str(source.path), source.id))
             self._embedders[source.key] = embedder
@@ -311,7 +316,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
 
     async def moderate(self, req: ModerationRequest, options: RequestOptions) -> ModerationResponse:
         """``llmaas-moderation-1``: heads on the built-in embedding model (``moderation.py``)."""
-        from .api.moderation import MODEL_ID, Moderator, texts_of
+        from llmaas.providers.huggingface.api.moderation import MODEL_ID, Moderator, texts_of
 
         req = with_extra_body(req, options)
         if req.model not in (None, MODEL_ID):

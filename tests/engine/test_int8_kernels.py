@@ -101,6 +101,7 @@ def test_int4_weights_off_keeps_int8(monkeypatch):
     try:
         model = engine.model
         assert not model.int4 and model.kernel_for(1) == "int8-weight"
-        assert all(layer.q4 is None and len(layer.q8) == 4 for layer in model.layers)
+        assert all(not layer.int4_found and all(p.int4 is None and p.int8 is not None for p in layer.projections.values())
+                   for layer in model.layers)
     finally:
         engine.shutdown()

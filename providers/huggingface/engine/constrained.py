@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from llmaas._json import is_array, is_object
 from llmaas.providers.huggingface.api.requests import bad
 from llmaas.types import ChatCompletionRequest
 
@@ -119,20 +120,22 @@ def tool_choice_of(req: ChatCompletionRequest) -> str:
 def _arguments_schema(parameters: dict[str, Any] | None, strict: bool) -> dict[str, Any]:
     """A function's parameters as the arguments' schema; strict (as OpenAI defines it) allows no property
     the schema does not name, at any depth."""
-    schema = parameters if parameters else {"type": "object", "properties": {}}
+    schema: dict[str, Any] = parameters if parameters else {"type": "object", "properties": {}}
     return _closed(schema) if strict else schema
 
 
-def _closed(schema: Any) -> Any:
-    if isinstance(schema, list):
+def _closed(schema: Any) -> Any:  # JSON Schema from the request: any JSON value
+    if is_array(schema):
         return [_closed(s) for s in schema]
-    if not isinstance(schema, dict):
+    if not is_object(schema):
         return schema
-    out = {k: _closed(v) if k in ("properties", "items", "anyOf", "oneOf", "allOf", "$defs", "definitions")
-           or isinstance(v, dict) and k not in ("const", "default", "enum", "examples") else v
-           for k, v in schema.items()}
-    if isinstance(out.get("properties"), dict):
-        out["properties"] = {k: _closed(v) for k, v in schema["properties"].items()}
+    out: dict[str, Any] = {k: _closed(v) if k in ("properties", "items", "anyOf", "oneOf", "allOf", "$defs",
+                                                  "definitions")
+                           or is_object(v) and k not in ("const", "default", "enum", "examples") else v
+                           for k, v in schema.items()}
+    properties = schema.get("properties")
+    if is_object(properties):
+        out["properties"] = {k: _closed(v) for k, v in properties.items()}
     if out.get("type") == "object" and "additionalProperties" not in out:
         out["additionalProperties"] = False
     return out
@@ -149,7 +152,7 @@ def tools_grammar(req: ChatCompletionRequest, choice: str, grammars: Grammars) -
         raise bad(f"tool_choice names the function {choice!r}, which is not among the tools "
                   f"({', '.join(names) or 'none given'})", "tool_choice", "invalid_value")
     picked = [t for t in tools if choice in ("auto", "required") or t.function.name == choice]
-    rules = []
+    rules: list[str] = []
     for i, tool in enumerate(picked):
         param = f"tools.{tools.index(tool)}.function.parameters"
         arguments = _arguments_schema(tool.function.parameters, bool(tool.function.strict))
@@ -185,7 +188,7 @@ def constraint_for(req: ChatCompletionRequest, grammars: Grammars) -> Constraint
     param = "response_format.json_schema.schema"
     if schema is None:
         raise bad("response_format json_schema needs a schema", param, "invalid_schema")
-    if fmt.json_schema.strict and isinstance(schema, dict):
+    if fmt.json_schema.strict:
         schema = _closed(schema)
     return Constraint(grammars.compile(_json_grammar(schema, param), param), "json")
 

@@ -5,9 +5,12 @@ special cost nothing extra."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from llmaas.providers.huggingface.engine.constrained import Constraint
 
 MIN_TEMPERATURE = 1e-4  # below this, dividing by the temperature overflows: such rows are greedy
 
@@ -19,15 +22,15 @@ class SamplingParams:
     top_p: float = 1.0
     top_k: int = 0
     seed: int | None = None
-    stop: list[str] = field(default_factory=list)
-    stop_token_ids: list[int] = field(default_factory=list)
+    stop: list[str] = field(default_factory=list[str])
+    stop_token_ids: list[int] = field(default_factory=list[int])
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
-    logit_bias: dict[int, float] = field(default_factory=dict)
+    logit_bias: dict[int, float] = field(default_factory=dict[int, float])
     logprobs: bool = False
     top_logprobs: int = 0
     ignore_eos: bool = False
-    constraint: Any = None  # constrained.Constraint: every token must keep the answer valid for its grammar
+    constraint: Constraint | None = None  # every token must keep the answer valid for its grammar
 
     @property
     def greedy(self) -> bool:
@@ -86,7 +89,8 @@ def sample(
             chosen[i] = torch.multinomial(probs[row], 1, generator=generators[i])[0]
 
     want = [i for i, p in enumerate(params) if p.logprobs]
-    out = [Choice(int(t)) for t in chosen.tolist()]
+    tokens: list[int] = chosen.tolist()
+    out = [Choice(t) for t in tokens]
     if want:
         idx = torch.tensor(want)
         logp = torch.log_softmax(raw[idx], dim=-1)
@@ -96,8 +100,10 @@ def sample(
             c = out[i]
             c.logprob = float(logp[row, c.token])
             n = params[i].top_logprobs
-            if n and top_v is not None:
-                c.top = list(zip(top_i[row, :n].tolist(), top_v[row, :n].tolist(), strict=True))
+            if n and top_v is not None and top_i is not None:
+                ids: list[int] = top_i[row, :n].tolist()
+                values: list[float] = top_v[row, :n].tolist()
+                c.top = list(zip(ids, values, strict=True))
             else:
                 c.top = []
     return out

@@ -61,7 +61,7 @@ def load_adapter(folder: Path, model: Any, name: str) -> Adapter:
             if not present:
                 continue
             a = torch.cat([pair["A"] for _, pair in present]).to(model.dtype).contiguous()
-            base = getattr(model.layers[index], weight)
+            base = model.layers[index].projections[weight].weight
             b = torch.zeros(base.shape[0], a.shape[0], dtype=torch.float32)
             sizes = _out_sizes(model) if weight == "w_qkv" else {p: base.shape[0] // len(projections)
                                                                   for p in projections}

@@ -8,51 +8,57 @@ step attends over views of the cache, never a copy; with keys transposed, the sc
 key row in place (a bf16 batched product over a strided ``K.T`` view copied the keys first, measured 3x
 slower).
 
-Each matmul runs one of four kernels (``quant.py``): the model's dtype; for a few rows, int8 weight-only,
-or int4 weight-only where the weights are exactly 4-bit (a model converted from a Q4 GGUF); dynamic int8
-(W8A8) for many rows.
+Each matmul runs one of four kernels (``linear.py``, one class each; the maths in ``quant.py``): the
+model's dtype; for a few rows, int8 weight-only, or int4 weight-only where the weights are exactly 4-bit (a
+model converted from a Q4 GGUF); dynamic int8 (W8A8) for many rows.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 
 from llmaas.providers.huggingface.management.details import COMPACT_ARCHITECTURES as SUPPORTED
-from llmaas.providers.huggingface.model.quant import (
-    DynamicInt8,
-    Int4,
-    Int8,
-    dynamic_int8_mm,
-    exact_int4,
-    int4_mm,
-    quantize_int8,
+from llmaas.providers.huggingface.model.linear import (
+    DYNAMIC8,
+    FLOAT,
+    WEIGHT4,
+    WEIGHT8,
+    LoraTerm,
+    Projection,
 )
+from llmaas.providers.huggingface.model.quant import DynamicInt8, Int4, exact_int4, quantize_int8
 
-# the matmul kernels: the model's dtype, weight-only int8 (or exact int4 where the weights are 4-bit),
-# dynamic W8A8
-FLOAT, WEIGHT8, WEIGHT4, DYNAMIC8 = "float", "int8-weight", "int4-weight", "int8-dynamic"
+if TYPE_CHECKING:
+    from llmaas.providers.huggingface.model.adapters import Adapter
+    from llmaas.providers.huggingface.model.native import NativeKernels
+
+__all__ = ["DYNAMIC8", "FLOAT", "SUPPORTED", "WEIGHT4", "WEIGHT8", "CompactLM", "Layer"]
+
 PROJECTIONS = ("w_qkv", "w_o", "w_gate_up", "w_down")
+Observer = Callable[["Layer", str, torch.Tensor], None]  # sees the input of a layer's norm-fed projections
+Attend = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (q, k, v) -> attention output
+Sink = Callable[[int, torch.Tensor, torch.Tensor], None]  # (layer, keys, values) of a full forward pass
+DecodeAttention = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (layer, q, k, v)
 
 
-@dataclass
+@dataclass(eq=False)
 class Layer:
-    ln_in: torch.Tensor
-    w_qkv: torch.Tensor
-    b_qkv: torch.Tensor | None
-    w_o: torch.Tensor
+    index: int
+    ln_in: torch.Tensor  # the RMSNorm weights before attention and before the MLP, float32
     ln_post: torch.Tensor
-    w_gate_up: torch.Tensor
-    w_down: torch.Tensor
-    index: int = 0
-    q8: dict[str, Int8] | None = None
-    a8: dict[str, DynamicInt8] | None = None
-    q4: dict[str, Int4] | None = None  # the projections whose float weights lie on a 4-bit grid
+    projections: dict[str, Projection]  # by name, PROJECTIONS
+    int4_found: dict[str, Int4] = field(default_factory=dict[str, Int4])  # float weights on a 4-bit grid
+
+
+# per layer and projection the batch's adapters' (A stacked, B side by side); which columns are whose
+_Stacked = tuple[list[dict[str, tuple[torch.Tensor, torch.Tensor]]], dict[str, list[tuple["Adapter", int, int]]]]
 
 
 class CompactLM:
@@ -62,7 +68,8 @@ class CompactLM:
 
     engine_name = "compact"
 
-    def __init__(self, hf_model: torch.nn.Module, dtype: torch.dtype, max_len: int, int4: bool = False) -> None:
+    # hf_model: a transformers Llama-family model; its attributes are untyped (config fields, submodules)
+    def __init__(self, hf_model: Any, dtype: torch.dtype, max_len: int, int4: bool = False) -> None:
         """``int4``: look for weights on a 4-bit grid (for ``enable_int8_decode``); only the float weights
         show it, so it is done here, and only when asked (about 0.7 s for the built-in model)."""
         cfg = hf_model.config
@@ -84,9 +91,10 @@ class CompactLM:
         inner = hf_model.model
         with torch.no_grad():
             self.embed: torch.Tensor = inner.embed_tokens.weight.detach().to(dtype).contiguous()
-            self.layers: list[Any] = [self._layer(block, dtype, i, int4) for i, block in enumerate(inner.layers)]
+            self.layers: list[Layer] = [self._layer(block, dtype, i, int4) for i, block in enumerate(inner.layers)]
             self.norm: torch.Tensor = inner.norm.weight.detach().float()
             self.lm_head: torch.Tensor = hf_model.lm_head.weight.detach().to(dtype).contiguous()
+            self.head = Projection("lm_head", -1, self.lm_head, norm=self.norm)
             positions = torch.arange(max_len).unsqueeze(0)
             probe = torch.zeros(1, 1, self.head_dim, dtype=torch.float32)
             cos, sin = inner.rotary_emb(probe, positions)
@@ -94,25 +102,23 @@ class CompactLM:
         self.sin: torch.Tensor = sin[0].to(dtype).contiguous()
         self._cos32: torch.Tensor = cos[0].float().contiguous()  # the native decode kernel's tables
         self._sin32: torch.Tensor = sin[0].float().contiguous()
-        self.native: Any = None  # native.py's kernels, for a bf16 model
+        self.native: NativeKernels | None = None  # native.py's kernels, for a bf16 model
         self.k_cache: torch.Tensor = torch.empty(0)
         self.v_cache: torch.Tensor = torch.empty(0)
         self.int8_max_batch: int = 0  # decode steps with at most this many sequences use weight-only kernels
         self.int4 = False  # ... with exact int4 weights
         self.dynamic_int8 = False  # larger batches and prefill use dynamic W8A8
-        self._lm_head8: Int8 | None = None
-        self._lm_head_a8: DynamicInt8 | None = None
-        self._lora: tuple[list[dict[str, tuple[torch.Tensor, torch.Tensor]]], dict[str, torch.Tensor | None]] | None = None
-        self._stacks: dict[tuple[int, ...], Any] = {}  # stacked adapters by the set of adapters in a batch
+        self._lora: list[dict[str, LoraTerm]] | None = None  # per layer, by projection: the batch's adapters
+        self._stacks: dict[tuple[int, ...], _Stacked] = {}  # stacked adapters by the set of adapters in a batch
 
-    def use_adapters(self, adapters: list[Any]) -> None:
+    def use_adapters(self, adapters: list[Adapter | None]) -> None:
         """The adapter (or None: the base model) of each row of the next forward pass: prompts in order for
         ``prefill``, slots for ``decode``.
 
         The adapters in the batch are stacked per projection (their A's in one matrix, their B's side by
         side), so each projection adds one low-rank product for the whole batch, however many adapters it
         mixes: ``((x @ A_all.T) * mask) @ B_all.T``, the mask keeping each row's own adapter's columns."""
-        active = list({id(a): a for a in adapters if a is not None}.values())
+        active: list[Adapter] = list({id(a): a for a in adapters if a is not None}.values())
         if not active:
             self._lora = None
             return
@@ -137,17 +143,18 @@ class CompactLM:
                     lo, hi = where[id(adapter)]
                     mask[row, lo:hi] = 1
             masks[name] = mask
-        self._lora = (layers, masks)
+        self._lora = [{name: LoraTerm(a, b, masks[name]) for name, (a, b) in per.items()} for per in layers]
 
-    def _stack(self, active: list[Any]) -> tuple[list[dict[str, tuple[torch.Tensor, torch.Tensor]]],
-                                                dict[str, list[tuple[Any, int, int]]]]:
+    def _stack(self, active: list[Adapter]) -> _Stacked:
         """Per layer and projection, the active adapters' A's stacked and B's side by side (zeros where an
         adapter has no term in a layer), and which columns are whose."""
         names = sorted({name for a in active for layer in a.layers for name in layer})
-        segments: dict[str, list[tuple[Any, int, int]]] = {}
-        ranks: dict[str, list[tuple[Any, int]]] = {}
+        segments: dict[str, list[tuple[Adapter, int, int]]] = {}
+        ranks: dict[str, list[tuple[Adapter, int]]] = {}
         for name in names:
-            col, spans, rs = 0, [], []
+            col = 0
+            spans: list[tuple[Adapter, int, int]] = []
+            rs: list[tuple[Adapter, int]] = []
             for a in active:
                 r = next((layer[name][0].shape[0] for layer in a.layers if name in layer), 0)
                 if r:
@@ -155,12 +162,13 @@ class CompactLM:
                     rs.append((a, r))
                     col += r
             segments[name], ranks[name] = spans, rs
-        layers = []
+        layers: list[dict[str, tuple[torch.Tensor, torch.Tensor]]] = []
         for i, base in enumerate(self.layers):
             per: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
             for name in names:
-                w = getattr(base, name)
-                a_parts, b_parts = [], []
+                w = base.projections[name].weight
+                a_parts: list[torch.Tensor] = []
+                b_parts: list[torch.Tensor] = []
                 for a, r in ranks[name]:
                     pair = a.layers[i].get(name)
                     a_parts.append(pair[0] if pair is not None else torch.zeros(r, w.shape[1], dtype=self.dtype))
@@ -180,35 +188,34 @@ class CompactLM:
         """
         if self.dtype != torch.bfloat16 or max_batch <= 0:
             for layer in self.layers:
-                layer.q4 = None
+                layer.int4_found = {}
             return
         for layer in self.layers:
             if not int4:
-                layer.q4 = None
-            exact = layer.q4 or {}
-            layer.q8 = {name: quantize_int8(getattr(layer, name)) for name in PROJECTIONS if name not in exact}
-        self._lm_head8 = quantize_int8(self.lm_head)
+                layer.int4_found = {}
+            for name, proj in layer.projections.items():
+                exact = layer.int4_found.get(name)
+                proj.use_weight_only(None if exact is not None else quantize_int8(proj.weight), exact)
+        self.head.use_weight_only(quantize_int8(self.lm_head), None)
         self.int8_max_batch = max_batch
-        self.int4 = any(layer.q4 for layer in self.layers)
+        self.int4 = any(layer.int4_found for layer in self.layers)
 
     def enable_dynamic_int8(self, calibration: torch.Tensor | None) -> bool:
         """Dynamic W8A8 (``quant.py``) for decode batches above the weight-only limit and for prefill,
         smoothed with activation ranges seen on ``calibration`` (token ids). bf16 models only; False where
         this build's ``_int_mm`` does not take the model's shapes."""
+        first = self.layers[0].projections
         if self.dtype != torch.bfloat16 or not all(DynamicInt8.supported(w) for w in (
-                self.layers[0].w_qkv, self.layers[0].w_o, self.layers[0].w_gate_up, self.layers[0].w_down,
-                self.lm_head)):
+                *(first[name].weight for name in PROJECTIONS), self.lm_head)):
             return False
         ranges = self._activation_ranges(calibration) if calibration is not None and len(calibration) > 1 else None
         for layer in self.layers:
             seen = ranges[layer.index] if ranges is not None else {}
-            layer.a8 = {
-                "w_qkv": DynamicInt8.make(layer.w_qkv, layer.ln_in, seen.get("w_qkv")),
-                "w_o": DynamicInt8.make(layer.w_o),
-                "w_gate_up": DynamicInt8.make(layer.w_gate_up, layer.ln_post, seen.get("w_gate_up")),
-                "w_down": DynamicInt8.make(layer.w_down),
-            }
-        self._lm_head_a8 = DynamicInt8.make(self.lm_head, self.norm)
+            for proj in layer.projections.values():  # norm-fed ones smoothed, the RMSNorm fused in
+                fed = proj.norm is not None
+                proj.use_dynamic_int8(DynamicInt8.make(proj.weight, proj.norm, seen.get(proj.name) if fed else None),
+                                      self.eps if fed else None)
+        self.head.use_dynamic_int8(DynamicInt8.make(self.lm_head, self.norm), self.eps)
         self.dynamic_int8 = True
         return True
 
@@ -234,30 +241,29 @@ class CompactLM:
         return ranges
 
     @staticmethod
-    def _layer(block: torch.nn.Module, dtype: torch.dtype, index: int, int4: bool) -> Layer:
+    def _layer(block: Any, dtype: torch.dtype, index: int, int4: bool) -> Layer:
+        """A layer's weights, fused, from a transformers decoder block (untyped: its submodules)."""
         att, mlp = block.self_attn, block.mlp
-        fused = {"w_qkv": torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight]),
-                 "w_o": att.o_proj.weight, "w_gate_up": torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]),
-                 "w_down": mlp.down_proj.weight}
-        q4 = None
+        fused: dict[str, torch.Tensor] = {
+            "w_qkv": torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight]),
+            "w_o": att.o_proj.weight, "w_gate_up": torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]),
+            "w_down": mlp.down_proj.weight}
+        found: dict[str, Int4] = {}
         if int4 and dtype == torch.bfloat16:  # found on the float weights: rounding them to bf16 leaves the grid
-            found = {name: exact_int4(w.detach()) for name, w in fused.items()}
-            q4 = {name: w for name, w in found.items() if w is not None} or None
-        w_qkv = fused["w_qkv"].to(dtype).contiguous()
+            for name, w in fused.items():
+                packed = exact_int4(w.detach())
+                if packed is not None:
+                    found[name] = packed
         b_qkv = None
         if att.q_proj.bias is not None:
-            b_qkv = torch.cat([att.q_proj.bias, att.k_proj.bias, att.v_proj.bias]).to(dtype)
-        return Layer(
-            ln_in=block.input_layernorm.weight.detach().float(),
-            w_qkv=w_qkv.detach(),
-            b_qkv=b_qkv.detach() if b_qkv is not None else None,
-            w_o=fused["w_o"].detach().to(dtype).contiguous(),
-            ln_post=block.post_attention_layernorm.weight.detach().float(),
-            w_gate_up=fused["w_gate_up"].detach().to(dtype).contiguous(),
-            w_down=fused["w_down"].detach().to(dtype).contiguous(),
-            index=index,
-            q4=q4,
-        )
+            b_qkv = torch.cat([att.q_proj.bias, att.k_proj.bias, att.v_proj.bias]).to(dtype).detach()
+        ln_in = block.input_layernorm.weight.detach().float()
+        ln_post = block.post_attention_layernorm.weight.detach().float()
+        norms = {"w_qkv": ln_in, "w_gate_up": ln_post}
+        projections = {name: Projection(name, index, w.detach().to(dtype).contiguous(),
+                                        b_qkv if name == "w_qkv" else None, norms.get(name))
+                       for name, w in fused.items()}
+        return Layer(index, ln_in, ln_post, projections, found)
 
     # -- cache --------------------------------------------------------------------------------------
 
@@ -286,7 +292,7 @@ class CompactLM:
         """The weights (with their int8 copies), rotary tables and KV cache held now."""
         from llmaas.providers.huggingface.management.details import tensor_bytes
 
-        return tensor_bytes([self.embed, self.layers, self.norm, self.lm_head, self._lm_head8, self._lm_head_a8,
+        return tensor_bytes([self.embed, self.layers, self.norm, self.lm_head, self.head,
                              self.cos, self.sin, self._cos32, self._sin32, self.k_cache, self.v_cache])
 
     def move_slot(self, src: int, dst: int, length: int) -> None:
@@ -315,72 +321,50 @@ class CompactLM:
         rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
         return x * cos + rotated * sin
 
-    def _linear(self, x: torch.Tensor, layer: Layer, name: str, kernel: str, lora: bool,
-                norm: torch.Tensor | None = None, bias: torch.Tensor | None = None) -> torch.Tensor:
-        """``x @ W.T (+ bias)`` for one of the layer's projections; with ``norm`` the input is the raw
-        residual stream and RMSNorm with that weight comes first (inside the int8 kernel, for W8A8)."""
+    def _linear(self, x: torch.Tensor, proj: Projection, kernel: str, lora: bool) -> torch.Tensor:
+        """``x @ W.T (+ bias)`` for one projection with the kernel of that kind; a norm-fed projection takes
+        the raw residual stream and RMSNorm with its weight comes first (inside the kernel, for W8A8)."""
+        matmul = proj.matmul(kernel)
         normed = None
-        if kernel == DYNAMIC8 and layer.a8 is not None:
-            # float32 out: in this mode the residual stream stays float32, saving a conversion each way
-            out = dynamic_int8_mm(x, layer.a8[name], self.eps if norm is not None else None, torch.float32,
-                                  self.native)
-            out = out + bias if bias is not None else out
+        if matmul.residual_in:
+            out = matmul.forward(x, self.native)
         else:
-            normed = self._rms(x, norm) if norm is not None else x
-            if kernel == WEIGHT4 and layer.q4 is not None and name in layer.q4:
-                out = int4_mm(normed, layer.q4[name])
-                out = out + bias if bias is not None else out
-            elif kernel in (WEIGHT8, WEIGHT4) and layer.q8 is not None and name in layer.q8:
-                w, scale = layer.q8[name]
-                out = torch._weight_int8pack_mm(normed.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
-                out = out + bias if bias is not None else out
-            else:
-                out = F.linear(normed, getattr(layer, name), bias)
-        if lora and self._lora is not None:
-            stacked, masks = self._lora
-            pair = stacked[layer.index].get(name)
-            if pair is not None:
+            normed = self._rms(x, proj.norm) if proj.norm is not None else x
+            out = matmul.forward(normed, self.native)
+        if lora and self._lora is not None and proj.layer >= 0:
+            term = self._lora[proj.layer].get(proj.name)
+            if term is not None:
                 if normed is None:
-                    normed = self._rms(x, norm) if norm is not None else x
-                low = F.linear(normed.to(pair[0].dtype), pair[0])  # [rows, (P,) R]; dynamic int8 runs float32
-                mask = masks[name]
-                if mask is not None:
-                    low = low * (mask if low.dim() == 2 else mask[:, None, :])
-                if out.dim() == 2 and out.dtype == low.dtype:  # a decode step: one fused multiply-add
-                    out = torch.addmm(out, low, pair[1].t())
-                else:
-                    out = out + F.linear(low, pair[1])
+                    normed = self._rms(x, proj.norm) if proj.norm is not None else x
+                out = term.add(out, normed)
         return out
 
-    def _block(self, x: torch.Tensor, layer: Layer, kernel: str, lora: bool, attend: Any,
-               observe: Any = None) -> torch.Tensor:
+    def _block(self, x: torch.Tensor, layer: Layer, kernel: str, lora: bool, attend: Attend,
+               observe: Observer | None = None) -> torch.Tensor:
         """One decoder layer: ``attend(q, k, v)`` (each ``[..., heads * head_dim]``, before rotary) is the
         only part that differs between prefill, scoring and decode."""
+        p = layer.projections
         if observe is not None:
             observe(layer, "w_qkv", x)
-        qkv = self._linear(x, layer, "w_qkv", kernel, lora, norm=layer.ln_in, bias=layer.b_qkv)
+        qkv = self._linear(x, p["w_qkv"], kernel, lora)
         nq, nk = self.n_heads * self.head_dim, self.n_kv * self.head_dim
         out = attend(qkv[..., :nq], qkv[..., nq:nq + nk], qkv[..., nq + nk:])
-        x = x + self._linear(out, layer, "w_o", kernel, lora)
+        x = x + self._linear(out, p["w_o"], kernel, lora)
         if observe is not None:
             observe(layer, "w_gate_up", x)
-        gate_up = self._linear(x, layer, "w_gate_up", kernel, lora, norm=layer.ln_post)
+        gate_up = self._linear(x, p["w_gate_up"], kernel, lora)
         if self.native is not None:
             act = self.native.silu_mul(gate_up.reshape(-1, gate_up.shape[-1])).view(*gate_up.shape[:-1], -1)
         else:
             gate, up = gate_up.chunk(2, dim=-1)
             act = F.silu(gate) * up
-        return x + self._linear(act, layer, "w_down", kernel, lora)
+        return x + self._linear(act, p["w_down"], kernel, lora)
 
     def _logits(self, x: torch.Tensor, kernel: str) -> torch.Tensor:
-        if kernel == DYNAMIC8 and self._lm_head_a8 is not None:
-            return dynamic_int8_mm(x, self._lm_head_a8, self.eps, torch.float32, self.native)
-        h = self._rms(x, self.norm)
-        if kernel in (WEIGHT8, WEIGHT4) and self._lm_head8 is not None:
-            return torch._weight_int8pack_mm(h, *self._lm_head8).float()
-        return F.linear(h, self.lm_head).float()
+        return self._linear(x, self.head, kernel, lora=False).float()
 
-    def _causal_attention(self, n: int, p: int, sink: Any = None) -> Any:
+    def _causal_attention(self, n: int, p: int,
+                          sink: Callable[[torch.Tensor, torch.Tensor], None] | None = None) -> Attend:
         """Attention for ``n`` sequences of ``p`` new positions from 0 (causal, no cache read); ``sink(k, v)``
         sees each layer's keys and values ``[n, kv_heads, P, d]`` on the way."""
         d, hq, hk = self.head_dim, self.n_heads, self.n_kv
@@ -399,8 +383,8 @@ class CompactLM:
 
         return attend
 
-    def _forward_full(self, tokens: torch.Tensor, kernel: str, lora: bool, sink: Any = None,
-                      observe: Any = None) -> torch.Tensor:
+    def _forward_full(self, tokens: torch.Tensor, kernel: str, lora: bool, sink: Sink | None = None,
+                      observe: Observer | None = None) -> torch.Tensor:
         """Hidden states ``[n, P, hidden]`` of whole sequences from position 0."""
         n, p = tokens.shape
         x = self.embed[tokens]
@@ -488,8 +472,9 @@ class CompactLM:
                 top_v[start:end], top_i[start:end] = values, ids
         return token_lp, top_v, top_i
 
-    def _native_decode(self, positions: torch.Tensor) -> Any:
+    def _native_decode(self, positions: torch.Tensor) -> DecodeAttention:
         """Rotary, cache write and attention for layer ``i`` in one call of the native kernel."""
+        assert self.native is not None
         kernel, hq, scale = self.native.decode_attention, self.n_heads, self.scale
 
         def attention(i: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -497,7 +482,7 @@ class CompactLM:
 
         return attention
 
-    def _torch_decode(self, positions: torch.Tensor) -> Any:
+    def _torch_decode(self, positions: torch.Tensor) -> DecodeAttention:
         """The same in torch ops: over views of the cache, masked past each sequence's length."""
         b, d, hq, hk = positions.shape[0], self.head_dim, self.n_heads, self.n_kv
         group = hq // hk

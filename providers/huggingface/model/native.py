@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from llmaas._errors import ConfigurationError
 from llmaas._home import user_cache
@@ -33,8 +33,26 @@ SOURCE = Path(__file__).with_name("kernels.cpp")
 CFLAGS = ["-O3", "-march=native", "-fopenmp"]
 log = logging.getLogger("llmaas.engine")
 
+if TYPE_CHECKING:
+    import torch
+
+
+class NativeKernels(Protocol):
+    """The compiled module's functions (``kernels.cpp``)."""
+
+    def decode_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, k_cache: torch.Tensor,
+                         v_cache: torch.Tensor, positions: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                         heads: int, scale: float) -> torch.Tensor: ...
+
+    def rms_norm(self, x: torch.Tensor, weight: torch.Tensor, eps: float, bf16_out: bool) -> torch.Tensor: ...
+
+    def silu_mul(self, gate_up: torch.Tensor) -> torch.Tensor: ...
+
+    def quantize_rows(self, x: torch.Tensor, into: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
 _lock = threading.Lock()
-_built: dict[str, Any] = {}
+_built: dict[str, NativeKernels | None] = {}
 _failure: list[str] = []
 
 
@@ -65,7 +83,7 @@ def _path_with_ninja() -> str:
     return folder + os.pathsep + path if folder else path
 
 
-def _build(cflags: list[str] = CFLAGS) -> Any:
+def _build(cflags: list[str] = CFLAGS) -> NativeKernels:
     """Import the kernels built for this source, torch and CPU, building them first if no process has:
     one process builds (under a file lock) in a folder of its own and moves the library into place in
     one step, so another never imports a library half written. (Other ``cflags``: the tests build the
@@ -85,7 +103,7 @@ def _build(cflags: list[str] = CFLAGS) -> Any:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    return cast("NativeKernels", module)  # an extension module: its functions are the protocol's
 
 
 def _lock_file(f: Any) -> None:
@@ -96,7 +114,7 @@ def _lock_file(f: Any) -> None:
     fcntl.flock(f.fileno(), fcntl.LOCK_EX)
 
 
-def _compile(name: str, built: Path, cflags: list[str]) -> Any:
+def _compile(name: str, built: Path, cflags: list[str]) -> NativeKernels:
     from torch.utils.cpp_extension import load
 
     start = time.perf_counter()
@@ -114,10 +132,10 @@ def _compile(name: str, built: Path, cflags: list[str]) -> Any:
         else:
             os.environ["PATH"] = path
     print(f"llmaas: built in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-    return module
+    return cast("NativeKernels", module)
 
 
-def native_kernels(mode: str) -> Any:
+def native_kernels(mode: str) -> NativeKernels | None:
     """The compiled module (``decode_attention``, ``rms_norm``, ``silu_mul``, ``quantize_rows``), or None
     for ``mode == "off"`` or (``auto``) where it cannot be built."""
     if mode == "off":
