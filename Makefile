@@ -46,6 +46,7 @@ moderation-model: install
 
 lint: install
 	$(PY) -m ruff check sdk providers server store tests bench examples moderation
+	$(VENV)/bin/pyright
 
 typecheck: install
 	$(VENV)/bin/pyright

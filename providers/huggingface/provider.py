@@ -8,11 +8,10 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,20 +23,21 @@ from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
 from llmaas.providers.huggingface.api import chat, completions
 from llmaas.providers.huggingface.api.files import StoreFiles
-from llmaas.providers.huggingface.api.fine_tuning import FineTuningMixin
+from llmaas.providers.huggingface.api.fine_tuning import FineTuningJobs
 from llmaas.providers.huggingface.api.requests import chat_prompt, completion_prompts, sampling_params
 from llmaas.providers.huggingface.engine import deadline
-from llmaas.providers.huggingface.engine.loop import Engine, EngineConfig, LoadedModel
+from llmaas.providers.huggingface.engine.loop import Engine
+from llmaas.providers.huggingface.engine.sampling import SamplingParams
 from llmaas.providers.huggingface.engine.streams import MeteredStream
 from llmaas.providers.huggingface.management.loading import (
     MINILM,
     SMOLLM2,
     ModelSource,
     builtin_sources,
-    ensure_converted,
 )
-from llmaas.providers.huggingface.management.models import ModelsMixin
-from llmaas.providers.huggingface.model.adapters import AdapterCache, load_adapter
+from llmaas.providers.huggingface.management.models import ModelCatalog
+from llmaas.providers.huggingface.management.pool import ModelPool
+from llmaas.providers.huggingface.model.adapters import Adapter, load_adapter
 from llmaas.resources._base import build_request
 from llmaas.settings import EngineSettings
 from llmaas.types import (
@@ -50,8 +50,16 @@ from llmaas.types import (
     EmbeddingRequest,
     FileDeleted,
     FileObject,
+    FineTuningJob,
+    FineTuningJobCheckpoint,
+    FineTuningJobEvent,
+    FineTuningJobRequest,
+    Model,
+    ModelDeleted,
+    ModelUnloaded,
     ModerationRequest,
     ModerationResponse,
+    RunningModel,
 )
 
 DEFAULT_CHAT_MODEL = SMOLLM2
@@ -59,7 +67,10 @@ DEFAULT_EMBEDDING_MODEL = MINILM
 LEGACY_DEFAULT_MAX_TOKENS = 16  # what OpenAI's completions endpoint defaults to
 
 
-class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
+class HuggingFaceProvider(BaseProvider):
+    """Composed of the files in the store (``files``), the loaded models (``pool``), the names and the models
+    resource (``catalog``) and the fine-tuning jobs (``jobs``); its methods are the Provider protocol's."""
+
     name = "hf"
     capabilities: frozenset[Capability] = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS,
                                                      Capability.MODELS, Capability.MODELS_WRITE, Capability.MODELS_MANAGE,
@@ -90,97 +101,37 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
             None if allow_paths else [])
         self.timeout: float | None = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
         self.files: StoreFiles = StoreFiles(home)  # the store in LLMAAS_HOME (or home), shared with llmaas serve
-        self.progress = progress
-        self._engines: dict[str, Engine] = {}
-        self._embedders: dict[str, Any] = {}
-        self._adapters = AdapterCache(self.settings.max_adapters)
-        self._moderator: Any = None  # LoRA adapters by fine-tuned model id
-        self._torch: concurrent.futures.ThreadPoolExecutor | None = None
-        self._created = int(time.time())
+        self.pool = ModelPool(self.settings, progress)
+        self.catalog = ModelCatalog(self.files.store, self.pool, self.extra_models, allow_paths, self.model_dirs,
+                                    progress)
+        self.jobs = FineTuningJobs(self.files.store, self.catalog.model_names, allow_paths)
 
     # -- engines ------------------------------------------------------------------------------------
 
-    def _source(self, model: str) -> ModelSource:
-        return self._resolve(model or DEFAULT_CHAT_MODEL)
-
-    def _fine_tuned(self, model: str) -> ModelSource:
-        """A model fine-tuned here: its base's files and the job's adapter (from the store, read on every
-        request, so a deleted model stops being served at once)."""
-        rows = self.files.store().query("SELECT base, path FROM models WHERE id = ?", (model,))
-        if not rows or not rows[0]["path"]:
-            raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
-                                code="model_not_found")
-        base = self._resolve(rows[0]["base"])
-        return dataclasses.replace(base, id=model, adapter=Path(rows[0]["path"]))
-
     def engine(self, model: str, source: ModelSource | None = None) -> Engine:
-        """The engine serving ``model``, started (and the model loaded on its thread) on first use. At most
-        ``max_engines`` are held: an idle one is stopped to make room, and if all are busy the request is
-        refused (503) rather than load another model."""
-        source = source or self._source(model)
-        if source.kind != "chat":
-            raise BadRequestError(f"model {model!r} is an embedding model; it cannot generate text",
-                                  status_code=400, param="model", code="wrong_model_type")
-        if source.adapter is not None:  # served by its base model's engine, the adapter applied per request
-            source = dataclasses.replace(source, adapter=None)
-        found = self._engines.pop(source.key, None)
-        if found is None:
-            need = self._estimate(source)
-            self._make_room(need)
-            found = Engine(lambda: self._load_chat(source), self._engine_config(), self.settings.thread_count,
-                           model_id=source.id, estimate=need)
-        self._engines[source.key] = found  # most recently used last
-        return found
+        """The engine serving ``model`` (``ModelCatalog.engine``), started on first use."""
+        return self.catalog.engine(model or DEFAULT_CHAT_MODEL, source)
 
-    def _engine_config(self) -> EngineConfig:
-        s = self.settings
-        return EngineConfig(max_num_seqs=s.max_num_seqs, max_waiting=s.max_waiting, kv_cache_gb=s.kv_cache_gb,
-                            prefill_chunk=s.prefill_chunk, prefill_tokens_per_step=max(1024, s.prefill_chunk))
+    def model_names(self) -> dict[str, str]:
+        """Names that stand for a path: the ``models`` option and the registry's (a server's fine-tuning routes
+        check a base model against them)."""
+        return self.catalog.model_names()
 
-    def _load_chat(self, source: ModelSource) -> LoadedModel:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from llmaas.providers.huggingface.model.compact import SUPPORTED, CompactLM
-        from llmaas.providers.huggingface.model.transformers_lm import TransformersLM
-
-        folder = ensure_converted(source, progress=self.progress)
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        hf = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True)
-        context = int(getattr(hf.config, "max_position_embeddings", 2048))
-        max_len = min(context, self.settings.max_model_len) if self.settings.max_model_len else context
-        dtype = getattr(torch, self.settings.torch_dtype_name)
-        if hf.config.model_type in SUPPORTED:
-            s = self.settings
-            model: CompactLM | TransformersLM = CompactLM(hf, dtype, max_len, int4=s.int4)
-        else:  # an architecture the compact engine does not implement: the plain transformers path
-            model = TransformersLM(hf, dtype, max_len)
-        model.enable_int8_decode(self.settings.int8_decode_batch)
-        model.enable_native(self.settings.native_kernels)
-        if self.settings.dynamic_int8:
-            from llmaas.providers.huggingface.model.quant import CALIBRATION_TEXT
-
-            calibration = tokenizer.encode(CALIBRATION_TEXT.read_text(), add_special_tokens=False)
-            model.enable_dynamic_int8(torch.tensor(calibration, dtype=torch.long))
-        stops = {tokenizer.eos_token_id, *_as_list(hf.config.eos_token_id),
-                 *_as_list(getattr(hf.generation_config, "eos_token_id", None))}
-        del hf
-        return LoadedModel(model, tokenizer, sorted(s for s in stops if s is not None))
-
-    async def _ready(self, model: str) -> tuple[Engine, Any]:
+    async def _ready(self, model: str) -> tuple[Engine, Adapter | None]:
         """The engine for ``model``, loaded, and the adapter its requests carry (None for a base model)."""
-        source = await asyncio.to_thread(self._fine_tuned, model) if model.startswith("ft:") else None
+        source = await asyncio.to_thread(self.catalog.fine_tuned, model) if model.startswith("ft:") else None
         engine = self.engine(model, source)
         if not engine.ready:
             await asyncio.to_thread(engine.wait_ready)
         engine.wait_ready(0)
         if source is None or source.adapter is None:
             return engine, None
-        folder, lm = source.adapter, engine.model
-        adapter = self._adapters.cached(model, folder)
+        folder, lm = source.adapter, engine.lm
+        adapters = self.pool.adapters
+        adapter = adapters.cached(model, folder)
         if adapter is None:  # loaded on first use (off the event loop), then kept up to max_adapters
-            adapter = await self._on_torch_thread(lambda: self._adapters.get(model, folder,
-                                                                             lambda: load_adapter(folder, lm, model)))
+            adapter = await self.pool.on_torch_thread(
+                lambda: adapters.get(model, folder, lambda: load_adapter(folder, lm, model)))
         return engine, adapter
 
     # -- chat ---------------------------------------------------------------------------------------
@@ -192,7 +143,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         req = with_extra_body(req, options)
         limit = self._limit(options)
         engine, adapter = await self._ready(req.model)
-        tok, model = engine.tokenizer, engine.model
+        tok, model = engine.tokenizer, engine.lm
         constraint = None
         if req.tools or (req.response_format is not None and req.response_format.type != "text"):
             from llmaas.providers.huggingface.engine.constrained import (
@@ -222,7 +173,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         req = with_extra_body(req, options)
         limit = self._limit(options)
         engine, adapter = await self._ready(req.model)
-        tok, model = engine.tokenizer, engine.model
+        tok, model = engine.tokenizer, engine.lm
         if req.suffix:
             raise BadRequestError("suffix (fill-in-the-middle) is not supported by this model", status_code=400,
                                   param="suffix", code="unsupported_parameter")
@@ -235,7 +186,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
             if isinstance(scored, Completion):
                 return scored  # max_tokens=0: scoring only
             heads = scored
-        plans = []
+        plans: list[tuple[list[int], SamplingParams, int]] = []
         for ids in prompts:
             params, n = sampling_params(req, prompt_len=len(ids), max_len=model.max_len, vocab=model.vocab,
                                         stop_token_ids=engine.stop_ids,
@@ -257,7 +208,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         return await deadline.within(completions.collect(streams, req, rid, created, tok, heads), limit)
 
     async def _prompt_scores(self, req: CompletionRequest, prompts: list[list[int]], engine: Engine,
-                             adapter: Any) -> Completion | dict[int, Any]:
+                             adapter: Adapter | None) -> Completion | dict[int, Any]:
         """``echo`` with ``logprobs``: each prompt's own tokens scored (what a perplexity and
         lm-evaluation-harness need), by the first choice's index; with ``max_tokens=0`` the whole answer,
         scoring without generating."""
@@ -271,7 +222,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         if adapter is not None:
             raise BadRequestError("prompt logprobs (echo with logprobs) are served for base models only",
                                   status_code=400, param="echo", code="unsupported_parameter")
-        tok, model = engine.tokenizer, engine.model
+        tok, model = engine.tokenizer, engine.lm
         for k, ids in enumerate(prompts):
             if len(ids) > model.max_len:
                 raise BadRequestError(f"prompt {k} has {len(ids)} tokens; this model reads at most {model.max_len}",
@@ -279,61 +230,92 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
         top, n = req.logprobs or 0, req.n or 1
         heads: dict[int, Any] = {}
         for k, ids in enumerate(prompts):
-            scores = await self._on_torch_thread(lambda ids=ids: model.score(torch.tensor(ids, dtype=torch.long), top))
+            scores = await self.pool.on_torch_thread(partial(model.score, torch.tensor(ids, dtype=torch.long), top))
             heads[k * n] = prompt_logprobs(tok, ids, scores)
         if req.max_tokens != 0:
             return heads
         total = sum(len(ids) for ids in prompts)
-        return Completion(id=f"cmpl-{uuid.uuid4().hex}", created=int(time.time()), model=req.model, usage={
-            "prompt_tokens": total, "completion_tokens": 0, "total_tokens": total}, choices=[
-            {"index": k * n + j, "text": tok.decode(ids), "finish_reason": "length", "logprobs": heads[k * n]}
-            for k, ids in enumerate(prompts) for j in range(n)])
+        return Completion.model_validate({
+            "id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": req.model,
+            "usage": {"prompt_tokens": total, "completion_tokens": 0, "total_tokens": total},
+            "choices": [{"index": k * n + j, "text": tok.decode(ids), "finish_reason": "length",
+                         "logprobs": heads[k * n]} for k, ids in enumerate(prompts) for j in range(n)]})
 
     # -- embeddings ---------------------------------------------------------------------------------
 
     async def embed(self, req: EmbeddingRequest, options: RequestOptions) -> CreateEmbeddingResponse:
         req = with_extra_body(req, options)
         model_id = req.model or DEFAULT_EMBEDDING_MODEL
-        source = await asyncio.to_thread(self._resolve, model_id)
+        source = await asyncio.to_thread(self.catalog.resolve, model_id)
         if source.kind != "embedding":
             raise BadRequestError(f"model {model_id!r} is not an embedding model; try {DEFAULT_EMBEDDING_MODEL!r}",
                                   status_code=400, param="model", code="wrong_model_type")
-        embedder = await self._embedder(source)
+        embedder = await self.pool.embedder(source)
         texts = embedder.texts(req)
         counts = embedder.count(texts)
-        return await self._on_torch_thread(lambda: embedder.embed(req, texts, counts))
-
-    async def _embedder(self, source: ModelSource) -> Any:
-        embedder = self._embedders.get(source.key)
-        if embedder is None:
-            from llmaas.providers.huggingface.api.embeddings import Embedder
-
-            embedder = await self._on_torch_thread(lambda: Embedder(str(source.path), source.id))
-            self._embedders[source.key] = embedder
-        return embedder
+        return await self.pool.on_torch_thread(lambda: embedder.embed(req, texts, counts))
 
     # -- moderations --------------------------------------------------------------------------------
 
     async def moderate(self, req: ModerationRequest, options: RequestOptions) -> ModerationResponse:
-        """``llmaas-moderation-1``: heads on the built-in embedding model (``moderation.py``)."""
-        from llmaas.providers.huggingface.api.moderation import MODEL_ID, Moderator, texts_of
+        """``llmaas-moderation-1``: heads on the built-in embedding model (``api/moderation.py``)."""
+        from llmaas.providers.huggingface.api.moderation import MODEL_ID, texts_of
 
         req = with_extra_body(req, options)
         if req.model not in (None, MODEL_ID):
             raise NotFoundError(f"The model '{req.model}' is not a moderation model here; use '{MODEL_ID}'",
                                 status_code=404, param="model", code="model_not_found")
         texts_of(req)  # refuses parts it cannot screen before any work
-        if self._moderator is None:
-            embedder = await self._embedder(builtin_sources()[DEFAULT_EMBEDDING_MODEL])
-            self._moderator = await self._on_torch_thread(lambda: Moderator(embedder))
-        moderator = self._moderator
-        return await self._on_torch_thread(lambda: moderator.moderate(req))
+        moderator = await self.pool.moderator_on(builtin_sources()[DEFAULT_EMBEDDING_MODEL])
+        return await self.pool.on_torch_thread(lambda: moderator.moderate(req))
 
-    async def _on_torch_thread(self, fn: Any) -> Any:
-        """Embedding work runs on one long-lived thread of its own, never on a pool of many."""
-        if self._torch is None:
-            self._torch = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmaas-torch")
-        return await asyncio.wrap_future(self._torch.submit(fn))
+    # -- models -------------------------------------------------------------------------------------
+
+    async def list_models(self, options: RequestOptions) -> PageResult[Model]:
+        return await self.catalog.list_models(options)
+
+    async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
+        return await self.catalog.retrieve_model(model, options)
+
+    async def delete_model(self, model: str, options: RequestOptions, force: bool = False) -> ModelDeleted:
+        return await self.catalog.delete_model(model, options, force)
+
+    async def register_model(self, name: str, path: str, options: RequestOptions) -> Model:
+        return await self.catalog.register_model(name, path, options)
+
+    async def alias_model(self, alias: str, model: str, options: RequestOptions) -> Model:
+        return await self.catalog.alias_model(alias, model, options)
+
+    async def running_models(self, options: RequestOptions) -> list[RunningModel]:
+        return await self.catalog.running_models(options)
+
+    async def load_model(self, model: str, options: RequestOptions) -> RunningModel:
+        return await self.catalog.load_model(model, options)
+
+    async def unload_model(self, model: str, options: RequestOptions) -> ModelUnloaded:
+        return await self.catalog.unload_model(model, options)
+
+    # -- fine-tuning --------------------------------------------------------------------------------
+
+    async def create_fine_tuning_job(self, req: FineTuningJobRequest, options: RequestOptions) -> FineTuningJob:
+        return await self.jobs.create(req, options)
+
+    async def list_fine_tuning_jobs(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJob]:
+        return await self.jobs.list_jobs(params)
+
+    async def retrieve_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob:
+        return await self.jobs.retrieve(job_id)
+
+    async def cancel_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob:
+        return await self.jobs.cancel(job_id)
+
+    async def list_fine_tuning_events(self, job_id: str, params: dict[str, Any],
+                                      options: RequestOptions) -> PageResult[FineTuningJobEvent]:
+        return await self.jobs.events(job_id, params)
+
+    async def list_fine_tuning_checkpoints(self, job_id: str, params: dict[str, Any],
+                                           options: RequestOptions) -> PageResult[FineTuningJobCheckpoint]:
+        return await self.jobs.checkpoints(job_id, params)
 
     # -- files --------------------------------------------------------------------------------------
 
@@ -354,12 +336,7 @@ class HuggingFaceProvider(ModelsMixin, FineTuningMixin, BaseProvider):
 
     async def aclose(self) -> None:
         self.files.close()
-        engines, self._engines = list(self._engines.values()), {}
-        for engine in engines:
-            await asyncio.to_thread(engine.shutdown)
-        if self._torch is not None:
-            self._torch.shutdown(wait=False)
-            self._torch = None
+        await self.pool.aclose()
 
 
 def _bounded(stream: Any, limit: float | None) -> Any:
@@ -367,6 +344,7 @@ def _bounded(stream: Any, limit: float | None) -> Any:
 
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def with_extra_body(req: M, options: RequestOptions) -> M:
@@ -383,9 +361,3 @@ def with_extra_body(req: M, options: RequestOptions) -> M:
                               f"understands; known fields: {', '.join(sorted(fields))}", status_code=400,
                               param=f"extra_body.{unknown[0]}", code="unsupported_parameter")
     return build_request(type(req), {**req.model_dump(exclude_unset=True, by_alias=True), **extra})
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]

@@ -8,8 +8,10 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
+from llmaas._json import is_array
 from llmaas.providers.huggingface.api.logprobs import chat_logprob, usage
-from llmaas.providers.huggingface.engine.streams import Done, RequestStream, TokenEvent
+from llmaas.providers.huggingface.engine.streams import RequestStream, TokenEvent
+from llmaas.providers.huggingface.model.hf import Tokenizer
 from llmaas.types import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 
 
@@ -23,7 +25,7 @@ def tool_calls_in(text: str) -> list[dict[str, Any]] | None:
         found = json.loads(stripped)
     except ValueError:
         return None
-    calls = found if isinstance(found, list) else [found]
+    calls: list[Any] = found if is_array(found) else [found]  # the decoder's JSON: objects with name, arguments
     return [{"id": f"call_{secrets.token_hex(12)}", "type": "function",
              "function": {"name": c["name"], "arguments": json.dumps(c["arguments"], ensure_ascii=False)}}
             for c in calls]
@@ -37,7 +39,7 @@ def _message(text: str, finish: str, tools: bool) -> tuple[dict[str, Any], str]:
 
 
 async def collect(events: RequestStream, req: ChatCompletionRequest, rid: str, created: int, n: int,
-                  tok: Any, tools: bool = False) -> ChatCompletion:
+                  tok: Tokenizer, tools: bool = False) -> ChatCompletion:
     texts, finishes = [""] * n, ["stop"] * n
     logprobs: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     used = None
@@ -49,20 +51,21 @@ async def collect(events: RequestStream, req: ChatCompletionRequest, rid: str, c
                     logprobs[ev.index].append(chat_logprob(tok, ev.choice))
                 if ev.finish_reason:
                     finishes[ev.index] = ev.finish_reason
-            elif isinstance(ev, Done):
+            else:
                 used = usage(ev)
     finally:
         await events.aclose()
-    choices = []
+    choices: list[dict[str, Any]] = []
     for i in range(n):
         message, finish = _message(texts[i], finishes[i], tools)
         choices.append({"index": i, "message": message, "finish_reason": finish,
                         "logprobs": {"content": logprobs[i], "refusal": None} if req.logprobs else None})
-    return ChatCompletion(id=rid, created=created, model=req.model, usage=used, choices=choices)
+    return ChatCompletion.model_validate({"id": rid, "created": created, "model": req.model, "usage": used,
+                                          "choices": choices})
 
 
 async def stream(events: RequestStream, req: ChatCompletionRequest, rid: str, created: int, n: int,
-                 tok: Any, tools: bool = False) -> AsyncIterator[ChatCompletionChunk]:
+                 tok: Tokenizer, tools: bool = False) -> AsyncIterator[ChatCompletionChunk]:
     """Text streams as it is made. With tools, an answer that opens like a call ('{' or '[') is held until
     it is complete, then sent as tool-call deltas in OpenAI's shape: per call, one delta with its index,
     id, type and name, then one with its arguments."""
@@ -71,7 +74,8 @@ async def stream(events: RequestStream, req: ChatCompletionRequest, rid: str, cr
     deciding = [tools] * n  # no text seen yet that decides whether it is calls
 
     def chunk(choices: list[dict[str, Any]], used: Any = None) -> ChatCompletionChunk:
-        return ChatCompletionChunk(id=rid, created=created, model=req.model, choices=choices, usage=used)
+        return ChatCompletionChunk.model_validate({"id": rid, "created": created, "model": req.model,
+                                                   "choices": choices, "usage": used})
 
     try:
         for i in range(n):
@@ -109,7 +113,7 @@ async def stream(events: RequestStream, req: ChatCompletionRequest, rid: str, cr
                     lp = {"content": [chat_logprob(tok, ev.choice)], "refusal": None}
                 delta = {"content": ev.text} if ev.text else {}
                 yield chunk([{"index": ev.index, "delta": delta, "finish_reason": ev.finish_reason, "logprobs": lp}])
-            elif isinstance(ev, Done) and include_usage:
+            elif include_usage:
                 yield chunk([], used=usage(ev))
     finally:
         await events.aclose()

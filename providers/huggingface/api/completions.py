@@ -8,13 +8,14 @@ from typing import Any
 
 from llmaas.providers.huggingface.api.logprobs import completion_logprobs
 from llmaas.providers.huggingface.engine.streams import Done, RequestStream, TokenEvent
+from llmaas.providers.huggingface.model.hf import Tokenizer
 from llmaas.types import Completion, CompletionRequest
 
 # (index of the prompt's first choice, prompt token ids, the prompt's events)
 Streams = list[tuple[int, list[int], RequestStream]]
 
 
-async def collect(streams: Streams, req: CompletionRequest, rid: str, created: int, tok: Any,
+async def collect(streams: Streams, req: CompletionRequest, rid: str, created: int, tok: Tokenizer,
                   prompt_lp: dict[int, dict[str, Any]] | None = None) -> Completion:
     """The whole answer; ``prompt_lp`` (echo with logprobs) holds each prompt's own logprobs by its first
     choice's index, put before the generated tokens' in every choice of that prompt."""
@@ -30,24 +31,24 @@ async def collect(streams: Streams, req: CompletionRequest, rid: str, created: i
                         c["lp"].append((ev.choice, len(c["text"])))
                     c["text"] += ev.text
                     c["finish_reason"] = ev.finish_reason or c["finish_reason"]
-                elif isinstance(ev, Done):
+                else:
                     prompt_tokens += ev.prompt_tokens
                     completion_tokens += ev.completion_tokens
     finally:
         await close(streams)
-    out = []
+    out: list[dict[str, Any]] = []
     for i, c in sorted(choices.items()):
         lp = completion_logprobs(tok, c["lp"]) if req.logprobs is not None else None
         head = next((v for base, v in (prompt_lp or {}).items() if base <= i < base + (req.n or 1)), None)
         if lp is not None and head is not None:
             lp = {k: [*head[k], *lp[k]] for k in lp}
         out.append({"index": i, "text": c["text"], "finish_reason": c["finish_reason"], "logprobs": lp})
-    return Completion(id=rid, created=created, model=req.model, choices=out, usage={
+    return Completion.model_validate({"id": rid, "created": created, "model": req.model, "choices": out, "usage": {
         "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens})
+        "total_tokens": prompt_tokens + completion_tokens}})
 
 
-async def stream(streams: Streams, req: CompletionRequest, rid: str, created: int, tok: Any) -> AsyncIterator[Completion]:
+async def stream(streams: Streams, req: CompletionRequest, rid: str, created: int, tok: Tokenizer) -> AsyncIterator[Completion]:
     include_usage = bool(req.stream_options and req.stream_options.include_usage)
     totals = [0, 0]
     try:
@@ -58,14 +59,14 @@ async def stream(streams: Streams, req: CompletionRequest, rid: str, created: in
                 lp = None
                 if ev.choice is not None and req.logprobs is not None:
                     lp = completion_logprobs(tok, [(ev.choice, 0)])
-                yield Completion(id=rid, created=created, model=req.model, choices=[
-                    {"index": base + ev.index, "text": ev.text, "finish_reason": ev.finish_reason, "logprobs": lp}])
+                yield Completion.model_validate({"id": rid, "created": created, "model": req.model, "choices": [
+                    {"index": base + ev.index, "text": ev.text, "finish_reason": ev.finish_reason, "logprobs": lp}]})
             elif isinstance(ev, Done):
                 totals[0] += ev.prompt_tokens
                 totals[1] += ev.completion_tokens
         if include_usage:
-            yield Completion(id=rid, created=created, model=req.model, choices=[], usage={
-                "prompt_tokens": totals[0], "completion_tokens": totals[1], "total_tokens": sum(totals)})
+            yield Completion.model_validate({"id": rid, "created": created, "model": req.model, "choices": [], "usage": {
+                "prompt_tokens": totals[0], "completion_tokens": totals[1], "total_tokens": sum(totals)}})
     finally:
         await close(streams)
 

@@ -33,7 +33,7 @@ class Embedder:
             raise bad("input must not be empty", "input")
         if len(inputs) > MAX_INPUTS:
             raise bad(f"input may hold at most {MAX_INPUTS} items, got {len(inputs)}", "input")
-        texts = []
+        texts: list[str] = []
         for i, item in enumerate(inputs):
             param = "input" if isinstance(req.input, str) else f"input.{i}"
             if isinstance(item, str):
@@ -48,6 +48,9 @@ class Embedder:
                               if outside else f"{param} must not be an empty list of token ids", param)
                 texts.append(self.tokenizer.decode(item, skip_special_tokens=True))
         return texts
+
+    def memory_bytes(self) -> int:
+        return sum(p.numel() * p.element_size() for p in self.model.parameters())
 
     def count(self, texts: list[str]) -> list[int]:
         return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]]
@@ -72,5 +75,5 @@ class Embedder:
                 value = vec.tolist()
             data.append({"object": "embedding", "index": i, "embedding": value})
         total = sum(counts)
-        return CreateEmbeddingResponse(data=data, model=req.model,
-                                       usage={"prompt_tokens": total, "total_tokens": total})
+        return CreateEmbeddingResponse.model_validate({"data": data, "model": req.model, "object": "list",
+                                                       "usage": {"prompt_tokens": total, "total_tokens": total}})

@@ -4,14 +4,19 @@ caller is the machine's own user: new jobs belong to no key and every job in the
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from llmaas._errors import BadRequestError
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
 from llmaas.providers.huggingface.management.loading import builtin_sources, resolve_source
 from llmaas.resources._base import build_request
+from llmaas.store import ANYONE, Store
 from llmaas.types import FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent, FineTuningJobRequest
+
+if TYPE_CHECKING:
+    from llmaas.store.jobs.service import FineTuningService
 
 
 def trainable_base(model: str, extra: dict[str, str] | None, allow_paths: bool) -> str:
@@ -28,61 +33,51 @@ def trainable_base(model: str, extra: dict[str, str] | None, allow_paths: bool) 
     return str(source.path / source.gguf_file) if source.gguf_file else str(source.path)
 
 
-class FineTuningMixin:
-    """The fine-tuning methods of the Hugging Face provider (which supplies ``files``, ``extra_models`` and
-    ``allow_paths``)."""
+class FineTuningJobs:
+    """``client.fine_tuning.jobs`` in process: every job in the home's store, the caller being its user."""
 
-    files: Any
-    extra_models: dict[str, str]
-    model_names: Any  # () -> names that stand for a path (the models option and the registry)
-    allow_paths: bool
-    _tuning: Any = None
+    def __init__(self, store: Callable[[], Store], model_names: Callable[[], dict[str, str]],
+                 allow_paths: bool) -> None:
+        self._store = store
+        self._model_names = model_names  # names that stand for a path (the models option and the registry)
+        self._allow_paths = allow_paths
+        self._service: FineTuningService | None = None
 
-    def _service(self) -> Any:
-        if self._tuning is None:
+    def service(self) -> FineTuningService:
+        if self._service is None:
             from llmaas.store.jobs.runner import JobRunner
             from llmaas.store.jobs.service import FineTuningService
 
-            runner = JobRunner(self.files.store())
-            self._tuning = FineTuningService(self.files.store, lambda: runner)
-        return self._tuning
+            runner = JobRunner(self._store())
+            self._service = FineTuningService(self._store, lambda: runner)
+        return self._service
 
-    async def create_fine_tuning_job(self, req: FineTuningJobRequest, options: RequestOptions) -> FineTuningJob:
+    def _base(self, model: str) -> str:
+        return trainable_base(model, self._model_names(), self._allow_paths)
+
+    async def create(self, req: FineTuningJobRequest, options: RequestOptions) -> FineTuningJob:
         if options.extra_body:  # checked like the request's own fields (lora is one)
             req = build_request(FineTuningJobRequest, {**req.model_dump(exclude_unset=True), **options.extra_body})
         body = req.model_dump(exclude_none=True)
-        job = await self._service().create(body, None, None,
-                                           lambda m: trainable_base(m, self.model_names(), self.allow_paths))
+        job = await self.service().create(body, None, None, self._base)
         return FineTuningJob.model_validate(job)
 
-    async def list_fine_tuning_jobs(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJob]:
-        from llmaas.store import ANYONE
-
-        rows, more = await self._service().list(ANYONE, int(params.get("limit") or 20), params.get("after"))
+    async def list_jobs(self, params: dict[str, Any]) -> PageResult[FineTuningJob]:
+        rows, more = await self.service().list(ANYONE, int(params.get("limit") or 20), params.get("after"))
         return PageResult(data=[FineTuningJob.model_validate(r) for r in rows], has_more=more)
 
-    async def retrieve_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob:
-        from llmaas.store import ANYONE
+    async def retrieve(self, job_id: str) -> FineTuningJob:
+        return FineTuningJob.model_validate(await self.service().retrieve(job_id, ANYONE))
 
-        return FineTuningJob.model_validate(await self._service().retrieve(job_id, ANYONE))
+    async def cancel(self, job_id: str) -> FineTuningJob:
+        return FineTuningJob.model_validate(await self.service().cancel(job_id, ANYONE))
 
-    async def cancel_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob:
-        from llmaas.store import ANYONE
-
-        return FineTuningJob.model_validate(await self._service().cancel(job_id, ANYONE))
-
-    async def list_fine_tuning_events(self, job_id: str, params: dict[str, Any],
-                                      options: RequestOptions) -> PageResult[FineTuningJobEvent]:
-        from llmaas.store import ANYONE
-
-        rows, more = await self._service().children(job_id, ANYONE, "fine_tuning_events",
-                                                    int(params.get("limit") or 20), params.get("after"))
+    async def events(self, job_id: str, params: dict[str, Any]) -> PageResult[FineTuningJobEvent]:
+        rows, more = await self.service().children(job_id, ANYONE, "fine_tuning_events",
+                                                   int(params.get("limit") or 20), params.get("after"))
         return PageResult(data=[FineTuningJobEvent.model_validate(r) for r in rows], has_more=more)
 
-    async def list_fine_tuning_checkpoints(self, job_id: str, params: dict[str, Any],
-                                           options: RequestOptions) -> PageResult[FineTuningJobCheckpoint]:
-        from llmaas.store import ANYONE
-
-        rows, more = await self._service().children(job_id, ANYONE, "fine_tuning_checkpoints",
-                                                    int(params.get("limit") or 10), params.get("after"))
+    async def checkpoints(self, job_id: str, params: dict[str, Any]) -> PageResult[FineTuningJobCheckpoint]:
+        rows, more = await self.service().children(job_id, ANYONE, "fine_tuning_checkpoints",
+                                                   int(params.get("limit") or 10), params.get("after"))
         return PageResult(data=[FineTuningJobCheckpoint.model_validate(r) for r in rows], has_more=more)

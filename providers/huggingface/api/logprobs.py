@@ -6,6 +6,7 @@ from typing import Any
 
 from llmaas.providers.huggingface.engine.sampling import Choice
 from llmaas.providers.huggingface.engine.streams import Done
+from llmaas.providers.huggingface.model.hf import Tokenizer
 
 
 def usage(done: Done) -> dict[str, int]:
@@ -13,21 +14,21 @@ def usage(done: Done) -> dict[str, int]:
             "total_tokens": done.prompt_tokens + done.completion_tokens}
 
 
-def token_text(tok: Any, token: int) -> str:
+def token_text(tok: Tokenizer, token: int) -> str:
     return tok.decode([token], skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
 
-def chat_logprob(tok: Any, choice: Choice) -> dict[str, Any]:
+def chat_logprob(tok: Tokenizer, choice: Choice) -> dict[str, Any]:
     """One entry of ``choices[i].logprobs.content`` for chat."""
     text = token_text(tok, choice.token)
-    top = []
+    top: list[dict[str, Any]] = []
     for token, logprob in choice.top or []:
         t = token_text(tok, token)
         top.append({"token": t, "logprob": logprob, "bytes": list(t.encode("utf-8"))})
     return {"token": text, "logprob": choice.logprob, "bytes": list(text.encode("utf-8")), "top_logprobs": top}
 
 
-def completion_logprobs(tok: Any, items: list[tuple[Choice, int]]) -> dict[str, Any]:
+def completion_logprobs(tok: Tokenizer, items: list[tuple[Choice, int]]) -> dict[str, Any]:
     """``choices[i].logprobs`` for legacy completions, from (choice, text offset) pairs."""
     return {
         "tokens": [token_text(tok, c.token) for c, _ in items],
@@ -37,13 +38,14 @@ def completion_logprobs(tok: Any, items: list[tuple[Choice, int]]) -> dict[str, 
     }
 
 
-def prompt_logprobs(tok: Any, ids: list[int], scores: Any) -> dict[str, Any]:
+def prompt_logprobs(tok: Tokenizer, ids: list[int], scores: Any) -> dict[str, Any]:
     """The prompt's part of ``choices[i].logprobs`` with ``echo``: each prompt token with its logprob given
     the ones before (None for the first, as OpenAI and vLLM give it), its top alternatives, and its offset
     in the echoed text."""
     token_lp, top_v, top_i = scores
     texts = [token_text(tok, t) for t in ids]
-    offsets, at = [], 0
+    offsets: list[int] = []
+    at = 0
     for t in texts:
         offsets.append(at)
         at += len(t)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from llmaas._errors import UnsupportedFeatureError
 from llmaas.providers.huggingface.api.requests import bad
@@ -34,16 +35,17 @@ class Moderator:
     """The heads over an embedder (``embeddings.Embedder``); runs on the provider's torch thread."""
 
     def __init__(self, embedder: Any, heads: Path = HEADS) -> None:
-        from safetensors.numpy import load_file
+        from safetensors.numpy import load_file  # pyright: ignore[reportUnknownVariableType]
 
         if not heads.exists():
             raise UnsupportedFeatureError("hf", f"moderations without the trained heads ({heads} is missing; "
                                                 "`make moderation-model` makes them)")
         data = load_file(str(heads))
         self.embedder = embedder
-        self.weights: np.ndarray = data["weights"]  # [14, D]: the 13 categories, then "any harm"
-        self.bias: np.ndarray = data["bias"]
-        self.thresholds: np.ndarray = data["thresholds"]
+        self.weights: npt.NDArray[np.float32] = data["weights"]  # [14, D]: the 13 categories, then "any harm"
+        self.weights_t: npt.NDArray[np.float32] = np.transpose(data["weights"])
+        self.bias: npt.NDArray[np.float32] = data["bias"]
+        self.thresholds: npt.NDArray[np.float32] = data["thresholds"]
         # a subcategory head calibrated on enough examples implies its category; one calibrated on few
         # (held to a high threshold) counts only alongside its category
         counts = data.get("calibration_positives", np.zeros_like(self.bias))
@@ -87,14 +89,14 @@ class Moderator:
             return out
         vectors = self.embedder.model.encode(pieces, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
                                              show_progress_bar=False).astype(np.float32)
-        probs = 1.0 / (1.0 + np.exp(-(vectors @ self.weights.T + self.bias)))
+        probs = 1.0 / (1.0 + np.exp(-(vectors @ self.weights_t + self.bias)))
         for row, i in enumerate(owner):
             out[i] = np.maximum(out[i], probs[row])
         return out
 
     def moderate(self, req: ModerationRequest) -> ModerationResponse:
         texts = texts_of(req)
-        results = []
+        results: list[dict[str, Any]] = []
         for row in self.scores(texts):
             categories = {c: bool(row[k] >= self.thresholds[k]) for k, c in enumerate(CATEGORIES)}
             for c in CATEGORIES:
@@ -111,7 +113,8 @@ class Moderator:
             results.append({"flagged": any(categories.values()), "categories": categories,
                             "category_scores": {c: round(float(row[k]), 6) for k, c in enumerate(CATEGORIES)},
                             "category_applied_input_types": {c: ["text"] for c in CATEGORIES}})
-        return ModerationResponse(id=f"modr-{uuid.uuid4().hex}", model=req.model or MODEL_ID, results=results)
+        return ModerationResponse.model_validate({"id": f"modr-{uuid.uuid4().hex}", "model": req.model or MODEL_ID,
+                                                  "results": results})
 
 
 def texts_of(req: ModerationRequest) -> list[str]:
@@ -125,10 +128,10 @@ def texts_of(req: ModerationRequest) -> list[str]:
     for i, item in enumerate(x):
         if isinstance(item, str):
             out.append(item)
-        elif isinstance(item, dict) and item.get("type") == "text" and isinstance(item.get("text"), str):
+        elif item.get("type") == "text" and isinstance(item.get("text"), str):
             out.append(item["text"])
         else:
-            kind = item.get("type") if isinstance(item, dict) else type(item).__name__
+            kind = item.get("type")
             raise UnsupportedFeatureError("hf", f"moderation of input.{i}, a {kind!r} part: {MODEL_ID} screens text "
                                                 "only, and a part it cannot read is refused rather than passed "
                                                 "unscreened")

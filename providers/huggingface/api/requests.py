@@ -8,6 +8,7 @@ from typing import Any
 
 from llmaas._errors import BadRequestError, ContextLengthExceededError
 from llmaas.providers.huggingface.engine.sampling import SamplingParams
+from llmaas.providers.huggingface.model.hf import Tokenizer, chat_ids
 from llmaas.types import ChatCompletionRequest, CompletionRequest
 
 MAX_STOP = 4
@@ -31,7 +32,7 @@ def _text_of(content: Any, param: str) -> str:
         return ""
     if isinstance(content, str):
         return check_utf8(content, param)
-    parts = []
+    parts: list[str] = []
     for j, part in enumerate(content):
         if part.type == "text":
             parts.append(check_utf8(part.text, f"{param}.{j}.text"))
@@ -43,12 +44,12 @@ def _text_of(content: Any, param: str) -> str:
     return "".join(parts)
 
 
-def chat_prompt(tokenizer: Any, req: ChatCompletionRequest) -> list[int]:
+def chat_prompt(tokenizer: Tokenizer, req: ChatCompletionRequest) -> list[int]:
     """Render the messages with the model's chat template and tokenize them. Tools go to the template when
     it knows them; otherwise they are described in a system message, with the answer format the
     constrained decoder enforces. A JSON schema answer format is described the same way (a small model
     fills a schema it has read far better than one it has not)."""
-    template = getattr(tokenizer, "chat_template", None)
+    template = tokenizer.chat_template
     if not template:
         raise bad(f"model {req.model!r} has no chat template; use the completions endpoint", "model",
                   "no_chat_template")
@@ -68,14 +69,10 @@ def chat_prompt(tokenizer: Any, req: ChatCompletionRequest) -> list[int]:
         else:
             messages.insert(0, {"role": "system", "content": note})
     try:
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False,
-                                            **kwargs)
+        return chat_ids(tokenizer, messages, add_generation_prompt=True, **kwargs)
     except Exception as exc:  # jinja2.TemplateError and friends: the template refused these messages
         raise bad(f"the chat template of {req.model!r} cannot render these messages: {exc}", "messages",
                   "invalid_messages") from None
-    if isinstance(ids, dict) or hasattr(ids, "input_ids"):
-        ids = ids["input_ids"]
-    return list(ids)
 
 
 def _messages(req: ChatCompletionRequest, native_tools: bool) -> list[dict[str, Any]]:
@@ -84,8 +81,9 @@ def _messages(req: ChatCompletionRequest, native_tools: bool) -> list[dict[str, 
     for i, m in enumerate(req.messages):
         role = "system" if m.role == "developer" else m.role
         entry: dict[str, Any] = {"role": role, "content": _text_of(m.content, f"messages.{i}.content")}
-        if getattr(m, "name", None):
-            entry["name"] = m.name
+        name: str | None = getattr(m, "name", None)  # the message kinds that have a name
+        if name:
+            entry["name"] = name
         if m.role == "assistant" and m.tool_calls:
             for tc in m.tool_calls:
                 call_names[tc.id] = tc.function.name
@@ -133,7 +131,7 @@ def _format_note(req: ChatCompletionRequest) -> str | None:
     return f"Reply with JSON that follows this JSON schema:\n{json.dumps(schema)}" if schema is not None else None
 
 
-def completion_prompts(tokenizer: Any, req: CompletionRequest) -> list[list[int]]:
+def completion_prompts(tokenizer: Tokenizer, req: CompletionRequest) -> list[list[int]]:
     p = req.prompt
     if isinstance(p, str):
         return [_encode(tokenizer, p, "prompt")]
@@ -146,14 +144,14 @@ def completion_prompts(tokenizer: Any, req: CompletionRequest) -> list[list[int]
     return [_check_ids(tokenizer, list(x), f"prompt.{i}") for i, x in enumerate(p)]  # type: ignore[arg-type]
 
 
-def _encode(tokenizer: Any, text: str, param: str) -> list[int]:
+def _encode(tokenizer: Tokenizer, text: str, param: str) -> list[int]:
     ids = tokenizer.encode(check_utf8(text, param), add_special_tokens=False)
     if not ids:
         raise bad(f"{param} must hold at least one token; it is empty", param)
     return ids
 
 
-def _check_ids(tokenizer: Any, ids: list[int], param: str) -> list[int]:
+def _check_ids(tokenizer: Tokenizer, ids: list[int], param: str) -> list[int]:
     vocab = len(tokenizer)
     bad_ids = [t for t in ids if not 0 <= t < vocab]
     if bad_ids:

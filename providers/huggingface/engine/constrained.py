@@ -21,6 +21,7 @@ import torch
 
 from llmaas._json import is_array, is_object
 from llmaas.providers.huggingface.api.requests import bad
+from llmaas.providers.huggingface.model.hf import Tokenizer
 from llmaas.types import ChatCompletionRequest
 
 MAX_SCHEMA_BYTES = 64 * 1024  # a larger schema is refused before anything is compiled
@@ -44,7 +45,7 @@ class Constraint:
 class Grammars:
     """Compiled grammars for one tokenizer (one engine), built on the caller's thread and cached."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Tokenizer) -> None:
         self._tokenizer = tokenizer
         self._ll: Any = None
         self._cache: OrderedDict[str, Any] = OrderedDict()
@@ -56,7 +57,8 @@ class Grammars:
         if self._ll is None:
             import llguidance.hf
 
-            self._ll = llguidance.hf.from_tokenizer(self._tokenizer)
+            hf_tokenizer: Any = self._tokenizer  # a Hugging Face tokenizer: the protocol names only what llmaas calls
+            self._ll = llguidance.hf.from_tokenizer(hf_tokenizer)
         return self._ll
 
     def compile(self, grammar: str, param: str) -> Any:

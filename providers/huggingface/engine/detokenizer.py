@@ -7,11 +7,11 @@ however long the answer grows.
 
 from __future__ import annotations
 
-from typing import Any
+from llmaas.providers.huggingface.model.hf import Tokenizer
 
 
 class IncrementalText:
-    def __init__(self, tokenizer: Any, stop: list[str]) -> None:
+    def __init__(self, tokenizer: Tokenizer, stop: list[str]) -> None:
         self._tok = tokenizer
         self._ids: list[int] = []
         self._prefix = 0

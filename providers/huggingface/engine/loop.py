@@ -39,9 +39,12 @@ from llmaas.providers.huggingface.engine.streams import (
     RequestStream,
     TokenEvent,
 )
+from llmaas.providers.huggingface.model.hf import Tokenizer
 from llmaas.providers.huggingface.model.protocol import LanguageModel
 
 if TYPE_CHECKING:
+    from llguidance import LLMatcher
+
     from llmaas.providers.huggingface.model.adapters import Adapter
 
 log: logging.Logger = logging.getLogger("llmaas.engine")
@@ -58,8 +61,8 @@ class Sequence:
     last: int = 0  # the token to feed next
     generated: int = 0
     finished: bool = False
-    tokens: list[int] = field(default_factory=list)
-    matcher: Any = None  # its own llguidance matcher, for a constrained request
+    tokens: list[int] = field(default_factory=list[int])
+    matcher: LLMatcher | None = None  # its own grammar matcher, for a constrained request
 
 
 @dataclass
@@ -76,7 +79,7 @@ class LoadedModel:
     """What an engine's loader returns: the model, its tokenizer, and the token ids that end an answer."""
 
     model: LanguageModel
-    tokenizer: Any  # a Hugging Face tokenizer (untyped library)
+    tokenizer: Tokenizer
     stop_ids: list[int]
 
 
@@ -119,7 +122,7 @@ class Engine:
         self.model: LanguageModel | None = None
         self.model_id = model_id  # the name it was loaded under (for ps)
         self.estimate = estimate  # the bytes it was expected to hold when it was started (the memory budget)
-        self.tokenizer: Any = None
+        self.tokenizer: Tokenizer  # set once the model has loaded (wait_ready)
         self.stop_ids: list[int] = []
         self.grammars: Any = None  # constrained.Grammars for this tokenizer, made on first use
         self._masker: Any = None  # (thread pool, llguidance executor): token masks beside the forward pass
@@ -130,6 +133,13 @@ class Engine:
         _live.add(self)
 
     # -- public, any thread --------------------------------------------------------------------------
+
+    @property
+    def lm(self) -> LanguageModel:
+        """The model, once it has loaded (after ``wait_ready``)."""
+        if self.model is None:
+            raise RuntimeError("the engine's model has not loaded yet; call wait_ready first")
+        return self.model
 
     @property
     def ready(self) -> bool:
@@ -340,7 +350,8 @@ class Engine:
         model = self.model
         assert model is not None
         self._ensure_capacity(max(len(r.prompt) for r in batch) + 1, min_slots=sum(r.n for r in batch))
-        first_slots, slot = [], len(self._running)
+        first_slots: list[int] = []
+        slot = len(self._running)
         for request in batch:
             first_slots.append(slot)
             slot += request.n
@@ -368,12 +379,12 @@ class Engine:
             choices += picked
         self._accept(seqs, choices)  # only now: retiring a sequence moves others between slots
 
-    def _start(self, request: GenerationRequest, first: int, logits: torch.Tensor, matcher: Any = None
+    def _start(self, request: GenerationRequest, first: int, logits: torch.Tensor, matcher: LLMatcher | None = None
                ) -> tuple[list[Sequence], list[Choice | Exception]]:
         """Give a prefilled request its sequences (copying the prompt's cache for n > 1) and first tokens."""
         model, params = self.model, request.params
         assert model is not None
-        seqs = []
+        seqs: list[Sequence] = []
         for i in range(request.n):
             gen = None
             if not params.greedy:
@@ -417,7 +428,7 @@ class Engine:
         for s in seqs:
             s.pos += 1  # the fed token is in the cache now
         params = [s.request.params for s in seqs]
-        counts = self._counts[: len(seqs)] if any(p.penalised for p in params) else None
+        counts = self._counts[: len(seqs)] if self._counts is not None and any(p.penalised for p in params) else None
         choices = sample_rows(logits, params, [s.generator for s in seqs], counts)
         self.steps += 1
         self._accept(seqs, choices)
@@ -457,10 +468,10 @@ class Engine:
         sampling failed fails its request alone."""
         model = self.model
         assert model is not None
-        done = []
+        done: list[Sequence] = []
         for seq, choice in zip(seqs, choices, strict=True):
             if isinstance(choice, Exception) or seq.request.failed:
-                if not seq.request.failed:
+                if isinstance(choice, Exception) and not seq.request.failed:
                     log.error("sampling failed for request %s: %s", seq.request.id, choice)
                     self._fail_request(seq.request, choice, [])
                 seq.finished = True

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from llmaas.providers.huggingface.model.torch_ops import floats, ints
+
 if TYPE_CHECKING:
     from llmaas.providers.huggingface.engine.constrained import Constraint
 
@@ -89,7 +91,7 @@ def sample(
             chosen[i] = torch.multinomial(probs[row], 1, generator=generators[i])[0]
 
     want = [i for i, p in enumerate(params) if p.logprobs]
-    tokens: list[int] = chosen.tolist()
+    tokens = ints(chosen)
     out = [Choice(t) for t in tokens]
     if want:
         idx = torch.tensor(want)
@@ -101,9 +103,8 @@ def sample(
             c.logprob = float(logp[row, c.token])
             n = params[i].top_logprobs
             if n and top_v is not None and top_i is not None:
-                ids: list[int] = top_i[row, :n].tolist()
-                values: list[float] = top_v[row, :n].tolist()
-                c.top = list(zip(ids, values, strict=True))
+                top_ids, top_values = ints(top_i[row, :n]), floats(top_v[row, :n])
+                c.top = list(zip(top_ids, top_values, strict=True))
             else:
                 c.top = []
     return out

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from llmaas._json import is_array, is_object
 
 COMPACT_ARCHITECTURES = frozenset({"llama", "mistral", "qwen2"})  # what the compact engine implements
 CAPABILITIES = {"chat": ["chat", "completions"], "embedding": ["embeddings"], "moderation": ["moderations"],
@@ -74,11 +76,11 @@ def tensor_bytes(tensors: Any) -> int:
             if id(x) not in seen:
                 seen.add(id(x))
                 total += x.numel() * x.element_size()
-        elif isinstance(x, dict):
+        elif is_object(x):
             for v in x.values():
                 walk(v)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
+        elif is_array(x) or isinstance(x, tuple):
+            for v in cast("list[Any]", x):
                 walk(v)
         elif hasattr(x, "__dataclass_fields__"):
             for name in x.__dataclass_fields__:

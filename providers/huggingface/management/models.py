@@ -1,5 +1,6 @@
-"""``client.models`` in process: the built-in models, the registry in the store (models registered from a
-folder or GGUF file, and aliases), fine-tuned models; loading and unloading under a memory budget.
+"""``client.models`` in process (``ModelCatalog``): the built-in models, the registry in the store (models
+registered from a folder or GGUF file, and aliases), fine-tuned models; loading and unloading through the
+pool of loaded models (``pool.py``), under its memory budget.
 
 The registry is the store's, so ``llmaas serve`` on the same home sees the same names at once."""
 
@@ -8,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import shutil
-import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from llmaas._errors import (
-    APIStatusError,
     BadRequestError,
     ConflictError,
     NotFoundError,
@@ -21,6 +22,7 @@ from llmaas._errors import (
 )
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
+from llmaas.providers.huggingface.engine.loop import Engine
 from llmaas.providers.huggingface.management.loading import (
     MINILM,
     ModelSource,
@@ -29,10 +31,9 @@ from llmaas.providers.huggingface.management.loading import (
     ensure_converted,
     resolve_source,
 )
-from llmaas.store import registry
+from llmaas.providers.huggingface.management.pool import ModelPool
+from llmaas.store import Store, registry
 from llmaas.types import Model, ModelDeleted, ModelUnloaded, RunningModel
-
-GIB = 2**30
 
 
 def _not_found(model: str) -> NotFoundError:
@@ -51,88 +52,55 @@ def _name_taken(message: str) -> ConflictError:
     return ConflictError(message, status_code=409, param="name", code="model_exists")
 
 
-class ModelsMixin:
-    """The model methods of the Hugging Face provider (which supplies the attributes below)."""
+class ModelCatalog:
+    """Names to models, and the models resource over them; what is loaded is the pool's."""
 
-    files: Any
-    settings: Any
-    extra_models: dict[str, str]
-    allow_paths: bool
-    model_dirs: list[Path] | None
-    progress: bool
-    _engines: dict[str, Any]
-    _embedders: dict[str, Any]
-    _adapters: Any
-    _moderator: Any
-    _created: int
-
-    _fine_tuned: Any  # (model) -> ModelSource, the provider's
-    _embedder: Any  # async (source) -> the loaded embedding model, the provider's
-    engine: Any  # (model, source) -> the chat engine, started if need be
+    def __init__(self, store: Callable[[], Store], pool: ModelPool, extra_models: dict[str, str], allow_paths: bool,
+                 model_dirs: list[Path] | None, progress: bool) -> None:
+        self._store = store  # the store of the provider's home, opened on first use
+        self.pool = pool
+        self.extra_models = extra_models
+        self.allow_paths = allow_paths
+        self.model_dirs = model_dirs
+        self.progress = progress
+        self._created = int(time.time())
 
     # -- names --------------------------------------------------------------------------------------
-
-    def _store(self) -> Any:
-        return self.files.store()
 
     def model_names(self) -> dict[str, str]:
         """Names that stand for a path: the provider's own ``models`` option and the registry's."""
         rows = self._store().query("SELECT id, path FROM registered_models WHERE path IS NOT NULL")
         return {**self.extra_models, **{r["id"]: r["path"] for r in rows}}
 
-    def _resolve(self, model: str) -> ModelSource:
+    def resolve(self, model: str) -> ModelSource:
         """The files behind ``model``: an alias is followed, a fine-tuned model is its base plus adapter."""
         target = registry.resolve(self._store(), model)
         if target.startswith("ft:"):
-            source = self._fine_tuned(target)
+            source = self.fine_tuned(target)
         else:
             source = resolve_source(target, self.model_names(), self.allow_paths)
         return dataclasses.replace(source, id=model) if target != model else source
 
-    # -- memory -------------------------------------------------------------------------------------
+    def fine_tuned(self, model: str) -> ModelSource:
+        """A model fine-tuned here: its base's files and the job's adapter (from the store, read on every
+        request, so a deleted model stops being served at once)."""
+        rows = self._store().query("SELECT base, path FROM models WHERE id = ?", (model,))
+        if not rows or not rows[0]["path"]:
+            raise _not_found(model)
+        base = self.resolve(rows[0]["base"])
+        return dataclasses.replace(base, id=model, adapter=Path(rows[0]["path"]))
 
-    def _estimate(self, source: ModelSource) -> int:
-        """Bytes a chat model will hold once loaded, before loading it: its parameters (from the safetensors
-        headers) at the engine's dtype, their int8 copies, and the KV cache (which the engine sizes to
-        ``kv_cache_gb``)."""
-        from llmaas.providers.huggingface.management.details import parameter_count
-
-        folder = converted_dir(source) if source.gguf_file else source.path
-        params = parameter_count(folder) if folder.exists() else None
-        if params is None:  # a GGUF not converted yet: its file holds about 4 bits a weight or more
-            params = (source.path / (source.gguf_file or "")).stat().st_size * 2 if source.gguf_file else 0
-        width = 2 if self.settings.torch_dtype_name == "bfloat16" else 4
-        int8 = params if width == 2 and self.settings.int8_decode_batch > 0 else 0
-        int8 += params if width == 2 and self.settings.dynamic_int8 else 0  # the W8A8 copies
-        return params * width + int8 + int(self.settings.kv_cache_gb * GIB)
-
-    def _resident(self) -> int:
-        total = 0
-        for engine in list(self._engines.values()):
-            lm = engine.model
-            total += lm.memory_bytes() if lm is not None else engine.estimate
-        return total
-
-    def _make_room(self, need: int) -> None:
-        """Stop idle engines, least recently used first, until one more model fits: at most ``max_engines``
-        of them, and their memory within ``memory_budget_gb`` (when set)."""
-        limit, budget = self.settings.max_engines, self.settings.memory_budget_bytes
-        if budget and need > budget:
-            raise BadRequestError(f"the model needs about {need / GIB:.2f} GiB, more than the memory budget of "
-                                  f"{budget / GIB:.2f} GiB (LLMAAS_MEMORY_BUDGET_GB)", status_code=400,
-                                  param="model", code="model_exceeds_memory_budget")
-        while len(self._engines) >= limit or (budget and self._resident() + need > budget):
-            idle = next((k for k, e in self._engines.items() if e.running == 0 and e.queue_depth == 0
-                         and e.ready), None)
-            if idle is None:
-                why = (f"{len(self._engines)} models are loaded and busy (the limit is {limit})"
-                       if len(self._engines) >= limit else
-                       f"the loaded models are busy and hold {self._resident() / GIB:.2f} GiB of the "
-                       f"{(budget or 0) / GIB:.2f} GiB memory budget")
-                raise APIStatusError(f"{why}; retry shortly", status_code=503, code="too_many_models",
-                                     type="server_error", retry_after=5.0)
-            engine = self._engines.pop(idle)
-            threading.Thread(target=engine.shutdown, name="llmaas-engine-stop", daemon=True).start()
+    def engine(self, model: str, source: ModelSource | None = None) -> Engine:
+        """The engine serving ``model``, started (and the model loaded on its thread) on first use. At most
+        ``max_engines`` are held: an idle one is stopped to make room, and if all are busy the request is
+        refused (503) rather than load another model."""
+        source = source or self.resolve(model)
+        if source.kind != "chat":
+            raise BadRequestError(f"model {model!r} is an embedding model; it cannot generate text",
+                                  status_code=400, param="model", code="wrong_model_type")
+        if source.adapter is not None:  # served by its base model's engine, the adapter applied per request
+            source = dataclasses.replace(source, adapter=None)
+        return self.pool.engine(source)
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -144,7 +112,7 @@ class ModelsMixin:
             names += [r["id"] for r in store.query("SELECT id FROM models ORDER BY created_at")]
             return names
 
-        out = []
+        out: list[Model] = []
         for name in await asyncio.to_thread(ids):
             try:
                 out.append(await asyncio.to_thread(self._model, name))
@@ -163,7 +131,7 @@ class ModelsMixin:
         if model == MODEL_ID:
             embedder = builtin_sources()[MINILM]
             return Model(id=model, created=self._created, owned_by="llmaas",
-                         **describe("moderation", HEADS, embedder.path, self._moderator is not None, base=MINILM))
+                         **describe("moderation", HEADS, embedder.path, self.pool.moderator is not None, base=MINILM))
         entry = registry.get(self._store(), model)
         if entry is not None and entry["target"] is not None:
             target = self._model(entry["target"])
@@ -173,42 +141,30 @@ class ModelsMixin:
         source = resolve_source(model, self.model_names(), self.allow_paths)  # NotFoundError if it cannot
         files = source.path / source.gguf_file if source.gguf_file else source.path
         config = converted_dir(source) if source.gguf_file else source.path
-        loaded = source.key in (self._engines if source.kind == "chat" else self._embedders)
+        loaded = source.key in (self.pool.engines if source.kind == "chat" else self.pool.embedders)
         extra = describe(source.kind, files, config if config.exists() else None, loaded)
         if entry is not None:
-            return Model(id=model, created=entry["created_at"], owned_by=entry["owner"] or "user",
-                         **{**extra, "engine": entry["engine"] or extra.get("engine")})
-        return Model(id=source.id, created=self._created, owned_by="llmaas", **extra)
+            return Model.model_validate({**extra, "id": model, "created": entry["created_at"],
+                                         "owned_by": entry["owner"] or "user",
+                                         "engine": entry["engine"] or extra.get("engine")})
+        return Model.model_validate({**extra, "id": source.id, "created": self._created, "owned_by": "llmaas"})
 
     def _tuned_model(self, model: str) -> Model:
         from llmaas.providers.huggingface.management.details import describe
 
-        source = self._fine_tuned(model)  # NotFoundError once deleted
+        source = self.fine_tuned(model)  # NotFoundError once deleted
         rows = self._store().query("SELECT base, created_at FROM models WHERE id = ?", (model,))
         if not rows:  # deleted in between
             raise _not_found(model)
         row, adapter = rows[0], source.adapter
         base = dataclasses.replace(source, adapter=None)
-        loaded = adapter is not None and base.key in self._engines and self._adapters.cached(model, adapter) is not None
+        loaded = adapter is not None and base.key in self.pool.engines and self.pool.adapters.cached(model, adapter) is not None
         return Model(id=model, created=row["created_at"], owned_by="user",
                      **describe("fine-tuned", adapter, adapter, loaded, base=row["base"]), engine="compact")
 
     async def running_models(self, options: RequestOptions) -> list[RunningModel]:
         """Loaded chat engines (weights, KV cache, batch, queue, adapters) and embedding models."""
-        out = []
-        adapters = self._adapters.names()
-        for engine in list(self._engines.values()):
-            lm = engine.model
-            if lm is None:
-                continue
-            out.append(RunningModel(id=engine.model_id or "?", kind="chat", memory_bytes=lm.memory_bytes(),
-                                    running=engine.running, waiting=engine.queue_depth, engine=lm.engine_name,
-                                    adapters=[a for a, base in adapters if base == engine.model_id]))
-        for embedder in list(self._embedders.values()):
-            params = sum(p.numel() * p.element_size() for p in embedder.model.parameters())
-            out.append(RunningModel(id=embedder.id, kind="embedding", memory_bytes=params,
-                                    engine="sentence-transformers"))
-        return out
+        return self.pool.running()
 
     # -- changing -----------------------------------------------------------------------------------
 
@@ -275,7 +231,7 @@ class ModelsMixin:
         with self._store().transaction() as db:
             count = sum(db.execute("DELETE FROM models WHERE id = ?", (m,)).rowcount for m in models)
         for m in models:
-            self._adapters.forget(m)
+            self.pool.adapters.forget(m)
         return count
 
     async def _delete_registered(self, entry: Any, force: bool) -> ModelDeleted:
@@ -285,7 +241,7 @@ class ModelsMixin:
             raise ConflictError(f"{len(tuned)} fine-tuned model(s) use {name!r} as their base ({', '.join(tuned)}); "
                                 "delete them first, or pass force=True to delete them too", status_code=409,
                                 param="model", code="model_has_adapters")
-        source = self._resolve(name)
+        source = self.resolve(name)
         self._unload_source(source, name)  # 409 while it serves requests
         await asyncio.to_thread(self._delete_tuned, tuned)
         await asyncio.to_thread(registry.remove, store, name)
@@ -302,9 +258,9 @@ class ModelsMixin:
 
     async def load_model(self, model: str, options: RequestOptions) -> RunningModel:
         """Load ``model`` now (as its first request would), within the memory budget; what ``ps`` shows."""
-        source = await asyncio.to_thread(self._resolve, model)
+        source = await asyncio.to_thread(self.resolve, model)
         if source.kind == "embedding":
-            await self._embedder(source)
+            await self.pool.embedder(source)
         else:
             engine = self.engine(model, source)
             await asyncio.to_thread(engine.wait_ready)
@@ -316,23 +272,14 @@ class ModelsMixin:
 
     async def unload_model(self, model: str, options: RequestOptions) -> ModelUnloaded:
         """Free what ``model`` holds (a chat engine, an embedding model or an adapter); 409 while it serves."""
-        source = await asyncio.to_thread(self._resolve, model)
+        source = await asyncio.to_thread(self.resolve, model)
         return ModelUnloaded(id=model, unloaded=self._unload_source(source, model))
 
     def _unload_source(self, source: ModelSource, model: str) -> bool:
         if source.adapter is not None:
-            was = self._adapters.cached(source.id, source.adapter) is not None
-            self._adapters.forget(registry.resolve(self._store(), model))
+            was = self.pool.adapters.cached(source.id, source.adapter) is not None
+            self.pool.adapters.forget(registry.resolve(self._store(), model))
             return was
         if source.kind == "embedding":
-            return self._embedders.pop(source.key, None) is not None
-        engine = self._engines.get(source.key)
-        if engine is None:
-            return False
-        if engine.running or engine.queue_depth:
-            raise ConflictError(f"model {model!r} is serving {engine.running} request(s) with {engine.queue_depth} "
-                                "waiting; try again when they finish", status_code=409, param="model",
-                                code="model_in_use")
-        self._engines.pop(source.key, None)
-        engine.shutdown()
-        return True
+            return self.pool.embedders.pop(source.key, None) is not None
+        return self.pool.stop_engine(source, model)

@@ -38,7 +38,7 @@ def _out_sizes(model: Any) -> dict[str, int]:
 
 def load_adapter(folder: Path, model: Any, name: str) -> Adapter:
     """Read a peft LoRA adapter (``adapter_config.json`` and ``adapter_model.safetensors``) for ``model``."""
-    from safetensors.torch import load_file
+    from safetensors.torch import load_file  # pyright: ignore[reportUnknownVariableType]
 
     config = json.loads((folder / "adapter_config.json").read_text())
     if config.get("peft_type", "LORA") != "LORA":

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from llmaas.providers.huggingface.model.quant import DynamicInt8, Int4, Int8, dynamic_int8_mm, int4_mm
+from llmaas.providers.huggingface.model.torch_ops import weight_int8pack_mm
 
 if TYPE_CHECKING:
     from llmaas.providers.huggingface.model.native import NativeKernels
@@ -57,7 +58,7 @@ class Int8Weights(Matmul):
 
     def forward(self, x: torch.Tensor, native: NativeKernels | None) -> torch.Tensor:
         w, scale = self.weight
-        out = torch._weight_int8pack_mm(x.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
+        out = weight_int8pack_mm(x.reshape(-1, x.shape[-1]), w, scale).view(*x.shape[:-1], -1)
         return out + self.bias if self.bias is not None else out
 
 

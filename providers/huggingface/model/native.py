@@ -76,7 +76,7 @@ def _path_with_ninja() -> str:
     lives in this environment's bin folder, not on PATH when the environment is not activated."""
     path = os.environ.get("PATH", "")
     try:
-        import ninja  # type: ignore[import-untyped]
+        import ninja
     except ImportError:
         return path
     folder = str(getattr(ninja, "BIN_DIR", ""))
@@ -97,7 +97,7 @@ def _build(cflags: list[str] = CFLAGS) -> NativeKernels:
             _lock_file(lock)
             if not built.exists():
                 return _compile(name, built, cflags)
-    import torch  # noqa: F401  (the extension links against torch's libraries, loaded by importing it)
+    importlib.import_module("torch")  # the extension links against torch's libraries, loaded by importing it
 
     spec = importlib.util.spec_from_file_location(name, built)
     assert spec is not None and spec.loader is not None
@@ -115,7 +115,7 @@ def _lock_file(f: Any) -> None:
 
 
 def _compile(name: str, built: Path, cflags: list[str]) -> NativeKernels:
-    from torch.utils.cpp_extension import load
+    from torch.utils.cpp_extension import load  # pyright: ignore[reportUnknownVariableType]
 
     start = time.perf_counter()
     print(f"llmaas: building the native kernels for this CPU (once; cached in {built.parent})", file=sys.stderr)

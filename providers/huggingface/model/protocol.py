@@ -18,6 +18,7 @@ class LanguageModel(Protocol):
     max_len: int  # the longest sequence (prompt and answer) in tokens
     vocab: int  # the width of a row of logits
     chunked_prefill: bool  # whether ``extend`` prefills a long prompt a chunk at a time
+    engine_name: str  # what ``ps`` shows: "compact" or "transformers"
 
     @property
     def slots(self) -> int:

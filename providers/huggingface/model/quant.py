@@ -30,6 +30,8 @@ from typing import Any
 
 import torch
 
+from llmaas.providers.huggingface.model.torch_ops import convert_to_int4pack, int_mm, weight_int4pack_mm
+
 CALIBRATION_TEXT = Path(__file__).with_name("calibration.txt")
 SMOOTHING_ALPHA = 0.5
 
@@ -56,7 +58,7 @@ def exact_int4(w: torch.Tensor) -> Int4 | None:
     if float((level - q).abs().max()) > 1e-2:  # float32 noise is about 1e-5; an off-grid weight, about 0.25
         return None
     try:
-        packed = torch._convert_weight_to_int4pack_for_cpu(q.clamp(0, 15).to(torch.int32).reshape(n, k), 1)
+        packed = convert_to_int4pack(q.clamp(0, 15).to(torch.int32).reshape(n, k), 1)
     except (RuntimeError, AttributeError):
         return None
     # the kernel computes (q - 8) * scale + zero
@@ -67,7 +69,7 @@ def exact_int4(w: torch.Tensor) -> Int4 | None:
 def int4_mm(x: torch.Tensor, w: Int4) -> torch.Tensor:
     """``x @ W.T`` for bf16 ``x`` ``[..., K]``: the kernel has no fast path for float32 activations."""
     flat = x.reshape(-1, x.shape[-1])
-    return torch._weight_int4pack_mm_for_cpu(flat, w[0], INT4_GROUP, w[1]).view(*x.shape[:-1], -1)
+    return weight_int4pack_mm(flat, w[0], INT4_GROUP, w[1]).view(*x.shape[:-1], -1)
 
 
 def quantize_int8(w: torch.Tensor) -> Int8:
@@ -106,7 +108,7 @@ class DynamicInt8:
         """``_int_mm`` on this build takes these shapes (it wants multiples of 8)."""
         n, k = weight.shape
         try:
-            torch._int_mm(torch.zeros(32, k, dtype=torch.int8), torch.zeros(k, n, dtype=torch.int8))
+            int_mm(torch.zeros(32, k, dtype=torch.int8), torch.zeros(k, n, dtype=torch.int8))
         except RuntimeError:
             return False
         return True
@@ -130,5 +132,5 @@ def dynamic_int8_mm(x: torch.Tensor, p: DynamicInt8, eps: float | None, out_dtyp
         row_scale = top / 127.0
         if eps is not None:
             row_scale = row_scale * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
-    out = torch._int_mm(q, p.w).mul(row_scale).mul_(p.scale)  # int32 times float: float32 in one pass
+    out = int_mm(q, p.w).mul(row_scale).mul_(p.scale)  # int32 times float: float32 in one pass
     return out.to(out_dtype).view(*shape[:-1], -1)

@@ -20,10 +20,11 @@ class TransformersLM:
     engine_name = "transformers"
     chunked_prefill = False  # one transformers cache per sequence: a prompt is prefilled whole
 
-    def __init__(self, hf_model: torch.nn.Module, dtype: torch.dtype, max_len: int) -> None:
-        self.hf = hf_model.to(dtype).eval()
+    # hf_model: any transformers causal LM; its config fields and submodules are untyped
+    def __init__(self, hf_model: Any, dtype: torch.dtype, max_len: int) -> None:
+        self.hf: Any = hf_model.to(dtype).eval()
         self.dtype = dtype
-        cfg = hf_model.config.get_text_config()
+        cfg: Any = hf_model.config.get_text_config()
         self.vocab: int = hf_model.get_output_embeddings().weight.shape[0]
         self.max_len = max_len
         self.n_layers = int(getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layer", 1))
@@ -75,7 +76,7 @@ class TransformersLM:
 
     @torch.inference_mode()
     def prefill(self, prompts: list[torch.Tensor], slots: list[int]) -> torch.Tensor:
-        out = []
+        out: list[torch.Tensor] = []
         for prompt, slot in zip(prompts, slots, strict=True):
             result = self.hf(input_ids=prompt.view(1, -1), use_cache=True)
             self._caches[slot] = _cache_of(result)
@@ -99,7 +100,7 @@ class TransformersLM:
 
     @torch.inference_mode()
     def decode(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        out = []
+        out: list[torch.Tensor] = []
         for row in range(tokens.shape[0]):
             pos = int(positions[row])
             result = self.hf(input_ids=tokens[row].view(1, 1), use_cache=True, position_ids=torch.tensor([[pos]]),

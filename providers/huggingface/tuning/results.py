@@ -29,7 +29,8 @@ def loss_png(rows: list[dict[str, Any]], title: str) -> bytes:
     matplotlib.use("Agg")  # no display: render to memory
     from matplotlib import pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    fig, axes = plt.subplots(figsize=(7, 4), dpi=100)
+    ax: Any = axes  # matplotlib's Axes and Figure methods are only partly typed
     try:
         ax.plot([r["step"] for r in rows], [r["train_loss"] for r in rows], label="training loss", color="#1f77b4")
         valid = [r for r in rows if r.get("valid_loss") is not None]
@@ -43,7 +44,8 @@ def loss_png(rows: list[dict[str, Any]], title: str) -> bytes:
         ax.legend()
         fig.tight_layout()
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
+        figure: Any = fig
+        figure.savefig(buffer, format="png")
         return buffer.getvalue()
     finally:
         plt.close(fig)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmaas.providers.huggingface.model.hf import Tokenizer, chat_ids, load_causal_lm, load_tokenizer
+
 IGNORE = -100
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 Example = tuple[list[int], list[int]]
@@ -63,23 +65,16 @@ class Checkpoint:
     valid_loss: float | None
 
 
-def _ids(rendered: Any) -> list[int]:
-    if isinstance(rendered, dict) or hasattr(rendered, "input_ids"):
-        rendered = rendered["input_ids"]
-    return list(rendered)
-
-
-def _chat_example(tok: Any, messages: list[dict[str, Any]], max_len: int) -> Example:
+def _chat_example(tok: Tokenizer, messages: list[dict[str, Any]], max_len: int) -> Example:
     """Token ids of a whole conversation, and labels that keep only the assistant's turns (weight 1)."""
     plain = [{k: v for k, v in m.items() if k in ("role", "content")} for m in messages]
     ids: list[int] = []
     labels: list[int] = []
     for i, message in enumerate(messages):
-        new = _ids(tok.apply_chat_template(plain[: i + 1], tokenize=True, return_dict=False))[len(ids):]
+        new = chat_ids(tok, plain[: i + 1])[len(ids):]
         if message.get("role") == "assistant" and message.get("weight", 1) == 1:
             # the assistant's header is context, the reply after it is what is learnt
-            header = _ids(tok.apply_chat_template(plain[:i], add_generation_prompt=True, tokenize=True,
-                                                  return_dict=False)) if i else []
+            header = chat_ids(tok, plain[:i], add_generation_prompt=True) if i else []
             skip = max(0, len(header) - len(ids))
             labels += [IGNORE] * skip + new[skip:]
         else:
@@ -88,7 +83,7 @@ def _chat_example(tok: Any, messages: list[dict[str, Any]], max_len: int) -> Exa
     return ids[:max_len], labels[:max_len]
 
 
-def _prompt_example(tok: Any, prompt: str, completion: str, max_len: int) -> Example:
+def _prompt_example(tok: Tokenizer, prompt: str, completion: str, max_len: int) -> Example:
     p = tok.encode(prompt, add_special_tokens=False)
     c = tok.encode(completion, add_special_tokens=False) + ([tok.eos_token_id] if tok.eos_token_id is not None else [])
     return (p + c)[:max_len], ([IGNORE] * len(p) + c)[:max_len]
@@ -98,8 +93,8 @@ class ExampleTooLong(ValueError):
     """An example that does not fit the model's context (the job fails, naming its line)."""
 
 
-def encode(tok: Any, rows: list[dict[str, Any]], max_len: int, what: str = "training file") -> list[Example]:
-    out = []
+def encode(tok: Tokenizer, rows: list[dict[str, Any]], max_len: int, what: str = "training file") -> list[Example]:
+    out: list[Example] = []
     for line, row in enumerate(rows, 1):
         if "messages" in row:
             ids, labels = _chat_example(tok, row["messages"], 1 << 30)
@@ -192,18 +187,17 @@ def use_bf16(config: TrainingConfig) -> bool:
     return has_fast_bf16() if config.bf16 is None else config.bf16
 
 
-def load_for_training(folder: Path, config: TrainingConfig) -> tuple[Any, Any]:
+def load_for_training(folder: Path, config: TrainingConfig) -> tuple[Tokenizer, Any]:
+    """The tokenizer and the model with LoRA layers (a peft model: untyped, as transformers' are)."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    tok = load_tokenizer(str(folder), local_files_only=True)
     dtype = torch.bfloat16 if use_bf16(config) else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype, local_files_only=True,
-                                                 attn_implementation="sdpa")
-    model = get_peft_model(model, LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=0.0,
-                                             target_modules=list(config.targets), task_type="CAUSAL_LM"),
-                           autocast_adapter_dtype=True)  # the adapter's weights stay fp32
+    base = load_causal_lm(str(folder), dtype=dtype, local_files_only=True, attn_implementation="sdpa")
+    lora = LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=0.0, target_modules=list(config.targets),
+                      task_type="CAUSAL_LM")
+    model: Any = get_peft_model(base, lora, autocast_adapter_dtype=True)  # the adapter's weights stay fp32
     return tok, model
 
 
@@ -229,11 +223,11 @@ def train_lora(folder: Path, rows: list[dict[str, Any]], out: Path, config: Trai
     in ``out/checkpoint-<step>`` after each epoch (``on_checkpoint`` is told). ``on_step`` is called after
     every step and stops training by returning False. ``resume`` is a checkpoint to go on from."""
     import torch
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
+    from peft import set_peft_model_state_dict  # pyright: ignore[reportUnknownVariableType]
+    from safetensors.torch import load_file  # pyright: ignore[reportUnknownVariableType]
 
     torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # pyright: ignore[reportUnknownMemberType]
     tok, model = load_for_training(folder, config)
     context = int(getattr(model.config, "max_position_embeddings", config.max_len))
     examples = encode(tok, rows, min(config.max_len, context))
@@ -241,7 +235,8 @@ def train_lora(folder: Path, rows: list[dict[str, Any]], out: Path, config: Trai
         raise ValueError("no example has anything to learn (no assistant message with weight 1)")
     held_out = encode(tok, validation, min(config.max_len, context), "validation file") if validation else []
     pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
+    # torch's Optimizer.step is only partly typed
+    optimizer: Any = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
     per_epoch = math.ceil(len(examples) / config.batch_size)
     total = per_epoch * config.epochs
     first_epoch, step, loss_value, trained = 1, 0, float("nan"), 0
