@@ -9,7 +9,6 @@ free loopback port (``python -m llmaas.server``) when first used, and stops it w
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -18,9 +17,11 @@ import tempfile
 import time
 from typing import Any
 
+import anyio
 import httpx
 
 from llmaas._errors import APIConnectionError
+from llmaas._threads import to_thread
 
 from .openai_compat import OpenAICompatProvider
 
@@ -35,7 +36,7 @@ class LocalProvider(OpenAICompatProvider):
         self._private_home: str | None = None
         self._home = home
         self._server_args = server_args or []
-        self._started = asyncio.Lock() if url is None else None
+        self._started = anyio.Lock() if url is None else None
         if url is None:
             from llmaas.server.serve import free_port
 
@@ -75,7 +76,7 @@ class LocalProvider(OpenAICompatProvider):
                         return
                 except httpx.HTTPError:
                     pass
-                await asyncio.sleep(0.2)
+                await anyio.sleep(0.2)
         raise APIConnectionError(f"the local llmaas server did not become ready within {START_TIMEOUT:.0f} s")
 
     async def aclose(self) -> None:
@@ -84,10 +85,10 @@ class LocalProvider(OpenAICompatProvider):
         if process is not None and process.poll() is None:
             process.terminate()
             try:
-                await asyncio.to_thread(process.wait, 30)
+                await to_thread(process.wait, 30)
             except subprocess.TimeoutExpired:
                 process.kill()
-                await asyncio.to_thread(process.wait)
+                await to_thread(process.wait)
         home, self._private_home = self._private_home, None
         if home is not None:
-            await asyncio.to_thread(shutil.rmtree, home, True)
+            await to_thread(shutil.rmtree, home, True)

@@ -4,10 +4,11 @@ which sends each request with it on a worker thread."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
+
+from llmaas._threads import to_thread
 
 
 class _ThreadedBody(httpx.AsyncByteStream):
@@ -19,13 +20,13 @@ class _ThreadedBody(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while True:
-            chunk = await asyncio.to_thread(next, self._chunks, None)
+            chunk: bytes | None = await to_thread(next, self._chunks, None)
             if chunk is None:
                 return
             yield chunk
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self._response.close)
+        await to_thread(self._response.close)
 
 
 class SyncClientTransport(httpx.AsyncBaseTransport):
@@ -36,12 +37,12 @@ class SyncClientTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         sync_request = self.client.build_request(request.method, request.url, headers=request.headers, content=body,
                                                  extensions=request.extensions)
-        response = await asyncio.to_thread(self.client.send, sync_request, stream=True)
+        response = await to_thread(self.client.send, sync_request, stream=True)
         return httpx.Response(response.status_code, headers=response.headers, stream=_ThreadedBody(response),
                               extensions=response.extensions)
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self.client.close)
+        await to_thread(self.client.close)
 
 
 def as_async(client: httpx.Client, timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from llmaas._errors import BadRequestError, ConfigurationError, NotFoundError
 from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
+from llmaas._threads import to_thread
 from llmaas.providers.huggingface.api import chat, completions
 from llmaas.providers.huggingface.api.files import StoreFiles
 from llmaas.providers.huggingface.api.fine_tuning import FineTuningJobs
@@ -119,10 +119,10 @@ class HuggingFaceProvider(BaseProvider):
 
     async def _ready(self, model: str) -> tuple[Engine, Adapter | None]:
         """The engine for ``model``, loaded, and the adapter its requests carry (None for a base model)."""
-        source = await asyncio.to_thread(self.catalog.fine_tuned, model) if model.startswith("ft:") else None
+        source = await to_thread(self.catalog.fine_tuned, model) if model.startswith("ft:") else None
         engine = self.engine(model, source)
         if not engine.ready:
-            await asyncio.to_thread(engine.wait_ready)
+            await to_thread(engine.wait_ready)
         engine.wait_ready(0)
         if source is None or source.adapter is None:
             return engine, None
@@ -150,7 +150,7 @@ class HuggingFaceProvider(BaseProvider):
                 constraint_for,  # compiled off the event loop and the engine thread
             )
 
-            constraint = await asyncio.to_thread(constraint_for, req, engine.grammar_cache())
+            constraint = await to_thread(constraint_for, req, engine.grammar_cache())
         prompt = chat_prompt(tok, req)
         top = req.top_logprobs or 0
         if top and not req.logprobs:
@@ -246,7 +246,7 @@ class HuggingFaceProvider(BaseProvider):
     async def embed(self, req: EmbeddingRequest, options: RequestOptions) -> CreateEmbeddingResponse:
         req = with_extra_body(req, options)
         model_id = req.model or DEFAULT_EMBEDDING_MODEL
-        source = await asyncio.to_thread(self.catalog.resolve, model_id)
+        source = await to_thread(self.catalog.resolve, model_id)
         if source.kind != "embedding":
             raise BadRequestError(f"model {model_id!r} is not an embedding model; try {DEFAULT_EMBEDDING_MODEL!r}",
                                   status_code=400, param="model", code="wrong_model_type")

@@ -4,14 +4,17 @@ go back as tool messages, and so on until it answers in text or ``max_steps`` ro
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+import anyio
 from pydantic import BaseModel, ValidationError
+
+from llmaas._threads import to_thread
 
 from .._errors import LengthFinishReasonError, ToolRunLimitError
 from ..types.chat import ChatCompletion, ResponseToolCall
@@ -55,7 +58,7 @@ async def _run_call(call: ResponseToolCall, tools: dict[str, tuple[Callable[...,
     try:
         if inspect.iscoroutinefunction(fn):
             return _result_text(await fn(**kwargs))
-        return _result_text(await asyncio.to_thread(fn, **kwargs))
+        return _result_text(await to_thread(fn, **kwargs))
     except Exception as exc:  # noqa: BLE001 - the model hears what went wrong
         return f"error: {call.function.name} raised {type(exc).__name__}: {exc}"
 
@@ -85,7 +88,20 @@ async def run_tools(create: Callable[..., Awaitable[ChatCompletion]], functions:
             return ToolRun(completion, conversation, step)
         if last:
             raise ToolRunLimitError(step, conversation)
-        results = await asyncio.gather(*(_run_call(call, tools) for call in message.tool_calls))
+        results = await _gather([partial(_run_call, call, tools) for call in message.tool_calls])
         conversation += [{"role": "tool", "tool_call_id": call.id, "content": text}
                          for call, text in zip(message.tool_calls, results, strict=True)]
     raise AssertionError("unreachable")
+
+
+async def _gather(calls: list[Callable[[], Awaitable[str]]]) -> list[str]:
+    """Run ``calls`` concurrently (under asyncio or trio); their results in order."""
+    results = [""] * len(calls)
+
+    async def one(i: int) -> None:
+        results[i] = await calls[i]()
+
+    async with anyio.create_task_group() as group:
+        for i in range(len(calls)):
+            group.start_soon(one, i)
+    return results

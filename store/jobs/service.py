@@ -7,7 +7,6 @@ settings): a refused request changes nothing stored. The worker starts when none
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 
 from llmaas._errors import BadRequestError, NotFoundError
 from llmaas._json import is_array, is_object
+from llmaas._threads import to_thread
 from llmaas.store import Store
 from llmaas.store.jobs.records import create_job, get_job, public, update_job
 from llmaas.store.jobs.runner import JobRunner
@@ -63,7 +63,7 @@ class FineTuningService:
         self._store, self._runner = store, runner
 
     async def _run(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.to_thread(fn, *args)
+        return await to_thread(fn, *args)
 
     async def create(self, body: dict[str, Any], owner: str | None, sees: str | None,
                      base_path: Callable[[str], str]) -> dict[str, Any]:

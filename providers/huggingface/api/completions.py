@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 from llmaas.providers.huggingface.api.logprobs import completion_logprobs
-from llmaas.providers.huggingface.engine.streams import Done, RequestStream, TokenEvent
+from llmaas.providers.huggingface.engine.streams import Done, RequestStream, TokenEvent, wait_any
 from llmaas.providers.huggingface.model.hf import Tokenizer
 from llmaas.types import Completion, CompletionRequest
 
@@ -61,7 +60,7 @@ async def stream(streams: Streams, req: CompletionRequest, rid: str, created: in
                     lp = completion_logprobs(tok, [(ev.choice, 0)])
                 yield Completion.model_validate({"id": rid, "created": created, "model": req.model, "choices": [
                     {"index": base + ev.index, "text": ev.text, "finish_reason": ev.finish_reason, "logprobs": lp}]})
-            elif isinstance(ev, Done):
+            else:
                 totals[0] += ev.prompt_tokens
                 totals[1] += ev.completion_tokens
         if include_usage:
@@ -76,34 +75,19 @@ async def close(streams: Streams) -> None:
         await events.aclose()
 
 
-async def _merge(sources: list[tuple[int, AsyncIterator[Any]]]) -> AsyncIterator[tuple[int, Any]]:
-    """Interleave several async iterators as their items arrive."""
-    if len(sources) == 1:
-        base, it = sources[0]
-        async for item in it:
-            yield base, item
-        return
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    end = object()
-
-    async def pump(base: int, it: AsyncIterator[Any]) -> None:
-        try:
-            async for item in it:
-                await queue.put((base, item))
-        finally:
-            await queue.put(end)
-
-    tasks = [asyncio.create_task(pump(b, it)) for b, it in sources]
-    try:
-        remaining = len(tasks)
-        while remaining:
-            item = await queue.get()
-            if item is end:
-                remaining -= 1
-                continue
-            yield item
-        for t in tasks:
-            t.result()
-    finally:
-        for t in tasks:
-            t.cancel()
+async def _merge(sources: list[tuple[int, RequestStream]]) -> AsyncIterator[tuple[int, TokenEvent | Done]]:
+    """Interleave the events of several requests as they arrive (no tasks: it waits on all their inboxes)."""
+    pending = list(sources)
+    while pending:
+        for base, stream in list(pending):
+            while (item := stream.poll()) is not None:
+                yield base, item
+            if stream.finished:
+                pending.remove((base, stream))
+        if pending:
+            try:
+                await wait_any([stream.request.events for _, stream in pending])
+            except BaseException:  # the caller was cancelled or timed out
+                for _, stream in pending:
+                    stream.request.cancelled = True
+                raise

@@ -7,11 +7,11 @@ mode), and every file in the store can be read, whichever key uploaded it throug
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from llmaas._errors import BadRequestError, NotFoundError
 from llmaas._pagination import PageResult
+from llmaas._threads import to_thread
 from llmaas.types import FileDeleted, FileObject
 
 
@@ -34,7 +34,7 @@ class StoreFiles:
         return self._store
 
     async def _run(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.to_thread(fn, *args)
+        return await to_thread(fn, *args)
 
     async def create(self, content: bytes, filename: str, purpose: str) -> FileObject:
         from llmaas.store import FILE_PURPOSES

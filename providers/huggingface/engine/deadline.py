@@ -3,10 +3,11 @@ are free at the next step) and raises ``APITimeoutError``, as a remote request w
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
+
+import anyio
 
 from llmaas._errors import APITimeoutError
 from llmaas._options import NOT_GIVEN
@@ -33,8 +34,9 @@ async def within(awaitable: Awaitable[T], limit: float | None) -> T:
     if limit is None:
         return await awaitable
     try:
-        return await asyncio.wait_for(awaitable, limit)
-    except asyncio.TimeoutError:
+        with anyio.fail_after(limit):
+            return await awaitable
+    except TimeoutError:
         raise _expired(limit) from None
 
 
@@ -54,9 +56,10 @@ class DeadlineStream:
         left = self._deadline - time.monotonic()
         try:
             if left <= 0:
-                raise asyncio.TimeoutError
-            return await asyncio.wait_for(self._stream.__anext__(), left)
-        except asyncio.TimeoutError:
+                raise TimeoutError
+            with anyio.fail_after(left):
+                return await self._stream.__anext__()
+        except TimeoutError:
             await self.aclose()
             raise _expired(self._limit) from None
 

@@ -9,13 +9,12 @@ the running streams for long: short prompts are prefilled together up to that bu
 than ``prefill_chunk`` is prefilled a chunk per turn in a staging slot just past the running ones, with a
 decode step for the running sequences between chunks.
 
-Every torch call happens on this thread. Callers live on asyncio event loops: results go back through
-``loop.call_soon_threadsafe`` into one ``asyncio.Queue`` per request.
+Every torch call happens on this thread. Callers live on event loops (asyncio or trio): results go back
+through a thread-safe callback (``llmaas._threads.call_soon_threadsafe``) into an inbox per request.
 """
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import logging
 import queue
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from llmaas._errors import APIStatusError, InternalServerError, RateLimitError
+from llmaas._threads import call_soon_threadsafe
 from llmaas._usage import track
 from llmaas.providers.huggingface.engine.detokenizer import IncrementalText
 from llmaas.providers.huggingface.engine.sampling import Choice, SamplingParams, sample_rows
@@ -172,7 +172,7 @@ class Engine:
         """Queue a request now (RateLimitError if the queue is full) and return its events: TokenEvents for
         every choice, then one Done. Closing the stream, dropping it, or cancelling the task that awaits it
         cancels the request; its slots are free at the next step."""
-        request = GenerationRequest(prompt, params, n, asyncio.get_running_loop(), adapter)
+        request = GenerationRequest(prompt, params, n, call_soon_threadsafe(), adapter)
         self.submit(request)
         track(request)
         return RequestStream(request)

@@ -6,7 +6,6 @@ The registry is the store's, so ``llmaas serve`` on the same home sees the same 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import shutil
 import time
@@ -22,6 +21,7 @@ from llmaas._errors import (
 )
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
+from llmaas._threads import to_thread
 from llmaas.providers.huggingface.engine.loop import Engine
 from llmaas.providers.huggingface.management.loading import (
     MINILM,
@@ -113,16 +113,16 @@ class ModelCatalog:
             return names
 
         out: list[Model] = []
-        for name in await asyncio.to_thread(ids):
+        for name in await to_thread(ids):
             try:
-                out.append(await asyncio.to_thread(self._model, name))
+                out.append(await to_thread(self._model, name))
             except NotFoundError:  # deleted meanwhile, or its files are gone: listed no more
                 continue
         return PageResult(data=out)
 
     async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
         """OpenAI's four fields, and what the model is (``details.describe``)."""
-        return await asyncio.to_thread(self._model, model)
+        return await to_thread(self._model, model)
 
     def _model(self, model: str) -> Model:
         from llmaas.providers.huggingface.api.moderation import HEADS, MODEL_ID
@@ -174,12 +174,12 @@ class ModelCatalog:
         from llmaas.providers.huggingface.management.inspection import check_allowed, inspect_path
 
         _check_name(name)
-        await asyncio.to_thread(self._check_free, name)
+        await to_thread(self._check_free, name)
         real = check_allowed(Path(path), self.model_dirs)
-        candidate = await asyncio.to_thread(inspect_path, real)
+        candidate = await to_thread(inspect_path, real)
         if candidate.path.is_file():
             source = ModelSource(name, candidate.path.parent, gguf_file=candidate.path.name)
-            await asyncio.to_thread(ensure_converted, source, self.progress)
+            await to_thread(ensure_converted, source, self.progress)
         await self._add(name, candidate.kind, path=str(real), engine=candidate.engine)
         model = await self.retrieve_model(name, options)
         return model.model_copy(update={"note": candidate.note})
@@ -203,7 +203,7 @@ class ModelCatalog:
     async def _add(self, name: str, kind: str, **fields: Any) -> None:
         """Store ``name`` in the registry; 409 if it clashes with any model's name meanwhile."""
         try:
-            await asyncio.to_thread(registry.add, self._store(), name, None, kind, taken=self._builtin_names(),
+            await to_thread(registry.add, self._store(), name, None, kind, taken=self._builtin_names(),
                                     **fields)
         except registry.NameTaken as exc:
             raise _name_taken(str(exc)) from None
@@ -213,9 +213,9 @@ class ModelCatalog:
         it, which refuse to go otherwise) or an alias. Built-in models stay; a model serving requests now
         is not deleted (409)."""
         store = self._store()
-        entry = await asyncio.to_thread(registry.get, store, model)
+        entry = await to_thread(registry.get, store, model)
         if entry is not None and entry["target"] is not None:
-            await asyncio.to_thread(registry.remove, store, model)
+            await to_thread(registry.remove, store, model)
             return ModelDeleted(id=model, deleted=True)
         if entry is not None:
             return await self._delete_registered(entry, force)
@@ -223,7 +223,7 @@ class ModelCatalog:
             await self.retrieve_model(model, options)  # 404 for a model that is not here
             raise PermissionDeniedError(f"model {model!r} is a built-in model and cannot be deleted", status_code=403,
                                         param="model", code="model_not_deletable")
-        if not await asyncio.to_thread(self._delete_tuned, [model]):
+        if not await to_thread(self._delete_tuned, [model]):
             raise _not_found(model)
         return ModelDeleted(id=model, deleted=True)
 
@@ -236,17 +236,17 @@ class ModelCatalog:
 
     async def _delete_registered(self, entry: Any, force: bool) -> ModelDeleted:
         name, store = entry["id"], self._store()
-        tuned = await asyncio.to_thread(registry.tuned_from, store, name)
+        tuned = await to_thread(registry.tuned_from, store, name)
         if tuned and not force:
             raise ConflictError(f"{len(tuned)} fine-tuned model(s) use {name!r} as their base ({', '.join(tuned)}); "
                                 "delete them first, or pass force=True to delete them too", status_code=409,
                                 param="model", code="model_has_adapters")
         source = self.resolve(name)
         self._unload_source(source, name)  # 409 while it serves requests
-        await asyncio.to_thread(self._delete_tuned, tuned)
-        await asyncio.to_thread(registry.remove, store, name)
-        if source.gguf_file and not await asyncio.to_thread(self._copy_in_use, source):
-            await asyncio.to_thread(shutil.rmtree, converted_dir(source), True)  # made when it was registered
+        await to_thread(self._delete_tuned, tuned)
+        await to_thread(registry.remove, store, name)
+        if source.gguf_file and not await to_thread(self._copy_in_use, source):
+            await to_thread(shutil.rmtree, converted_dir(source), True)  # made when it was registered
         return ModelDeleted(id=name, deleted=True)
 
     def _copy_in_use(self, source: ModelSource) -> bool:
@@ -258,12 +258,12 @@ class ModelCatalog:
 
     async def load_model(self, model: str, options: RequestOptions) -> RunningModel:
         """Load ``model`` now (as its first request would), within the memory budget; what ``ps`` shows."""
-        source = await asyncio.to_thread(self.resolve, model)
+        source = await to_thread(self.resolve, model)
         if source.kind == "embedding":
             await self.pool.embedder(source)
         else:
             engine = self.engine(model, source)
-            await asyncio.to_thread(engine.wait_ready)
+            await to_thread(engine.wait_ready)
             engine.wait_ready(0)
         for running in await self.running_models(options):
             if running.id in (model, source.id) or model in running.adapters:
@@ -272,7 +272,7 @@ class ModelCatalog:
 
     async def unload_model(self, model: str, options: RequestOptions) -> ModelUnloaded:
         """Free what ``model`` holds (a chat engine, an embedding model or an adapter); 409 while it serves."""
-        source = await asyncio.to_thread(self.resolve, model)
+        source = await to_thread(self.resolve, model)
         return ModelUnloaded(id=model, unloaded=self._unload_source(source, model))
 
     def _unload_source(self, source: ModelSource, model: str) -> bool:

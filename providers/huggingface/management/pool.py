@@ -4,13 +4,15 @@ with the one thread that runs embedding and moderation work."""
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
+
 from llmaas._errors import APIStatusError, BadRequestError, ConflictError
+from llmaas._threads import call_soon_threadsafe, to_thread
 from llmaas.providers.huggingface.engine.loop import Engine, EngineConfig, LoadedModel
 from llmaas.providers.huggingface.management.loading import ModelSource, converted_dir, ensure_converted
 from llmaas.providers.huggingface.model.adapters import AdapterCache
@@ -164,7 +166,16 @@ class ModelPool:
         """Embedding work runs on one long-lived thread of its own, never on a pool of many."""
         if self._torch is None:
             self._torch = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmaas-torch")
-        return await asyncio.wrap_future(self._torch.submit(fn))
+        future = self._torch.submit(fn)
+        done = anyio.Event()
+        schedule = call_soon_threadsafe()
+        future.add_done_callback(lambda _: schedule(done.set))
+        try:
+            await done.wait()
+        except BaseException:
+            future.cancel()  # not started yet: it never will be
+            raise
+        return future.result()
 
     # -- what is loaded -----------------------------------------------------------------------------
 
@@ -187,7 +198,7 @@ class ModelPool:
     async def aclose(self) -> None:
         engines, self.engines = list(self.engines.values()), {}
         for engine in engines:
-            await asyncio.to_thread(engine.shutdown)
+            await to_thread(engine.shutdown)
         if self._torch is not None:
             self._torch.shutdown(wait=False)
             self._torch = None
