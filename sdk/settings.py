@@ -169,16 +169,19 @@ class ServerSettings(_Settings):
         return _split(value, ",")
 
 
-#: variables read by the SDK and the command line themselves, outside the two settings objects above
-CLIENT_VARIABLES: dict[str, str] = {
-    "LLMAAS_HOME": "the data folder: store, blobs, converted models (default: ~/.cache/llmaas)",
-    "LLMAAS_PROVIDER": "the default provider of a Client given neither provider= nor base_url= (default: hf)",
-    "LLMAAS_BASE_URL": "the server the local provider connects to (default: it starts one of its own)",
-    "LLMAAS_API_KEY": "the key for our server: the local provider, Client(base_url=...) and the CLI's --base-url",
-    "LLMAAS_LOG": "debug or info: log what the SDK sends, what comes back and every retry",
-    "LLMAAS_UPSTREAM_API_KEY": "the remote API's key when llmaas serve fronts one (--api-key-env names another)",
-    "LLMAAS_FT_THREADS": "torch threads of the fine-tuning worker process (default: 1)",
-    "LLMAAS_<PRESET>_BASE_URL": "another URL for a preset provider, e.g. LLMAAS_OLLAMA_BASE_URL",
+#: variables read by the SDK and the command line themselves, outside the two settings objects above:
+#: name -> (type, help)
+CLIENT_VARIABLES: dict[str, tuple[str, str]] = {
+    "LLMAAS_HOME": ("path", "the data folder: store, blobs, converted models (default: ~/.cache/llmaas)"),
+    "LLMAAS_PROVIDER": ("str", "the default provider of a Client given neither provider= nor base_url= (default: hf)"),
+    "LLMAAS_BASE_URL": ("url", "the server the local provider connects to (default: it starts one of its own)"),
+    "LLMAAS_API_KEY": ("str", "the key for our server: the local provider, Client(base_url=...) and the CLI's "
+                              "--base-url"),
+    "LLMAAS_LOG": ("debug | info", "log what the SDK sends, what comes back and every retry"),
+    "LLMAAS_UPSTREAM_API_KEY": ("str", "the remote API's key when llmaas serve fronts one (--api-key-env names "
+                                       "another)"),
+    "LLMAAS_FT_THREADS": ("int", "torch threads of the fine-tuning worker process (default: 1)"),
+    "LLMAAS_<PRESET>_BASE_URL": ("url", "another URL for a preset provider, e.g. LLMAAS_OLLAMA_BASE_URL"),
 }
 
 
@@ -199,7 +202,7 @@ def variables() -> list[tuple[str, str, str, str]]:
             default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]
             shown = "" if default in (None, [], "") else str(default)
             rows.append((f"{PREFIX}{name.upper()}", _kind(info.annotation), shown, info.description or ""))
-    rows += [(name, "str", "", text) for name, text in CLIENT_VARIABLES.items()]
+    rows += [(name, kind, "", text) for name, (kind, text) in CLIENT_VARIABLES.items()]
     return rows
 
 
