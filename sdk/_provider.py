@@ -58,6 +58,20 @@ ALL_CAPABILITIES = frozenset(Capability)
 
 
 @runtime_checkable
+class InProcess(Protocol):
+    """A provider that runs models in this process (the ``hf`` provider): a server reports their load in its
+    metrics and checks fine-tuning base models against the names it serves."""
+
+    def engine_load(self) -> tuple[int, int]:
+        """Sequences running and requests waiting, over every loaded chat engine."""
+        ...
+
+    def model_names(self) -> dict[str, str]:
+        """Names that stand for a path (the provider's ``models`` option and the registry's)."""
+        ...
+
+
+@runtime_checkable
 class PartialUsage(Protocol):
     """A stream that knows what it has consumed so far, so that a server meters a client that left part
     way (the in-process engine's streams are)."""

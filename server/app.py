@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from llmaas._options import RequestOptions
-from llmaas._provider import Capability, Provider
+from llmaas._provider import Capability, InProcess, Provider
 from llmaas.store import Store
 from llmaas.store.jobs.runner import JobRunner
 
@@ -27,9 +27,9 @@ from .state import ServerConfig, ServerState
 log: logging.Logger = logging.getLogger("llmaas.server")
 
 
-def _engine_stat(provider: Provider, attr: str) -> float:
-    engines = getattr(provider, "_engines", {})
-    return float(sum(getattr(e, attr, 0) for e in engines.values()))
+def _engine_stat(provider: Provider, which: int) -> float:
+    """Sequences running (0) or requests waiting (1) in a provider's own engines; 0 for a remote one."""
+    return float(provider.engine_load()[which]) if isinstance(provider, InProcess) else 0.0
 
 
 def create_app(provider: Provider, store: Store, config: ServerConfig | None = None) -> FastAPI:
@@ -37,7 +37,7 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
     state = ServerState(
         provider=provider, store=store, config=config,
         limiter=Limiter(store, config.default_rpm, config.default_tpd),
-        metrics=Metrics(lambda: _engine_stat(provider, "queue_depth"), lambda: _engine_stat(provider, "running")),
+        metrics=Metrics(lambda: _engine_stat(provider, 1), lambda: _engine_stat(provider, 0)),
         jobs=JobRunner(store),
         guard=Guard(config.guard, provider, store),
     )

@@ -112,6 +112,11 @@ class HuggingFaceProvider(BaseProvider):
         """The engine serving ``model`` (``ModelCatalog.engine``), started on first use."""
         return self.catalog.engine(model or DEFAULT_CHAT_MODEL, source)
 
+    def engine_load(self) -> tuple[int, int]:
+        """Sequences running and requests waiting, over every loaded chat engine (the server's metrics)."""
+        engines = list(self.pool.engines.values())
+        return sum(e.running for e in engines), sum(e.queue_depth for e in engines)
+
     def model_names(self) -> dict[str, str]:
         """Names that stand for a path: the ``models`` option and the registry's (a server's fine-tuning routes
         check a base model against them)."""

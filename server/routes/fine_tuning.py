@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from llmaas._provider import InProcess
 from llmaas.providers.huggingface.api.fine_tuning import trainable_base
 from llmaas.store.jobs.service import FineTuningService
 from llmaas.types import FineTuningJobRequest
@@ -32,9 +33,13 @@ def _page(rows: list[Any], more: bool) -> dict[str, Any]:
 async def create(body: FineTuningJobRequest, request: Request) -> Any:
     state, who = caller(request)
     # a name from the server's registry, never a path; a model only a remote upstream has cannot train here
-    names = getattr(state.provider, "model_names", None)
-    return await _service(state).create(body.model_dump(exclude_none=True), who.key_id, who.sees,
-                                        lambda m: trainable_base(m, names() if names else None, allow_paths=False))
+    provider = state.provider
+
+    def base(model: str) -> str:  # checked off the event loop, with the service's other store reads
+        names = provider.model_names() if isinstance(provider, InProcess) else None
+        return trainable_base(model, names, allow_paths=False)
+
+    return await _service(state).create(body.model_dump(exclude_none=True), who.key_id, who.sees, base)
 
 
 @router.get("/jobs")
