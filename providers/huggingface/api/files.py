@@ -7,12 +7,18 @@ mode), and every file in the store can be read, whichever key uploaded it throug
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from llmaas._errors import BadRequestError, NotFoundError
 from llmaas._pagination import PageResult
 from llmaas._threads import to_thread
 from llmaas.types import FileDeleted, FileObject
+
+if TYPE_CHECKING:
+    from llmaas.store import Store
+
+T = TypeVar("T")
 
 
 def _missing(file_id: str) -> NotFoundError:
@@ -22,9 +28,9 @@ def _missing(file_id: str) -> NotFoundError:
 class StoreFiles:
     def __init__(self, home: str | None = None) -> None:
         self._home = home
-        self._store: Any = None
+        self._store: Store | None = None
 
-    def store(self) -> Any:
+    def store(self) -> Store:
         """The store, opened on first use (it needs only the standard library)."""
         if self._store is None:
             from llmaas._home import cache_home
@@ -33,7 +39,7 @@ class StoreFiles:
             self._store = Store(self._home or cache_home())
         return self._store
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await to_thread(fn, *args)
 
     async def create(self, content: bytes, filename: str, purpose: str) -> FileObject:

@@ -15,7 +15,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -23,6 +23,9 @@ from llmaas._json import is_array, is_object
 from llmaas.providers.huggingface.api.requests import bad
 from llmaas.providers.huggingface.model.hf import Tokenizer
 from llmaas.types import ChatCompletionRequest
+
+if TYPE_CHECKING:
+    from llguidance import LLExecutor, LLMatcher, LLTokenizer
 
 MAX_SCHEMA_BYTES = 64 * 1024  # a larger schema is refused before anything is compiled
 CACHE_SIZE = 128  # compiled grammars kept, least recently used leave
@@ -33,12 +36,12 @@ _SHIFTS = torch.arange(32, dtype=torch.int32)
 class Constraint:
     """A compiled grammar; ``kind`` is "json" or "tools" (the answer is then read as tool calls)."""
 
-    template: Any  # llguidance.LLMatcher, never advanced: sequences decode on copies
+    template: LLMatcher  # never advanced: sequences decode on copies
     kind: str
     tool_names: tuple[str, ...] = ()
     parallel: bool = True
 
-    def matcher(self) -> Any:
+    def matcher(self) -> LLMatcher:
         return self.template.deep_copy()
 
 
@@ -47,13 +50,13 @@ class Grammars:
 
     def __init__(self, tokenizer: Tokenizer) -> None:
         self._tokenizer = tokenizer
-        self._ll: Any = None
-        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._ll: LLTokenizer | None = None
+        self._cache: OrderedDict[str, LLMatcher] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def _ll_tokenizer(self) -> Any:
+    def _ll_tokenizer(self) -> LLTokenizer:
         if self._ll is None:
             import llguidance.hf
 
@@ -61,7 +64,7 @@ class Grammars:
             self._ll = llguidance.hf.from_tokenizer(hf_tokenizer)
         return self._ll
 
-    def compile(self, grammar: str, param: str) -> Any:
+    def compile(self, grammar: str, param: str) -> LLMatcher:
         """The matcher for ``grammar``, compiled now or taken from the cache; 400 naming ``param`` if the
         grammar (the schema it came from) is invalid or too complex."""
         from llguidance import LLMatcher, LLParserLimits
@@ -202,7 +205,7 @@ def new_bitmask(rows: int, vocab: int) -> torch.Tensor:
     return torch.full((rows, (vocab + 31) // 32), -1, dtype=torch.int32)
 
 
-def fill_masks(executor: Any, matchers: list[tuple[Any, int]], bitmask: torch.Tensor) -> None:
+def fill_masks(executor: LLExecutor, matchers: list[tuple[LLMatcher, int]], bitmask: torch.Tensor) -> None:
     """Each matcher's allowed tokens into its row of ``bitmask`` (llguidance drops the GIL meanwhile)."""
     executor.unsafe_compute_mask_ptr(matchers, bitmask.data_ptr(), bitmask.shape[1] * 4, bitmask.shape[0])
 

@@ -22,8 +22,9 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -43,8 +44,9 @@ from llmaas.providers.huggingface.model.hf import Tokenizer
 from llmaas.providers.huggingface.model.protocol import LanguageModel
 
 if TYPE_CHECKING:
-    from llguidance import LLMatcher
+    from llguidance import LLExecutor, LLMatcher
 
+    from llmaas.providers.huggingface.engine.constrained import Grammars
     from llmaas.providers.huggingface.model.adapters import Adapter
 
 log: logging.Logger = logging.getLogger("llmaas.engine")
@@ -63,6 +65,15 @@ class Sequence:
     finished: bool = False
     tokens: list[int] = field(default_factory=list[int])
     matcher: LLMatcher | None = None  # its own grammar matcher, for a constrained request
+
+
+@dataclass
+class PendingMasks:
+    """Token masks being computed for the constrained rows of a forward pass."""
+
+    future: Future[None]
+    rows: list[int]
+    bitmask: torch.Tensor
 
 
 @dataclass
@@ -124,8 +135,8 @@ class Engine:
         self.estimate = estimate  # the bytes it was expected to hold when it was started (the memory budget)
         self.tokenizer: Tokenizer  # set once the model has loaded (wait_ready)
         self.stop_ids: list[int] = []
-        self.grammars: Any = None  # constrained.Grammars for this tokenizer, made on first use
-        self._masker: Any = None  # (thread pool, llguidance executor): token masks beside the forward pass
+        self.grammars: Grammars | None = None  # for this tokenizer, made on first use
+        self._masker: tuple[ThreadPoolExecutor, LLExecutor] | None = None  # token masks beside the forward pass
         self._bitmask: torch.Tensor | None = None
         self.steps: int = 0
         self._thread = threading.Thread(target=self._main, name="llmaas-engine", daemon=True)
@@ -177,7 +188,7 @@ class Engine:
         track(request)
         return RequestStream(request)
 
-    def grammar_cache(self) -> Any:
+    def grammar_cache(self) -> Grammars:
         """The compiled-grammar cache for this model's tokenizer (compiling happens on the caller's thread)."""
         if self.grammars is None:
             from llmaas.providers.huggingface.engine.constrained import Grammars
@@ -433,18 +444,15 @@ class Engine:
         self.steps += 1
         self._accept(seqs, choices)
 
-    def _masks_begin(self, matchers: list[tuple[Any, int]], rows: int) -> Any:
+    def _masks_begin(self, matchers: list[tuple[LLMatcher, int]], rows: int) -> PendingMasks | None:
         """Start computing the token masks of constrained rows on a thread of their own, so that they are
         ready when the forward pass that runs meanwhile is; ``_masks_apply`` waits and applies them."""
         if not matchers:
             return None
         if self._masker is None:
-            import concurrent.futures
-
             import llguidance
 
-            self._masker = (concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llmaas-masks"),
-                            llguidance.LLExecutor(num_threads=1))
+            self._masker = (ThreadPoolExecutor(1, thread_name_prefix="llmaas-masks"), llguidance.LLExecutor(num_threads=1))
         from llmaas.providers.huggingface.engine.constrained import fill_masks, new_bitmask
 
         vocab = self.model.vocab if self.model is not None else 0
@@ -452,16 +460,15 @@ class Engine:
             self._bitmask = new_bitmask(max(rows, self.config.max_num_seqs), vocab)
         pool, executor = self._masker
         bitmask = self._bitmask
-        return pool.submit(fill_masks, executor, matchers, bitmask), [i for _, i in matchers], bitmask
+        return PendingMasks(pool.submit(fill_masks, executor, matchers, bitmask), [i for _, i in matchers], bitmask)
 
-    def _masks_apply(self, pending: Any, logits: torch.Tensor) -> None:
+    def _masks_apply(self, pending: PendingMasks | None, logits: torch.Tensor) -> None:
         if pending is None:
             return
         from llmaas.providers.huggingface.engine.constrained import apply_masks
 
-        future, rows, bitmask = pending
-        future.result()
-        apply_masks(logits, rows, bitmask)
+        pending.future.result()
+        apply_masks(logits, pending.rows, pending.bitmask)
 
     def _accept(self, seqs: list[Sequence], choices: list[Choice | Exception]) -> None:
         """Record each sequence's new token, stream it out, and retire the finished ones. A sequence whose
