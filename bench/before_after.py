@@ -7,6 +7,11 @@ mapped as pyproject.toml maps them); each side runs its own ``bench/engine.py --
 process, with the same virtual environment.
 
     .venv/bin/python bench/before_after.py --before REV [--rounds 2] [--threads 2]
+    .venv/bin/python bench/before_after.py --before REV --logits   # are the answers the same, bit for bit?
+
+``--logits`` compares the logits of both trees on every path (``bench/logits_dump.py``: each matmul kernel
+scoring a text, prefill and decode at batch 1 and 4, bf16 and float32): a change meant to keep the engine's
+answers shows 0 on every row.
 """
 
 from __future__ import annotations
@@ -45,12 +50,35 @@ def measure(tree: Path, package: Path | None, threads: str) -> dict[str, float]:
     return {"single": result["single"], "64": result["levels"]["64"][0]}
 
 
+def logits(rev: str) -> str:
+    import torch
+
+    with tempfile.TemporaryDirectory(prefix="llmaas-before-") as tmp:
+        src, pkg = export(rev, Path(tmp))
+        sides = {}
+        for name, tree, package in (("before", src, pkg), ("now", ROOT, None)):
+            env = {**os.environ, "HF_HUB_OFFLINE": "1", **({"PYTHONPATH": str(package)} if package else {})}
+            out = Path(tmp) / f"{name}.pt"
+            subprocess.run([sys.executable, str(ROOT / "bench" / "logits_dump.py"), str(out)], cwd=tree, env=env,
+                           capture_output=True, check=True)
+            sides[name] = torch.load(out)
+    lines = [f"| path | largest difference, {rev[:8]} against now |", "| --- | ---: |"]
+    for key, old in sides["before"].items():
+        new = sides["now"][key]
+        pairs = zip(old, new, strict=True) if isinstance(old, tuple) else [(old, new)]
+        lines.append(f"| {key} | {max(float((a.float() - b.float()).abs().max()) for a, b in pairs):.3g} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser()
     p.add_argument("--before", required=True, help="the earlier commit")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", default="2")
+    p.add_argument("--logits", action="store_true", help="compare the logits instead of the speed")
     args = p.parse_args(argv)
+    if args.logits:
+        return logits(args.before)
     lines = [f"| round | one stream, {args.before[:8]} | one stream, now | now / before | 64 concurrent, "
              f"{args.before[:8]} | 64 concurrent, now | now / before |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     with tempfile.TemporaryDirectory(prefix="llmaas-before-") as tmp:
