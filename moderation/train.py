@@ -20,7 +20,7 @@ from dataset import Example, load  # noqa: E402
 
 from llmaas.types.moderations import CATEGORIES  # noqa: E402
 
-OUT = HERE.parent / "providers" / "huggingface" / "moderation_heads.safetensors"
+OUT = HERE.parent / "providers" / "huggingface" / "api" / "moderation_heads.safetensors"
 HEADS = (*CATEGORIES, "any")
 MAX_FPR_ANY = 0.08  # the "any harm" threshold lets at most this share of the calibration negatives through
 MAX_FPR_CATEGORY = 0.02  # likewise per category, over every example without the category
