@@ -7,8 +7,7 @@ mode), and every file in the store can be read, whichever key uploaded it throug
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from llmaas._errors import BadRequestError, NotFoundError
 from llmaas._pagination import PageResult
@@ -17,8 +16,6 @@ from llmaas.types import FileDeleted, FileObject
 
 if TYPE_CHECKING:
     from llmaas.store import Store
-
-T = TypeVar("T")
 
 
 def _missing(file_id: str) -> NotFoundError:
@@ -39,9 +36,6 @@ class StoreFiles:
             self._store = Store(self._home or cache_home())
         return self._store
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await to_thread(fn, *args)
-
     async def create(self, content: bytes, filename: str, purpose: str) -> FileObject:
         from llmaas.store import FILE_PURPOSES
         from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
@@ -53,24 +47,24 @@ class StoreFiles:
             raise BadRequestError("the uploaded file is empty", status_code=400, param="file")
         if purpose == "fine-tune":
             try:
-                await self._run(check_jsonl, content)
+                await to_thread(check_jsonl, content)
             except InvalidTrainingFile as exc:
                 raise BadRequestError(str(exc), status_code=400, param="file", code="invalid_file") from None
         store = self.store()
-        return _file(await self._run(store.add_file, None, filename, purpose, content))
+        return _file(await to_thread(store.add_file, None, filename, purpose, content))
 
     async def list(self, params: dict[str, Any]) -> PageResult[FileObject]:
         from llmaas.store import ANYONE
 
         limit = int(params.get("limit") or 10000)
-        rows, more = await self._run(self.store().list_files, ANYONE, params.get("purpose"), params.get("after"),
+        rows, more = await to_thread(self.store().list_files, ANYONE, params.get("purpose"), params.get("after"),
                                      limit, params.get("order") or "desc")
         return PageResult(data=[_file(r) for r in rows], has_more=more)
 
     async def retrieve(self, file_id: str) -> FileObject:
         from llmaas.store import ANYONE
 
-        row = await self._run(self.store().get_file, file_id, ANYONE)
+        row = await to_thread(self.store().get_file, file_id, ANYONE)
         if row is None:
             raise _missing(file_id)
         return _file(row)
@@ -78,13 +72,13 @@ class StoreFiles:
     async def delete(self, file_id: str) -> FileDeleted:
         from llmaas.store import ANYONE
 
-        if not await self._run(self.store().delete_file, file_id, ANYONE):
+        if not await to_thread(self.store().delete_file, file_id, ANYONE):
             raise _missing(file_id)
         return FileDeleted(id=file_id, object="file", deleted=True)
 
     async def content(self, file_id: str) -> bytes:
         await self.retrieve(file_id)
-        return await self._run(self.store().blob_path(file_id).read_bytes)
+        return await to_thread(self.store().blob_path(file_id).read_bytes)
 
     def close(self) -> None:
         if self._store is not None:
