@@ -162,6 +162,11 @@ class ServerSettings(_Settings):
         "warning", description="uvicorn's log level")
     upstream_timeout: float | None = Field(None, gt=0, description="seconds a call to the remote API may take "
                                                                    "(serving --base-url or a router)")
+    store_threads: int = Field(4, ge=1, description="threads for store calls (their own: model file work never "
+                                                    "takes them)")
+    model_threads: int = Field(2, ge=1, description="threads for reading, converting and describing model files")
+    model_timeout: float = Field(600.0, gt=0, description="seconds a request waits for model file work (a "
+                                                          "registration, a conversion) before a 503")
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod

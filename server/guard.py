@@ -7,10 +7,10 @@ built-in embedding model, also when the server fronts a remote API.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from typing import Any
 
+from llmaas._lanes import lane
 from llmaas.guardrails import Guardrails, screen_answer, screen_input, screen_stream
 from llmaas.store import Store
 from llmaas.store.usage_series import record_flags
@@ -37,7 +37,7 @@ class Guard:
         result = await moderator.moderate(ModerationRequest(input=texts), RequestOptions())
         found = sorted({c for r in result.results for c, hit in r.categories.items() if hit})
         if found and self._store is not None:
-            await asyncio.to_thread(record_flags, self._store, key_id, source, found)
+            await lane("store").run(record_flags, self._store, key_id, source, found)
         return found
 
     def _local(self) -> Any:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llmaas.guardrails import Guardrails
+from llmaas._lanes import configure as configure_lane
 from llmaas.settings import ServerSettings
 from llmaas.store import Store
 
@@ -111,6 +112,8 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
         backend: Any = Router.from_file(router)
     else:
         backend = build_provider(provider, base_url, api_key, model_dirs, memory_budget_gb)
+    configure_lane("store", settings.store_threads, None)
+    configure_lane("models", settings.model_threads, settings.model_timeout)
     app = create_app(backend, store, config)
     print(f"llmaas: data in {home}; serving http://{host}:{port}/v1 (docs at /docs)", file=sys.stderr)
     kwargs: dict[str, Any] = {"log_level": settings.log_level,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from fastapi import Request
 
 from llmaas._json import is_object
+from llmaas._lanes import lane
 from llmaas._provider import Provider
 from llmaas.guardrails import Guardrails
 from llmaas.store import ANYONE, Store
@@ -62,8 +62,9 @@ class ServerState:
     started_at: float = field(default_factory=time.time)
 
     async def run(self, fn: Any, *args: Any) -> Any:
-        """A blocking store call, off the event loop: one slow write must not stall every stream."""
-        return await asyncio.to_thread(fn, *args)
+        """A blocking store call, off the event loop, in the store's own lane of threads: one slow write
+        must not stall every stream, and model file work never takes these threads."""
+        return await lane("store").run(fn, *args)
 
     async def reserve(self, who: Caller, prompt: int, completion: int | None, n: int) -> Reservation | None:
         if who.key_id is None or self.limiter.tpd_of(who.tpd_limit) is None:

@@ -32,4 +32,6 @@ async def dashboard_file(name: str) -> Any:
         raise NotFoundError(f"no dashboard file {name!r}", status_code=404)
     return FileResponse(FOLDER / name, media_type=FILES[name],
                         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-                                 "Content-Security-Policy": "default-src 'self'; img-src 'self' data:"})
+                                 "X-Frame-Options": "DENY",
+                                 "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                                                            "frame-ancestors 'none'"})

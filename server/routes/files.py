@@ -50,6 +50,8 @@ def _check_jsonl(content: bytes) -> None:
 async def list_files(request: Request, purpose: str | None = None, limit: int = Query(10000, ge=1, le=10000),
                      order: str = Query("desc", pattern="^(asc|desc)$"), after: str | None = None) -> Any:
     state, who = caller(request)
+    if after and await state.run(state.store.get_file, after, who.sees) is None:  # as jobs?after= does
+        raise NotFoundError(f"No such File object: {after}", status_code=404, param="after", code="file_not_found")
     rows, more = await state.run(state.store.list_files, who.sees, purpose, after, limit, order)
     data = [file_object(r) for r in rows]
     return {"object": "list", "data": data, "has_more": more,

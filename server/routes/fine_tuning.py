@@ -16,6 +16,7 @@ from llmaas.providers.huggingface.api.fine_tuning import trainable_base
 from llmaas.store.jobs.service import FineTuningService
 from llmaas.types import FineTuningJobRequest
 
+from ..ownership import require_own_tuned
 from ._common import caller
 
 router: APIRouter = APIRouter(prefix="/v1/fine_tuning")
@@ -34,6 +35,8 @@ async def create(body: FineTuningJobRequest, request: Request) -> Any:
     state, who = caller(request)
     # a name from the server's registry, never a path; a model only a remote upstream has cannot train here
     provider = state.provider
+    if body.model.startswith("ft:"):  # another key's (or no one's) fine-tuned model: unknown, not "fine-tuned"
+        await require_own_tuned(state, who, body.model)
 
     def base(model: str) -> str:  # checked off the event loop, with the service's other store reads
         names = provider.model_names() if isinstance(provider, InProcess) else None

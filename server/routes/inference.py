@@ -25,6 +25,7 @@ from llmaas.types import (
 from llmaas.types.common import StreamOptions
 
 from ..guard import HEADER
+from ..ownership import require_visible
 from ..state import state_of
 from ._common import OPTIONS, caller, dump, metered, reserve, sse, status_of
 
@@ -43,6 +44,7 @@ async def _generate(request: Request, body: Any, endpoint: str, capability: Capa
     """A chat or text completion: answered whole, or streamed as SSE with usage metered either way."""
     state, who = caller(request)
     require(state.provider, capability, feature)
+    await require_visible(state, who, body.model)  # another key's fine-tuned model is not here
     body, note = await state.guard.screen_input(body, who.key_id)  # redacted, screened: before any quota or model
     reservation = await reserve(state, who, body)
     if not body.stream:
@@ -78,6 +80,7 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
 async def embeddings(body: EmbeddingRequest, request: Request) -> Any:
     state, who = caller(request)
     require(state.provider, Capability.EMBEDDINGS, "embeddings")
+    await require_visible(state, who, body.model)
     reservation = await reserve(state, who, body)
     return await metered(state, who, "embeddings", body.model, lambda: state.provider.embed(body, OPTIONS), request,
                          reservation)
@@ -87,6 +90,7 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> Any:
 async def moderations(body: ModerationRequest, request: Request) -> Any:
     state, who = caller(request)
     require(state.provider, Capability.MODERATIONS, "moderations")
+    await require_visible(state, who, body.model)
     result = await metered(state, who, "moderations", body.model, lambda: state.provider.moderate(body, OPTIONS),
                            request)
     hits = [sorted(c for c, hit in r.categories.items() if hit) for r in getattr(result, "results", [])]

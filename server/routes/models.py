@@ -9,10 +9,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from llmaas._errors import NotFoundError, PermissionDeniedError
+from llmaas._errors import PermissionDeniedError
 from llmaas._json import is_object
 from llmaas.types import ModelAliasRequest, ModelRegisterRequest
 
+from ..ownership import require_visible, unknown_model
 from ..state import Caller
 from ._common import OPTIONS, caller, dump
 
@@ -85,10 +86,7 @@ async def unload_model(model: str, request: Request) -> Any:
 @router.get("/models/{model:path}")
 async def retrieve_model(model: str, request: Request) -> Any:
     state, who = caller(request)
-    rows = await state.run(state.store.query, "SELECT owner FROM models WHERE id = ?", (model,))
-    if rows and not who.admin and rows[0]["owner"] != who.key_id:
-        raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
-                            code="model_not_found")
+    await require_visible(state, who, model)
     return _shown(await state.provider.retrieve_model(model, OPTIONS), who)
 
 
@@ -99,8 +97,7 @@ async def delete_model(model: str, request: Request, force: bool = False) -> Any
     rows = await state.run(state.store.query, "SELECT owner FROM models WHERE id = ?", (model,))
     if rows:  # a model fine-tuned here: gone from the store, it is served no more (whatever the provider)
         if not who.admin and rows[0]["owner"] != who.key_id:
-            raise NotFoundError(f"The model '{model}' does not exist", status_code=404, param="model",
-                                code="model_not_found")
+            raise unknown_model(model)
 
         def delete() -> None:
             with state.store.transaction() as db:

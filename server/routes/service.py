@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from llmaas._errors import PermissionDeniedError
+from llmaas._lanes import all_stats
 from llmaas.store import ANYONE
 from llmaas.store.usage_series import series
 
@@ -26,9 +27,14 @@ async def health() -> Any:
 @router.get("/ready")
 async def ready(request: Request) -> Any:
     state = state_of(request)
+    lanes = all_stats()
     if not state.ready:
-        return JSONResponse({"status": "loading"}, status_code=503)
-    return {"status": "ready", "provider": state.provider.name, "model": state.config.default_model}
+        return JSONResponse({"status": "loading", "lanes": lanes}, status_code=503)
+    stuck = sorted(name for name, s in lanes.items() if s["stuck"])
+    if lanes.get("store", {}).get("stuck"):  # nothing stored can be read or written: not ready
+        return JSONResponse({"status": "stuck", "stuck": stuck, "lanes": lanes}, status_code=503)
+    return {"status": "ready", "provider": state.provider.name, "model": state.config.default_model,
+            "stuck": stuck, "lanes": lanes}
 
 
 @router.get("/metrics")

@@ -14,7 +14,7 @@ from typing import Any
 
 from llmaas._errors import BadRequestError, NotFoundError
 from llmaas._json import is_array, is_object
-from llmaas._threads import to_thread
+from llmaas._lanes import lane
 from llmaas.store import Store
 from llmaas.store.jobs.records import create_job, get_job, public, update_job
 from llmaas.store.jobs.runner import JobRunner
@@ -63,7 +63,7 @@ class FineTuningService:
         self._store, self._runner = store, runner
 
     async def _run(self, fn: Any, *args: Any) -> Any:
-        return await to_thread(fn, *args)
+        return await lane("store").run(fn, *args)
 
     async def create(self, body: dict[str, Any], owner: str | None, sees: str | None,
                      base_path: Callable[[str], str]) -> dict[str, Any]:

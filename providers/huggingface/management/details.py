@@ -4,12 +4,11 @@ and the safetensors headers, without loading any weights), its size on disk, and
 
 from __future__ import annotations
 
-import json
-import struct
 from pathlib import Path
 from typing import Any, cast
 
 from llmaas._json import is_array, is_object
+from llmaas.providers.huggingface.management.model_files import parameter_count, read_json
 
 COMPACT_ARCHITECTURES = frozenset({"llama", "mistral", "qwen2"})  # what the compact engine implements
 CAPABILITIES = {"chat": ["chat", "completions"], "embedding": ["embeddings"], "moderation": ["moderations"],
@@ -22,23 +21,6 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def parameter_count(folder: Path) -> int | None:
-    """The parameter count from the safetensors headers (8 bytes of length, then JSON), weights unread."""
-    total, found = 0, False
-    for file in folder.glob("*.safetensors"):
-        with file.open("rb") as f:
-            (length,) = struct.unpack("<Q", f.read(8))
-            header = json.loads(f.read(length))
-        for name, info in header.items():
-            if name != "__metadata__":
-                count = 1
-                for dim in info["shape"]:
-                    count *= dim
-                total += count
-                found = True
-    return total if found else None
-
-
 def describe(kind: str, files: Path | None, config_folder: Path | None, loaded: bool,
              base: str | None = None) -> dict[str, Any]:
     """The extra fields of ``Model`` for one model. ``config_folder`` holds its config.json and weights
@@ -49,8 +31,11 @@ def describe(kind: str, files: Path | None, config_folder: Path | None, loaded: 
         out["size_bytes"] = _size(files)
     config_file = config_folder / "config.json" if config_folder is not None else None
     if config_file is not None and config_file.exists():
-        config = json.loads(config_file.read_text())
-        out["architecture"] = (config.get("architectures") or [config.get("model_type")])[0]
+        config = read_json(config_file)  # BadModelFile: a file not to be trusted
+        if not is_object(config):
+            config = {}
+        names = config.get("architectures")
+        out["architecture"] = str(names[0]) if is_array(names) and names else config.get("model_type")
         out["context_length"] = config.get("max_position_embeddings")
         out["dtype"] = config.get("torch_dtype") or config.get("dtype")
         if kind != "fine-tuned":

@@ -4,13 +4,20 @@ registered at all (under the allowed model folders). Every check reads metadata 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from llmaas._errors import BadRequestError, PermissionDeniedError
+from llmaas._json import is_object
 from llmaas.providers.huggingface.management.details import COMPACT_ARCHITECTURES as SUPPORTED
 from llmaas.providers.huggingface.management.loading import is_embedding_folder
+from llmaas.providers.huggingface.management.model_files import (
+    BadModelFile,
+    check_tree,
+    gguf_architecture,
+    parameter_count,
+    read_json,
+)
 
 ENGINE_NOTES = {
     "compact": "served by the llmaas engine (continuous batching, bf16 and int8 kernels)",
@@ -61,29 +68,36 @@ def _causal_lm_types() -> set[str]:
     return set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
 
 
-def inspect_path(path: Path) -> Candidate:
-    """What ``path`` is, or a 400 naming what is wrong with it."""
+def inspect_path(path: Path, roots: list[Path] | None = None) -> Candidate:
+    """What ``path`` is, or a 400 naming what is wrong with it. Every file it reads is bounded and checked
+    (``model_files``); links inside a folder must stay under ``roots``."""
     try:
-        return _inspect(path)
+        return _inspect(path, roots)
+    except BadModelFile as exc:
+        raise _bad(str(exc), exc.code) from None
     except OSError as exc:  # unreadable, vanished meanwhile
         raise _bad(f"{str(path)!r} cannot be read: {exc}") from None
 
 
-def _inspect(path: Path) -> Candidate:
+def _inspect(path: Path, roots: list[Path] | None) -> Candidate:
     if not path.exists():
         raise _bad(f"{str(path)!r} does not exist")
-    if path.is_file():
+    if not path.is_dir():
         return _inspect_gguf(path)
+    check_tree(path, roots)
     config_file = path / "config.json"
     if not config_file.is_file():
         raise _bad(f"{str(path)!r} is not a model folder: it has no config.json", "not_a_model")
-    try:
-        config = json.loads(config_file.read_text())
-        model_type = str(config["model_type"])
-    except (ValueError, KeyError, TypeError):
-        raise _bad(f"{config_file} is not a model config: it is not JSON with a model_type", "not_a_model") from None
+    config = read_json(config_file)
+    if not is_object(config) or "model_type" not in config:
+        raise _bad(f"{config_file} is not a model config: it is not JSON with a model_type", "not_a_model")
+    model_type = str(config["model_type"])[:100]
     if not any(path.glob("*.safetensors")) and not any(path.glob("pytorch_model*.bin")):
         raise _bad(f"{str(path)!r} has a config but no weights (*.safetensors or pytorch_model*.bin)", "not_a_model")
+    parameter_count(path)  # every safetensors header checked against its file
+    for name in ("tokenizer_config.json", "generation_config.json", "modules.json", "sentence_bert_config.json"):
+        if (path / name).exists():
+            read_json(path / name)
     if is_embedding_folder(path):
         return Candidate(path, "embedding", model_type, "sentence-transformers")
     if model_type not in _causal_lm_types():
@@ -99,20 +113,11 @@ def _inspect_gguf(path: Path) -> Candidate:
     if path.suffix != ".gguf":
         raise _bad(f"{str(path)!r} is a file but not a .gguf file; register a model folder or a GGUF file",
                    "not_a_model")
-    with path.open("rb") as f:
-        if f.read(4) != b"GGUF":
-            raise _bad(f"{str(path)!r} is not a GGUF file (its first bytes are not 'GGUF')", "not_a_model")
-    import gguf
     from transformers.modeling_gguf_pytorch_utils import (
         GGUF_SUPPORTED_ARCHITECTURES,  # pyright: ignore[reportUnknownVariableType]  (an untyped list of names)
     )
 
-    try:
-        reader = gguf.GGUFReader(str(path))
-        field = reader.fields["general.architecture"]
-        arch = bytes(field.parts[field.data[0]]).decode("utf-8")
-    except Exception as exc:  # a truncated or damaged file: gguf raises several kinds
-        raise _bad(f"{str(path)!r} is not a readable GGUF file: {exc}", "not_a_model") from None
+    arch = gguf_architecture(path)  # BadModelFile for a file that is not a sound GGUF
     model_type = {"qwen2moe": "qwen2_moe", "gemma3": "gemma3_text"}.get(arch, arch)
     if arch not in GGUF_SUPPORTED_ARCHITECTURES or arch in ("general", "tokenizer") \
             or model_type not in _causal_lm_types():

@@ -7,13 +7,15 @@ The registry is the store's, so ``llmaas serve`` on the same home sees the same 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from llmaas._errors import (
+    APIStatusError,
     BadRequestError,
     ConflictError,
     NotFoundError,
@@ -21,7 +23,7 @@ from llmaas._errors import (
 )
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
-from llmaas._threads import to_thread
+from llmaas._lanes import lane
 from llmaas.providers.huggingface.engine.loop import Engine
 from llmaas.providers.huggingface.management.loading import (
     MINILM,
@@ -31,9 +33,20 @@ from llmaas.providers.huggingface.management.loading import (
     ensure_converted,
     resolve_source,
 )
+from llmaas.providers.huggingface.management.model_files import BadModelFile
 from llmaas.providers.huggingface.management.pool import ModelPool
 from llmaas.store import Store, registry
 from llmaas.types import Model, ModelDeleted, ModelUnloaded, RunningModel
+
+
+T = TypeVar("T")
+log: logging.Logger = logging.getLogger("llmaas.models")
+
+
+async def _io(fn: Callable[..., T], *args: Any) -> T:
+    """Model file work (and the store reads beside it) in the ``models`` lane: bounded threads with a time
+    limit, never the threads that serve chat or the store's."""
+    return await lane("models").run(fn, *args)
 
 
 def _not_found(model: str) -> NotFoundError:
@@ -46,6 +59,13 @@ def _check_name(name: str) -> None:
         registry.check_name(name)
     except ValueError as exc:
         raise BadRequestError(str(exc), status_code=400, param="name", code="invalid_model_name") from None
+
+
+def unavailable(model: str, exc: BaseException) -> APIStatusError:
+    """A model whose files cannot be used now (changed on disk since it was registered): its own requests
+    get this, nothing else is affected."""
+    return APIStatusError(f"model {model!r} is unavailable: {exc}", status_code=503, param="model",
+                          code="model_unavailable", type="server_error")
 
 
 def _name_taken(message: str) -> ConflictError:
@@ -100,7 +120,10 @@ class ModelCatalog:
                                   status_code=400, param="model", code="wrong_model_type")
         if source.adapter is not None:  # served by its base model's engine, the adapter applied per request
             source = dataclasses.replace(source, adapter=None)
-        return self.pool.engine(source)
+        try:
+            return self.pool.engine(source)
+        except BadModelFile as exc:
+            raise unavailable(model, exc) from None
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -113,16 +136,22 @@ class ModelCatalog:
             return names
 
         out: list[Model] = []
-        for name in await to_thread(ids):
+        for name in await _io(ids):
             try:
-                out.append(await to_thread(self._model, name))
+                out.append(await _io(self._model, name))
             except NotFoundError:  # deleted meanwhile, or its files are gone: listed no more
                 continue
+            except Exception as exc:  # noqa: BLE001 - one broken model never breaks the list for everyone
+                log.warning("model %s cannot be described: %s", name, exc)
+                out.append(Model(id=name, created=self._created, owned_by="user", note=f"unavailable: {exc}"[:300]))
         return PageResult(data=out)
 
     async def retrieve_model(self, model: str, options: RequestOptions) -> Model:
         """OpenAI's four fields, and what the model is (``details.describe``)."""
-        return await to_thread(self._model, model)
+        try:
+            return await _io(self._model, model)
+        except BadModelFile as exc:
+            raise unavailable(model, exc) from None
 
     def _model(self, model: str) -> Model:
         from llmaas.providers.huggingface.api.moderation import HEADS, MODEL_ID
@@ -169,19 +198,35 @@ class ModelCatalog:
     # -- changing -----------------------------------------------------------------------------------
 
     async def register_model(self, name: str, path: str, options: RequestOptions) -> Model:
-        """Register the model at ``path`` (a folder or a GGUF file) as ``name``. A GGUF is converted now,
-        once, with a progress bar; nothing is stored unless every check and the conversion succeed."""
+        """Register the model at ``path`` (a folder or a GGUF file) as ``name``. Every file it reads is checked
+        first (regular files only, sizes and headers bounded, links confined to the model folders); a GGUF
+        is converted now, once, with a progress bar. Nothing is stored unless every check and the conversion
+        succeed, and the model can be described."""
         from llmaas.providers.huggingface.management.inspection import check_allowed, inspect_path
 
         _check_name(name)
-        await to_thread(self._check_free, name)
+        await _io(self._check_free, name)
         real = check_allowed(Path(path), self.model_dirs)
-        candidate = await to_thread(inspect_path, real)
+        roots = [d.expanduser().resolve() for d in self.model_dirs] if self.model_dirs is not None else None
+        candidate = await _io(inspect_path, real, roots)
         if candidate.path.is_file():
             source = ModelSource(name, candidate.path.parent, gguf_file=candidate.path.name)
-            await to_thread(ensure_converted, source, self.progress)
+            try:
+                await _io(ensure_converted, source, self.progress)
+            except Exception as exc:  # noqa: BLE001 - a file transformers cannot convert, whatever it raises
+                log.warning("converting %s failed", candidate.path, exc_info=exc)
+                raise BadRequestError(f"{path!r} is a GGUF file transformers cannot convert: "
+                                      f"{type(exc).__name__}: {str(exc)[:300]}", status_code=400, param="path",
+                                      code="invalid_model_file") from None
         await self._add(name, candidate.kind, path=str(real), engine=candidate.engine)
-        model = await self.retrieve_model(name, options)
+        try:
+            model = await _io(self._model, name)
+        except Exception as exc:
+            await _io(registry.remove, self._store(), name)  # stored only if it can be served
+            if isinstance(exc, (BadModelFile, OSError)):
+                raise BadRequestError(f"{path!r} cannot be registered: {exc}", status_code=400, param="path",
+                                      code="invalid_model_file") from None
+            raise
         return model.model_copy(update={"note": candidate.note})
 
     def _builtin_names(self) -> frozenset[str]:
@@ -203,7 +248,7 @@ class ModelCatalog:
     async def _add(self, name: str, kind: str, **fields: Any) -> None:
         """Store ``name`` in the registry; 409 if it clashes with any model's name meanwhile."""
         try:
-            await to_thread(registry.add, self._store(), name, None, kind, taken=self._builtin_names(),
+            await _io(registry.add, self._store(), name, None, kind, taken=self._builtin_names(),
                                     **fields)
         except registry.NameTaken as exc:
             raise _name_taken(str(exc)) from None
@@ -213,9 +258,9 @@ class ModelCatalog:
         it, which refuse to go otherwise) or an alias. Built-in models stay; a model serving requests now
         is not deleted (409)."""
         store = self._store()
-        entry = await to_thread(registry.get, store, model)
+        entry = await _io(registry.get, store, model)
         if entry is not None and entry["target"] is not None:
-            await to_thread(registry.remove, store, model)
+            await _io(registry.remove, store, model)
             return ModelDeleted(id=model, deleted=True)
         if entry is not None:
             return await self._delete_registered(entry, force)
@@ -223,7 +268,7 @@ class ModelCatalog:
             await self.retrieve_model(model, options)  # 404 for a model that is not here
             raise PermissionDeniedError(f"model {model!r} is a built-in model and cannot be deleted", status_code=403,
                                         param="model", code="model_not_deletable")
-        if not await to_thread(self._delete_tuned, [model]):
+        if not await _io(self._delete_tuned, [model]):
             raise _not_found(model)
         return ModelDeleted(id=model, deleted=True)
 
@@ -236,17 +281,17 @@ class ModelCatalog:
 
     async def _delete_registered(self, entry: Any, force: bool) -> ModelDeleted:
         name, store = entry["id"], self._store()
-        tuned = await to_thread(registry.tuned_from, store, name)
+        tuned = await _io(registry.tuned_from, store, name)
         if tuned and not force:
             raise ConflictError(f"{len(tuned)} fine-tuned model(s) use {name!r} as their base ({', '.join(tuned)}); "
                                 "delete them first, or pass force=True to delete them too", status_code=409,
                                 param="model", code="model_has_adapters")
         source = self.resolve(name)
         self._unload_source(source, name)  # 409 while it serves requests
-        await to_thread(self._delete_tuned, tuned)
-        await to_thread(registry.remove, store, name)
-        if source.gguf_file and not await to_thread(self._copy_in_use, source):
-            await to_thread(shutil.rmtree, converted_dir(source), True)  # made when it was registered
+        await _io(self._delete_tuned, tuned)
+        await _io(registry.remove, store, name)
+        if source.gguf_file and not await _io(self._copy_in_use, source):
+            await _io(shutil.rmtree, converted_dir(source), True)  # made when it was registered
         return ModelDeleted(id=name, deleted=True)
 
     def _copy_in_use(self, source: ModelSource) -> bool:
@@ -258,12 +303,12 @@ class ModelCatalog:
 
     async def load_model(self, model: str, options: RequestOptions) -> RunningModel:
         """Load ``model`` now (as its first request would), within the memory budget; what ``ps`` shows."""
-        source = await to_thread(self.resolve, model)
+        source = await _io(self.resolve, model)
         if source.kind == "embedding":
             await self.pool.embedder(source)
         else:
             engine = self.engine(model, source)
-            await to_thread(engine.wait_ready)
+            await _io(engine.wait_ready)
             engine.wait_ready(0)
         for running in await self.running_models(options):
             if running.id in (model, source.id) or model in running.adapters:
@@ -272,7 +317,7 @@ class ModelCatalog:
 
     async def unload_model(self, model: str, options: RequestOptions) -> ModelUnloaded:
         """Free what ``model`` holds (a chat engine, an embedding model or an adapter); 409 while it serves."""
-        source = await to_thread(self.resolve, model)
+        source = await _io(self.resolve, model)
         return ModelUnloaded(id=model, unloaded=self._unload_source(source, model))
 
     def _unload_source(self, source: ModelSource, model: str) -> bool:

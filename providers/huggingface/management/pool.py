@@ -91,7 +91,7 @@ class ModelPool:
         """Bytes a chat model will hold once loaded, before loading it: its parameters (from the safetensors
         headers) at the engine's dtype, their int8 copies, and the KV cache (which the engine sizes to
         ``kv_cache_gb``)."""
-        from llmaas.providers.huggingface.management.details import parameter_count
+        from llmaas.providers.huggingface.management.model_files import parameter_count
 
         folder = converted_dir(source) if source.gguf_file else source.path
         params = parameter_count(folder) if folder.exists() else None
