@@ -70,6 +70,11 @@ class InProcess(Protocol):
         """Names that stand for a path (the provider's ``models`` option and the registry's)."""
         ...
 
+    async def decode_tokens(self, model: str, ids: list[int]) -> str:
+        """The text ``ids`` stand for in ``model``'s tokenizer (a server's guardrails screen token-id prompts
+        as this text)."""
+        ...
+
 
 @runtime_checkable
 class PartialUsage(Protocol):

@@ -60,7 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve(args.host, args.port, provider=args.provider, model=args.model, base_url=args.base_url,
               api_key=api_key, home=args.home, max_body_mb=args.max_body_mb, max_json_mb=args.max_json_mb,
               cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics,
-              guard=Guardrails(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii),
+              guard=Guardrails(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii,
+                               screen_history=args.guard_history),
               model_dirs=args.model_dir, memory_budget_gb=args.memory_budget_gb, router=args.router)
     except ConfigurationError as exc:  # a router file that does not hold up, say
         print(f"llmaas: {exc}", file=sys.stderr)
@@ -160,6 +161,9 @@ def parser() -> argparse.ArgumentParser:
                    help="screen what callers send with llmaas-moderation-1: refuse it (400) or annotate it")
     s.add_argument("--guard-output", choices=("block", "annotate"),
                    help="screen answers (streams window by window): withhold them (400 / an error event) or annotate")
+    s.add_argument("--guard-history", action="store_true",
+                   help="with --guard-input, also screen earlier assistant turns and tool results (by default "
+                        "only what callers write: user, system and developer text, tools, schemas, prompts)")
     s.add_argument("--redact-pii", action="store_true",
                    help="replace personal data and secrets in prompts before any provider sees them")
     s.set_defaults(func=cmd_serve)

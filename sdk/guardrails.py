@@ -3,8 +3,18 @@
     client = llmaas.Client(base_url="https://api.example.com/v1",
                            guardrails=llmaas.Guardrails(input="block", output="block", redact_pii=True))
 
-- ``input="block"``: what the caller wrote (user, system and developer text, or the prompt) is screened
-  before it is sent; flagged input raises ``ContentPolicyViolationError`` naming the categories.
+- ``input="block"``: everything the caller wrote that reaches the model is screened before it is sent;
+  flagged input raises ``ContentPolicyViolationError`` naming the categories. Per part of a request:
+
+  - user, system and developer messages: screened;
+  - tools (names, descriptions, parameter schemas) and a ``response_format`` schema: screened, as text;
+  - completion prompts: screened; prompts given as token ids are decoded with the model's tokenizer where
+    it is in this process (``llmaas serve`` on its own engine) and refused with 400 ``unscreenable_input``
+    where it is not (a remote API);
+  - base64 inside any of these: decoded and screened as well;
+  - earlier assistant turns and tool results: not screened by default (they are the model's own words and
+    what tools returned, screened as output when they were made); ``screen_history=True``
+    (``llmaas serve --guard-history``) screens them too.
 - ``output="block"``: a whole answer is screened before it is returned; a stream is held back in windows
   of text, each screened before its chunks are yielded, so a flagged window ends the stream with the error
   and its text is never seen.
@@ -18,11 +28,13 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from ._errors import ContentPolicyViolationError
+from ._errors import BadRequestError, ContentPolicyViolationError
 from .privacy import redact
 
 __all__ = ["Guardrails"]
@@ -38,6 +50,7 @@ class Guardrails:
     output: Literal["block", "annotate"] | None = None
     redact_pii: bool = False
     moderation_model: str = "hf:llmaas-moderation-1"
+    screen_history: bool = False  # also screen earlier assistant turns and tool results (see input_texts)
 
     def __post_init__(self) -> None:
         for name in ("input", "output"):
@@ -73,16 +86,75 @@ def _text_of(content: Any) -> list[str]:
     return out
 
 
-def input_texts(req: Any) -> list[str]:
-    """What the caller wrote: the text of user, system and developer messages, or the prompts."""
+CALLER_ROLES = ("user", "system", "developer")
+HISTORY_ROLES = ("assistant", "tool", "function")
+BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
+
+
+def input_texts(req: Any, history: bool = False) -> list[str]:
+    """Every text of a request that reaches the model and the caller wrote: user, system and developer
+    messages (with ``history``, earlier assistant turns and tool results too), every string of the tools'
+    definitions and of a ``response_format`` schema, and the prompts. Token-id prompts are not here:
+    ``token_prompts`` gives them, for the caller to decode."""
+    out: list[str] = []
+    roles = CALLER_ROLES + (HISTORY_ROLES if history else ())
     messages = getattr(req, "messages", None)
     if messages is not None:
-        return [t for m in messages if getattr(m, "role", "") in ("user", "system", "developer")
-                for t in _text_of(getattr(m, "content", None))]
+        out += [t for m in messages if getattr(m, "role", "") in roles for t in _text_of(getattr(m, "content", None))]
+    for tool in _items(getattr(req, "tools", None)):
+        out.append(" ".join(_strings(_plain(tool))))
+    fmt = getattr(req, "response_format", None)
+    if fmt is not None:
+        out.append(" ".join(_strings(_plain(fmt))))
     prompt = getattr(req, "prompt", None)
     if isinstance(prompt, str):
-        return [prompt]
-    return [p for p in _items(prompt) if isinstance(p, str)]
+        out.append(prompt)
+    else:
+        out += [p for p in _items(prompt) if isinstance(p, str)]
+    return [t for t in out if t.strip()]
+
+
+def token_prompts(req: Any) -> list[list[int]]:
+    """A completion's prompts given as token ids (``[ids]`` or ``[[ids], ...]``)."""
+    prompt = getattr(req, "prompt", None)
+    items = _items(prompt) if isinstance(prompt, list) else []
+    if items and all(isinstance(t, int) for t in items):
+        return [cast(list[int], items)]
+    return [cast(list[int], p) for p in items if isinstance(p, list)]
+
+
+def _plain(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    return dump(by_alias=True, exclude_none=True) if callable(dump) else value
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON-like value, keys included (a tool's name, description, parameter names and
+    descriptions, enum values: all of it is rendered into the prompt)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in cast(dict[Any, Any], value).items() for t in (*_strings(k), *_strings(v))]
+    if isinstance(value, (list, tuple)):
+        return [t for v in cast(list[Any], value) for t in _strings(v)]
+    return []
+
+
+def decoded_base64(texts: list[str]) -> list[str]:
+    """The text hidden as base64 in ``texts`` (runs of 24 or more base64 characters that decode to readable
+    UTF-8), so that encoding harm does not carry it past the screen."""
+    found: list[str] = []
+    for text in texts:
+        for run in BASE64_RUN.findall(text):
+            for decode in (base64.b64decode, base64.urlsafe_b64decode):
+                try:
+                    plain = decode(run + "=" * (-len(run) % 4)).decode("utf-8")
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                if plain.strip() and sum(c.isprintable() or c.isspace() for c in plain) >= 0.9 * len(plain):
+                    found.append(plain)
+                    break
+    return found
 
 
 def answer_texts(result: Any) -> list[str]:
@@ -117,13 +189,29 @@ def redacted(req: Any) -> Any:
     return req
 
 
-async def screen_input(policy: Guardrails, req: Any, flagged: Flagged) -> tuple[Any, str | None]:
-    """The request to send on (redacted if so configured), and an annotation of what was found."""
+Decode = Callable[[str, list[int]], Awaitable[str]]  # (model, token ids) -> their text
+
+
+async def screen_input(policy: Guardrails, req: Any, flagged: Flagged,
+                       decode: Decode | None = None) -> tuple[Any, str | None]:
+    """The request to send on (redacted if so configured), and an annotation of what was found. Token-id
+    prompts are screened as the text they decode to; without ``decode`` (a remote API's tokenizer is not
+    here) they cannot be screened, and ``block`` refuses them."""
     if policy.redact_pii:
         req = redacted(req)
     if not policy.input:
         return req, None
-    found = await flagged([t for t in input_texts(req) if t.strip()])
+    texts = input_texts(req, policy.screen_history)
+    ids = token_prompts(req)
+    if ids and decode is None:
+        if policy.input == "block":
+            raise BadRequestError("prompts given as token ids cannot be screened by this server's content policy "
+                                  "(the model's tokenizer is not here); send the prompt as text",
+                                  status_code=400, param="prompt", code="unscreenable_input")
+    elif ids and decode is not None:
+        texts += [await decode(str(getattr(req, "model", "")), p) for p in ids]
+    texts += decoded_base64(texts)
+    found = await flagged([t for t in texts if t.strip()])
     if found and policy.input == "block":
         raise violation("input", found)
     return req, f"input={'flagged:' + ','.join(found) if found else 'ok'}"

@@ -12,12 +12,15 @@ default. An unknown name or a bad value is a ``ConfigurationError`` that names i
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from llmaas.store.training_files import TrainingLimits
 
 PREFIX = "LLMAAS_"
 S = TypeVar("S", bound="_Settings")
@@ -174,6 +177,25 @@ class ServerSettings(_Settings):
         return _split(value, ",")
 
 
+class FineTuningSettings(_Settings):
+    """Fine-tuning, on a server and in process alike: what one key may queue, and what one training file may
+    hold (checked at upload, each refusal naming the line)."""
+
+    KIND = "fine-tuning"
+
+    ft_max_queued_jobs: int = Field(4, ge=1, description="fine-tuning jobs one key may have queued or running at "
+                                                         "once; the next one gets 429")
+    ft_max_examples: int = Field(50_000, ge=1, description="examples (lines) in one fine-tuning file")
+    ft_max_messages: int = Field(256, ge=1, description="messages in one chat example")
+    ft_max_example_kb: int = Field(256, ge=1, description="size of one example (one line), in KiB")
+
+    def limits(self) -> TrainingLimits:
+        from llmaas.store.training_files import TrainingLimits
+
+        return TrainingLimits(max_examples=self.ft_max_examples, max_messages=self.ft_max_messages,
+                              max_example_bytes=self.ft_max_example_kb * 1024)
+
+
 #: variables read by the SDK and the command line themselves, outside the two settings objects above:
 #: name -> (type, help)
 CLIENT_VARIABLES: dict[str, tuple[str, str]] = {
@@ -201,7 +223,7 @@ def _kind(annotation: Any) -> str:
 def variables() -> list[tuple[str, str, str, str]]:
     """(variable, type, default, help) for every ``LLMAAS_*`` variable, engine and server settings first."""
     rows: list[tuple[str, str, str, str]] = []
-    settings: tuple[type[_Settings], ...] = (EngineSettings, ServerSettings)
+    settings: tuple[type[_Settings], ...] = (EngineSettings, ServerSettings, FineTuningSettings)
     for cls in settings:
         for name, info in cls.model_fields.items():
             default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]

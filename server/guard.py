@@ -11,6 +11,7 @@ import functools
 from typing import Any
 
 from llmaas._lanes import lane
+from llmaas._provider import InProcess
 from llmaas.guardrails import Guardrails, screen_answer, screen_input, screen_stream
 from llmaas.store import Store
 from llmaas.store.usage_series import record_flags
@@ -48,7 +49,9 @@ class Guard:
         return self._own
 
     async def screen_input(self, body: Any, key_id: str | None = None) -> tuple[Any, str | None]:
-        return await screen_input(self.config, body, functools.partial(self.flagged, key_id=key_id, source="input"))
+        decode = self._provider.decode_tokens if isinstance(self._provider, InProcess) else None
+        return await screen_input(self.config, body, functools.partial(self.flagged, key_id=key_id, source="input"),
+                                  decode)
 
     async def screen_answer(self, result: Any, key_id: str | None = None) -> str | None:
         return await screen_answer(self.config, result, functools.partial(self.flagged, key_id=key_id,

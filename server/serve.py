@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from llmaas.guardrails import Guardrails
 from llmaas._lanes import configure as configure_lane
+from llmaas.guardrails import Guardrails
 from llmaas.settings import ServerSettings
 from llmaas.store import Store
 

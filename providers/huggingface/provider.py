@@ -122,6 +122,11 @@ class HuggingFaceProvider(BaseProvider):
         check a base model against them)."""
         return self.catalog.model_names()
 
+    async def decode_tokens(self, model: str, ids: list[int]) -> str:
+        engine, _ = await self._ready(model)
+        size = len(engine.tokenizer)
+        return engine.tokenizer.decode([i for i in ids if 0 <= i < size])
+
     async def _ready(self, model: str) -> tuple[Engine, Adapter | None]:
         """The engine for ``model``, loaded, and the adapter its requests carry (None for a base model)."""
         source = await to_thread(self.catalog.fine_tuned, model) if model.startswith("ft:") else None

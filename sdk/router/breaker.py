@@ -26,6 +26,12 @@ class CircuitBreaker:
             return "closed"
         return "half-open" if self._clock() - self.opened_at >= self.cooldown else "open"
 
+    def reopens_in(self) -> float | None:
+        """Seconds until an open breaker lets a probe through (0 when half-open); None while closed."""
+        if self.opened_at is None:
+            return None
+        return max(0.0, self.opened_at + self.cooldown - self._clock())
+
     def allows(self) -> bool:
         """Whether a request may go to the deployment now (in half-open, only the one probe)."""
         state = self.state

@@ -10,10 +10,13 @@ client-side usage and cost accounting, and hooks on every attempt.
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import itertools
+import logging
 import os
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -38,26 +41,59 @@ from .breaker import CircuitBreaker
 from .config import DeploymentConfig, RouterConfig, load_file, parse
 
 ROUTED = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS, Capability.MODERATIONS})
+log: logging.Logger = logging.getLogger("llmaas.router")
 LATENCY_WEIGHT = 0.3  # of the newest sample in a deployment's moving average
 
 
 class AllDeploymentsFailedError(APIStatusError):
     """Every deployment that could serve the model (and its fallbacks) failed; ``failures`` holds each
-    deployment's error, in the order they were tried."""
+    deployment's error, in the order they were tried. The message names the public model only: what the
+    upstreams said (which may echo headers, URLs or secrets) and the deployments' names are logged, never
+    sent on. ``retry_after`` is when the first open circuit breaker lets a request through again."""
 
-    def __init__(self, model: str, failures: list[tuple[str, BaseException | str]]) -> None:
-        lines = "; ".join(f"{name}: {_describe(err)}" for name, err in failures) or "no deployment is configured"
-        super().__init__(f"every deployment for {model!r} failed: {lines}", status_code=503,
-                         code="all_deployments_failed", type="server_error")
+    def __init__(self, model: str, failures: list[tuple[str, BaseException | str]],
+                 retry_after: float | None = None) -> None:
+        tried = sum(1 for _, err in failures if not isinstance(err, str))
+        super().__init__(f"every deployment for model {model!r} failed ({tried} tried, "
+                         f"{len(failures) - tried} unavailable); try again later", status_code=503,
+                         code="all_deployments_failed", type="server_error", retry_after=retry_after)
         self.failures = failures
-        self.should_retry = False
+        self.should_retry = retry_after is not None
+        for name, err in failures:
+            log.warning("model %r: deployment %s failed: %s", model, name, _describe(err))
 
 
 def _describe(err: BaseException | str) -> str:
+    """A failure for the log: its class, status and the start of its text."""
     if isinstance(err, str):
         return err
     status = getattr(err, "status_code", None)
     return f"{type(err).__name__}{f' {status}' if status else ''}: {str(err)[:200]}"
+
+
+SAFE_FIELD = re.compile(r"[A-Za-z0-9_.\[\]-]{1,64}")
+
+
+def public_error(model: str, exc: BaseException) -> BaseException:
+    """``exc`` as the caller may see it: its class, status, kind and (when they look like identifiers) code
+    and param, with a message of the router's own that names the public model. The upstream's words are
+    logged here, never forwarded."""
+    if not isinstance(exc, (APIStatusError, APIConnectionError)):
+        log.warning("model %r: a deployment raised %s", model, _describe(exc))
+        return APIStatusError(f"a deployment for model {model!r} failed ({type(exc).__name__})", status_code=502,
+                              code="upstream_error", type="server_error")
+    log.warning("model %r: a deployment refused the request: %s", model, _describe(exc))
+    out = copy.copy(exc)
+    status = getattr(exc, "status_code", None)
+    code = exc.code if exc.code and SAFE_FIELD.fullmatch(exc.code) else None
+    what = "refused the request" if status is not None and status < 500 else "failed"
+    detail = ", ".join(str(x) for x in (status, code) if x)
+    message = f"the upstream for model {model!r} {what}{f' ({detail})' if detail else ''}"
+    out.message, out.args, out.code, out.body = message, (message,), code, None
+    out.param = exc.param if exc.param and SAFE_FIELD.fullmatch(exc.param) else None
+    if isinstance(out, APIStatusError):
+        out.response = None
+    return out
 
 
 @dataclass
@@ -248,13 +284,19 @@ class Router(BaseProvider):
                         table = (self.config.context_window_fallbacks if kind == "context"
                                  else self.config.content_policy_fallbacks)
                         if not table.get(model):
-                            raise
+                            raise public_error(asked, exc) from exc
                         queue[0:0] = table[model]
                         break
-                    raise
+                    raise public_error(asked, exc) from exc
             if kind == "retry":
                 queue.extend(self.config.fallbacks.get(model, []))
-        raise AllDeploymentsFailedError(asked, failures)
+        raise AllDeploymentsFailedError(asked, failures, self._reopens_in(seen))
+
+    def _reopens_in(self, models: set[str]) -> float | None:
+        """Seconds until the first open breaker among ``models``' deployments lets a probe through."""
+        waits = [d.breaker.reopens_in() for m in models for d in self._by_model.get(m, [])]
+        known = [w for w in waits if w is not None]
+        return max(1.0, min(known)) if known else None
 
     async def _attempt(self, dep: Deployment, endpoint: str, req: Any, options: RequestOptions, stream: bool,
                        number: int) -> Any:
@@ -312,7 +354,7 @@ class Router(BaseProvider):
             await self._hook("after_response", info)
         except Exception as exc:
             await self._attempt_failed(dep, info, started, exc)
-            raise
+            raise public_error(info.model, exc) from exc
         finally:
             dep.inflight -= 1
             closer = getattr(iterator, "aclose", None)

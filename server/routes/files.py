@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from llmaas._errors import BadRequestError, NotFoundError
+from llmaas.settings import FineTuningSettings
 from llmaas.store import FILE_PURPOSES, file_object
 from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
 
@@ -41,7 +42,7 @@ async def upload(request: Request, file: UploadFile = File(...), purpose: str = 
 
 def _check_jsonl(content: bytes) -> None:
     try:
-        check_jsonl(content)
+        check_jsonl(content, FineTuningSettings.resolve().limits())
     except InvalidTrainingFile as exc:
         raise BadRequestError(str(exc), status_code=400, param="file", code="invalid_file") from None
 

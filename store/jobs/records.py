@@ -10,7 +10,7 @@ from typing import Any
 from llmaas.store import ANYONE, Store, new_id
 
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
-PRIVATE = frozenset({"owner", "lora", "base_path", "attempts"})  # kept with a job, never shown
+PRIVATE = frozenset({"owner", "lora", "base_path", "attempts", "started_at", "base_sha256"})  # kept with a job, never shown
 
 
 def public(job: dict[str, Any]) -> dict[str, Any]:
@@ -18,8 +18,12 @@ def public(job: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in job.items() if k not in PRIVATE}
 
 
-def create_job(store: Store, owner: str | None, body: dict[str, Any]) -> dict[str, Any]:
-    """Store a validated request as a queued job; return the job as the API shows it."""
+ACTIVE = ("queued", "running", "validating_files")
+
+
+def create_job(store: Store, owner: str | None, body: dict[str, Any], most: int | None = None) -> dict[str, Any] | None:
+    """Store a validated request as a queued job; return the job as the API shows it. None (nothing stored)
+    when ``owner`` has ``most`` jobs queued or running already (counted in the same transaction)."""
     job_id = new_id("ftjob")
     hyper: dict[str, Any] = dict(body.get("hyperparameters") or {})
     method: dict[str, Any] = body.get("method") or {}
@@ -35,6 +39,11 @@ def create_job(store: Store, owner: str | None, body: dict[str, Any]) -> dict[st
         "estimated_finish": None, "integrations": [], "method": {"type": "supervised"},
     }
     with store.transaction() as db:
+        if most is not None:
+            active = db.execute("SELECT COUNT(*) FROM fine_tuning_jobs WHERE owner IS ? AND status IN (?, ?, ?)",
+                                (owner, *ACTIVE)).fetchone()[0]
+            if active >= most:
+                return None
         db.execute("INSERT INTO fine_tuning_jobs (id, owner, body, status, created_at) VALUES (?, ?, ?, ?, ?)",
                    (job_id, owner, json.dumps(job), "queued", job["created_at"]))
         _event(db, job_id, "Fine-tuning job created and queued")
@@ -88,7 +97,15 @@ def add_checkpoint(store: Store, job_id: str, model_id: str, step: int, metrics:
 
 
 def next_queued(store: Store) -> str | None:
-    rows = store.query("SELECT id FROM fine_tuning_jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1")
+    """The job to run next: keys take turns. Among the keys with a queued job, the one whose last job started
+    longest ago (or never) goes first, with its oldest queued job; so one key's hundred jobs wait behind
+    every other key's next one instead of in front of them."""
+    rows = store.query(
+        "SELECT q.id FROM fine_tuning_jobs q "
+        "LEFT JOIN (SELECT owner, MAX(CAST(json_extract(body, '$.started_at') AS REAL)) AS last "
+        "           FROM fine_tuning_jobs WHERE json_extract(body, '$.started_at') IS NOT NULL GROUP BY owner) s "
+        "ON s.owner IS q.owner "
+        "WHERE q.status = 'queued' ORDER BY COALESCE(s.last, 0), q.created_at, q.rowid LIMIT 1")
     return rows[0]["id"] if rows else None
 
 

@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from llmaas._errors import BadRequestError, NotFoundError
+from llmaas._errors import BadRequestError, NotFoundError, RateLimitError
 from llmaas._json import is_array, is_object
 from llmaas._lanes import lane
+from llmaas.settings import FineTuningSettings
 from llmaas.store import Store
 from llmaas.store.jobs.records import create_job, get_job, public, update_job
 from llmaas.store.jobs.runner import JobRunner
@@ -59,8 +60,10 @@ def check_lora(lora: Any) -> dict[str, Any]:
 
 
 class FineTuningService:
-    def __init__(self, store: Callable[[], Store], runner: Callable[[], JobRunner]) -> None:
+    def __init__(self, store: Callable[[], Store], runner: Callable[[], JobRunner],
+                 settings: FineTuningSettings | None = None) -> None:
         self._store, self._runner = store, runner
+        self._settings = settings or FineTuningSettings.resolve()
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await lane("store").run(fn, *args)
@@ -74,7 +77,14 @@ class FineTuningService:
                 await self._check_file(store, sees, param, body[param])
         lora = check_lora(body.pop("lora", None))
         path = await self._run(base_path, body["model"])
-        job = await self._run(create_job, store, owner, {**body, "lora": lora, "base_path": path})
+        most = self._settings.ft_max_queued_jobs
+        job = await self._run(create_job, store, owner, {**body, "lora": lora, "base_path": path}, most)
+        if job is None:
+            error = RateLimitError(f"this key has {most} fine-tuning jobs queued or running, the most it may "
+                                   "(LLMAAS_FT_MAX_QUEUED_JOBS); wait for one to finish or cancel one",
+                                   status_code=429, code="too_many_jobs", type="rate_limit_error")
+            error.should_retry = False
+            raise error
         self._runner().kick()
         return public(job)
 
@@ -89,7 +99,7 @@ class FineTuningService:
                                   "'fine-tune'", status_code=400, param=param, code="invalid_file")
         content = await self._run(store.blob_path(file_id).read_bytes)
         try:
-            examples = await self._run(check_jsonl, content)
+            examples = await self._run(check_jsonl, content, self._settings.limits())
         except InvalidTrainingFile as exc:
             raise BadRequestError(f"{param} {file_id!r}: {exc}", status_code=400, param=param,
                                   code="invalid_file") from None

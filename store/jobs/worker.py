@@ -84,7 +84,7 @@ def run(store: Store, job_id: str, threads: int) -> int:
         return 0
     owner, attempts = job["owner"], int(job.get("attempts", 0)) + 1
     job = update_job(store, job_id, event="Fine-tuning started" if attempts == 1 else "Fine-tuning resumed",
-                     only_if=frozenset({"queued"}), status="running", attempts=attempts)
+                     only_if=frozenset({"queued"}), status="running", attempts=attempts, started_at=time.time())
     if job is None:
         return 0  # cancelled (or taken) before it started
     try:
@@ -128,7 +128,14 @@ def run(store: Store, job_id: str, threads: int) -> int:
                 metrics["valid_loss"] = c.valid_loss
             add_checkpoint(store, job_id, name, c.step, metrics)
 
-        metrics = train_lora(folder, rows, out, config, on_step, validation or None, on_checkpoint, resume)
+        def cancelled() -> bool:
+            current = get_job(store, job_id)
+            return current is None or current["status"] != "running"
+
+        if cancelled():  # cancelled while the base model was being found or converted
+            return 0
+        metrics = train_lora(folder, rows, out, config, on_step, validation or None, on_checkpoint, resume,
+                             cancelled)
         if metrics.get("stopped"):
             return 0
         name = model_id(job)

@@ -87,8 +87,9 @@ def test_fallback_models_and_the_error_that_lists_every_failure():
     with client_for(dead) as c, pytest.raises(llmaas.AllDeploymentsFailedError) as caught:
         c.chat.completions.create(model="chat", messages=MSG)
     text = str(caught.value)
-    assert "a: APIConnectionError" in text and "b: InternalServerError 500" in text
+    assert "'chat'" in text and "a:" not in text and "boom" not in text  # the public model, not the deployments
     assert caught.value.status_code == 503 and len(caught.value.failures) == 2
+    assert [name for name, _ in caught.value.failures] == ["a", "b"]  # what failed, for the code that asks
 
 
 @respx.mock

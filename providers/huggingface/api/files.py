@@ -37,6 +37,7 @@ class StoreFiles:
         return self._store
 
     async def create(self, content: bytes, filename: str, purpose: str) -> FileObject:
+        from llmaas.settings import FineTuningSettings
         from llmaas.store import FILE_PURPOSES
         from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
 
@@ -47,7 +48,7 @@ class StoreFiles:
             raise BadRequestError("the uploaded file is empty", status_code=400, param="file")
         if purpose == "fine-tune":
             try:
-                await to_thread(check_jsonl, content)
+                await to_thread(check_jsonl, content, FineTuningSettings.resolve().limits())
             except InvalidTrainingFile as exc:
                 raise BadRequestError(str(exc), status_code=400, param="file", code="invalid_file") from None
         store = self.store()

@@ -21,9 +21,9 @@ from llmaas._errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from llmaas._lanes import lane
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
-from llmaas._lanes import lane
 from llmaas.providers.huggingface.engine.loop import Engine
 from llmaas.providers.huggingface.management.loading import (
     MINILM,
@@ -37,7 +37,6 @@ from llmaas.providers.huggingface.management.model_files import BadModelFile
 from llmaas.providers.huggingface.management.pool import ModelPool
 from llmaas.store import Store, registry
 from llmaas.types import Model, ModelDeleted, ModelUnloaded, RunningModel
-
 
 T = TypeVar("T")
 log: logging.Logger = logging.getLogger("llmaas.models")

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from llmaas.providers.huggingface.model.hf import Tokenizer, chat_ids, load_causal_lm, load_tokenizer
 
@@ -66,7 +66,62 @@ class Checkpoint:
 
 
 def _chat_example(tok: Tokenizer, messages: list[dict[str, Any]], max_len: int) -> Example:
-    """Token ids of a whole conversation, and labels that keep only the assistant's turns (weight 1)."""
+    """Token ids of a whole conversation, and labels that keep only the assistant's turns (weight 1): the
+    template rendered once and tokenized once, each assistant reply found in the text in order (time linear
+    in the conversation). A tokenizer without offsets, or a reply the template changes, takes the slower
+    way (``_chat_example_by_prefix``), which gives the same ids and labels."""
+    plain = [{k: v for k, v in m.items() if k in ("role", "content")} for m in messages]
+    spans = _learnt_spans(tok, messages, plain)
+    if spans is None:
+        return _chat_example_by_prefix(tok, messages, max_len)
+    text, learnt = spans
+    encoded: Any = cast(Any, tok)(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids = [int(i) for i in encoded["input_ids"]]
+    labels = [IGNORE] * len(ids)
+    span = 0
+    for n, (start, _end) in enumerate(encoded["offset_mapping"]):
+        while span < len(learnt) and start >= learnt[span][1]:
+            span += 1
+        if span < len(learnt) and learnt[span][0] <= start:
+            labels[n] = ids[n]
+    return ids[:max_len], labels[:max_len]
+
+
+def _turn_end(tok: Tokenizer) -> str | None:
+    """What the template writes after an assistant reply (``<|im_end|>\n`` in ChatML), found once."""
+    mark = "\u2063reply\u2063"
+    text: Any = tok.apply_chat_template([{"role": "user", "content": "q"}, {"role": "assistant", "content": mark}],
+                                        tokenize=False)
+    return str(text).split(mark, 1)[1] if isinstance(text, str) and mark in text else None
+
+
+def _learnt_spans(tok: Tokenizer, messages: list[dict[str, Any]],
+                  plain: list[dict[str, Any]]) -> tuple[str, list[tuple[int, int]]] | None:
+    """The rendered conversation and the character spans to learn: each weighted assistant reply and the
+    end of its turn. None when they cannot be found exactly."""
+    if not getattr(tok, "is_fast", False) or not all(isinstance(m.get("content"), str) and m["content"]
+                                                     for m in plain):
+        return None
+    text: Any = tok.apply_chat_template(plain, tokenize=False)
+    end = _turn_end(tok)
+    if not isinstance(text, str) or end is None:
+        return None
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for message, shown in zip(messages, plain, strict=True):
+        at = text.find(shown["content"], cursor)
+        if at < 0:
+            return None
+        cursor = at + len(shown["content"])
+        if message.get("role") == "assistant" and message.get("weight", 1) == 1:
+            if not text.startswith(end, cursor):
+                return None
+            spans.append((at, cursor + len(end)))
+    return text, spans
+
+
+def _chat_example_by_prefix(tok: Tokenizer, messages: list[dict[str, Any]], max_len: int) -> Example:
+    """The same, by rendering every prefix of the conversation (time quadratic in its messages)."""
     plain = [{k: v for k, v in m.items() if k in ("role", "content")} for m in messages]
     ids: list[int] = []
     labels: list[int] = []
@@ -93,9 +148,20 @@ class ExampleTooLong(ValueError):
     """An example that does not fit the model's context (the job fails, naming its line)."""
 
 
-def encode(tok: Tokenizer, rows: list[dict[str, Any]], max_len: int, what: str = "training file") -> list[Example]:
+class Stopped(Exception):
+    """The job was cancelled while its examples were being tokenized."""
+
+
+def encode(tok: Tokenizer, rows: list[dict[str, Any]], max_len: int, what: str = "training file",
+           stop: Callable[[], bool] | None = None) -> list[Example]:
+    """Every row as (ids, labels); ``stop`` is asked about twice a second and ends the work (``Stopped``)."""
     out: list[Example] = []
+    asked = time.monotonic()
     for line, row in enumerate(rows, 1):
+        if stop is not None and time.monotonic() - asked > 0.5:
+            asked = time.monotonic()
+            if stop():
+                raise Stopped
         if "messages" in row:
             ids, labels = _chat_example(tok, row["messages"], 1 << 30)
         else:
@@ -218,10 +284,11 @@ def evaluate(model: Any, examples: list[Example], pad: int, config: TrainingConf
 def train_lora(folder: Path, rows: list[dict[str, Any]], out: Path, config: TrainingConfig,
                on_step: Callable[[Step], bool], validation: list[dict[str, Any]] | None = None,
                on_checkpoint: Callable[[Checkpoint], None] | None = None,
-               resume: Path | None = None) -> dict[str, float]:
+               resume: Path | None = None, stop: Callable[[], bool] | None = None) -> dict[str, float]:
     """Train a LoRA adapter on ``rows`` over the model in ``folder`` and save it in ``out``, with a checkpoint
     in ``out/checkpoint-<step>`` after each epoch (``on_checkpoint`` is told). ``on_step`` is called after
-    every step and stops training by returning False. ``resume`` is a checkpoint to go on from."""
+    every step and stops training by returning False; ``stop`` is asked while examples are tokenized, so a
+    cancelled job stops in that phase too. ``resume`` is a checkpoint to go on from."""
     import torch
     from peft import set_peft_model_state_dict  # pyright: ignore[reportUnknownVariableType]
     from safetensors.torch import load_file  # pyright: ignore[reportUnknownVariableType]
@@ -230,10 +297,14 @@ def train_lora(folder: Path, rows: list[dict[str, Any]], out: Path, config: Trai
     torch.manual_seed(config.seed)  # pyright: ignore[reportUnknownMemberType]
     tok, model = load_for_training(folder, config)
     context = int(getattr(model.config, "max_position_embeddings", config.max_len))
-    examples = encode(tok, rows, min(config.max_len, context))
-    if not examples:
-        raise ValueError("no example has anything to learn (no assistant message with weight 1)")
-    held_out = encode(tok, validation, min(config.max_len, context), "validation file") if validation else []
+    try:
+        examples = encode(tok, rows, min(config.max_len, context), stop=stop)
+        if not examples:
+            raise ValueError("no example has anything to learn (no assistant message with weight 1)")
+        held_out = encode(tok, validation, min(config.max_len, context), "validation file",
+                          stop) if validation else []
+    except Stopped:
+        return {"stopped": 1.0}
     pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
     # torch's Optimizer.step is only partly typed
     optimizer: Any = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
