@@ -70,6 +70,11 @@ class InProcess(Protocol):
         """Names that stand for a path (the provider's ``models`` option and the registry's)."""
         ...
 
+    def base_fingerprint(self, model: str) -> str | None:
+        """The hash of the weights behind ``model``, recorded with a fine-tuning job so that its adapter is
+        only ever served on those weights."""
+        ...
+
     async def decode_tokens(self, model: str, ids: list[int]) -> str:
         """The text ``ids`` stand for in ``model``'s tokenizer (a server's guardrails screen token-id prompts
         as this text)."""

@@ -115,6 +115,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX moderation_flags_time ON moderation_flags (created_at);
     """,
+    # 6: an adapter is tied to the exact weights it was trained on (their hash), so a new model registered
+    # under an old name never serves an old adapter
+    """
+    ALTER TABLE registered_models ADD COLUMN weights_sha256 TEXT;
+    ALTER TABLE models ADD COLUMN base_sha256 TEXT;
+    """,
 ]
 
 ROLES = ("user", "admin")

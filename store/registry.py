@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from pathlib import Path
 
 from . import Store
 
@@ -34,7 +35,8 @@ def entries(store: Store) -> list[sqlite3.Row]:
 
 
 def add(store: Store, name: str, owner: str | None, kind: str, *, path: str | None = None,
-        target: str | None = None, engine: str | None = None, taken: frozenset[str] = frozenset()) -> sqlite3.Row:
+        target: str | None = None, engine: str | None = None, taken: frozenset[str] = frozenset(),
+        weights_sha256: str | None = None) -> sqlite3.Row:
     """Register ``name`` (a model at ``path``, or an alias of ``target``). ``taken`` holds names the store
     does not know (built-in models); a name in it, in the registry or among fine-tuned models clashes."""
     check_name(name)
@@ -44,8 +46,9 @@ def add(store: Store, name: str, owner: str | None, kind: str, *, path: str | No
             (name, name)).fetchone()
         if clash:
             raise NameTaken(f"a model named {name!r} already exists; pick another name or delete it first")
-        db.execute("INSERT INTO registered_models (id, owner, path, target, kind, engine, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, owner, path, target, kind, engine, int(time.time())))
+        db.execute("INSERT INTO registered_models (id, owner, path, target, kind, engine, created_at, weights_sha256) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (name, owner, path, target, kind, engine, int(time.time()),
+                                                      weights_sha256))
     return get(store, name)  # type: ignore[return-value]
 
 
@@ -69,3 +72,32 @@ def resolve(store: Store, name: str) -> str:
 def tuned_from(store: Store, base: str) -> list[str]:
     """Fine-tuned models whose base is ``base``."""
     return [r["id"] for r in store.query("SELECT id FROM models WHERE base = ? ORDER BY created_at", (base,))]
+
+
+def jobs_on(store: Store, base: str) -> list[str]:
+    """Fine-tuning jobs queued or running on base model ``base``."""
+    rows = store.query("SELECT id FROM fine_tuning_jobs WHERE json_extract(body, '$.model') = ? "
+                       "AND status IN ('queued', 'running', 'validating_files') ORDER BY created_at", (base,))
+    return [r["id"] for r in rows]
+
+
+def cancel_jobs(store: Store, jobs: list[str], why: str) -> None:
+    from .jobs.records import update_job
+
+    for job_id in jobs:
+        update_job(store, job_id, event=f"The job was cancelled: {why}", status="cancelled",
+                   only_if=frozenset({"queued", "running", "validating_files"}), finished_at=int(time.time()),
+                   estimated_finish=None)
+
+
+def adapter_paths(store: Store, tuned: list[str], jobs: list[str]) -> list[Path]:
+    """The adapter folders (``blobs/adapters/<job>``) of fine-tuned models and jobs: what a forced delete of
+    their base removes from disk. Only folders inside the store's blobs are ever named."""
+    root = (store.blobs / "adapters").resolve()
+    found = {root / j for j in jobs}
+    for model in tuned:
+        for row in store.query("SELECT path FROM models WHERE id = ?", (model,)):
+            path = Path(row["path"]).resolve() if row["path"] else None
+            if path is not None and path.is_relative_to(root) and path != root:
+                found.add(root / path.relative_to(root).parts[0])
+    return sorted(p for p in found if p.exists())

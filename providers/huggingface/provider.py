@@ -104,7 +104,7 @@ class HuggingFaceProvider(BaseProvider):
         self.pool = ModelPool(self.settings, progress)
         self.catalog = ModelCatalog(self.files.store, self.pool, self.extra_models, allow_paths, self.model_dirs,
                                     progress)
-        self.jobs = FineTuningJobs(self.files.store, self.catalog.model_names, allow_paths)
+        self.jobs = FineTuningJobs(self.files.store, self.catalog.model_names, allow_paths, self.catalog.fingerprint)
 
     # -- engines ------------------------------------------------------------------------------------
 
@@ -121,6 +121,9 @@ class HuggingFaceProvider(BaseProvider):
         """Names that stand for a path: the ``models`` option and the registry's (a server's fine-tuning routes
         check a base model against them)."""
         return self.catalog.model_names()
+
+    def base_fingerprint(self, model: str) -> str | None:
+        return self.catalog.fingerprint(model)
 
     async def decode_tokens(self, model: str, ids: list[int]) -> str:
         engine, _ = await self._ready(model)

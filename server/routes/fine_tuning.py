@@ -42,7 +42,9 @@ async def create(body: FineTuningJobRequest, request: Request) -> Any:
         names = provider.model_names() if isinstance(provider, InProcess) else None
         return trainable_base(model, names, allow_paths=False)
 
-    return await _service(state).create(body.model_dump(exclude_none=True), who.key_id, who.sees, base)
+    fingerprint = provider.base_fingerprint if isinstance(provider, InProcess) else None
+    return await _service(state).create(body.model_dump(exclude_none=True), who.key_id, who.sees, base,
+                                        fingerprint)
 
 
 @router.get("/jobs")

@@ -21,7 +21,8 @@ def public(job: dict[str, Any]) -> dict[str, Any]:
 ACTIVE = ("queued", "running", "validating_files")
 
 
-def create_job(store: Store, owner: str | None, body: dict[str, Any], most: int | None = None) -> dict[str, Any] | None:
+def create_job(store: Store, owner: str | None, body: dict[str, Any],
+               most: int | None = None) -> dict[str, Any] | None:
     """Store a validated request as a queued job; return the job as the API shows it. None (nothing stored)
     when ``owner`` has ``most`` jobs queued or running already (counted in the same transaction)."""
     job_id = new_id("ftjob")
@@ -33,7 +34,8 @@ def create_job(store: Store, owner: str | None, body: dict[str, Any], most: int 
         "id": job_id, "object": "fine_tuning.job", "created_at": int(time.time()), "model": body["model"],
         "training_file": body["training_file"], "validation_file": body.get("validation_file"),
         "hyperparameters": {k: hyper.get(k, "auto") for k in ("n_epochs", "batch_size", "learning_rate_multiplier")},
-        "lora": body.get("lora") or {}, "base_path": body.get("base_path"), "suffix": body.get("suffix"), "seed": body.get("seed") or 0,
+        "lora": body.get("lora") or {}, "base_path": body.get("base_path"), "base_sha256": body.get("base_sha256"),
+        "suffix": body.get("suffix"), "seed": body.get("seed") or 0,
         "metadata": body.get("metadata"), "status": "queued", "fine_tuned_model": None, "finished_at": None,
         "error": None, "result_files": [], "organization_id": "", "trained_tokens": None,
         "estimated_finish": None, "integrations": [], "method": {"type": "supervised"},
@@ -122,10 +124,13 @@ def fail_interrupted(store: Store) -> list[str]:
     return ids
 
 
-def register_model(store: Store, model_id: str, owner: str | None, base: str, path: str) -> None:
+def register_model(store: Store, model_id: str, owner: str | None, base: str, path: str,
+                   base_sha256: str | None = None) -> None:
+    """Store a fine-tuned model (or checkpoint): its base by name and by the hash of the weights it was
+    trained on."""
     with store.transaction() as db:
-        db.execute("INSERT OR REPLACE INTO models (id, owner, base, path, created_at) VALUES (?, ?, ?, ?, ?)",
-                   (model_id, owner, base, path, int(time.time())))
+        db.execute("INSERT OR REPLACE INTO models (id, owner, base, path, created_at, base_sha256) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (model_id, owner, base, path, int(time.time()), base_sha256))
 
 
 def _event(db: Any, job_id: str, message: str, level: str = "info", type: str = "message",

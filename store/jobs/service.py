@@ -69,14 +69,18 @@ class FineTuningService:
         return await lane("store").run(fn, *args)
 
     async def create(self, body: dict[str, Any], owner: str | None, sees: str | None,
-                     base_path: Callable[[str], str]) -> dict[str, Any]:
-        """``base_path`` maps the base model's name to what the worker loads (404/400 if it cannot train)."""
+                     base_path: Callable[[str], str],
+                     fingerprint: Callable[[str], str | None] | None = None) -> dict[str, Any]:
+        """``base_path`` maps the base model's name to what the worker loads (404/400 if it cannot train);
+        ``fingerprint`` to the hash of its weights, which the fine-tuned model is tied to."""
         store = self._store()
         for param in ("training_file", "validation_file"):
             if body.get(param) is not None:
                 await self._check_file(store, sees, param, body[param])
         lora = check_lora(body.pop("lora", None))
         path = await self._run(base_path, body["model"])
+        if fingerprint is not None:
+            body["base_sha256"] = await self._run(fingerprint, body["model"])
         most = self._settings.ft_max_queued_jobs
         job = await self._run(create_job, store, owner, {**body, "lora": lora, "base_path": path}, most)
         if job is None:

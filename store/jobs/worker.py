@@ -122,7 +122,7 @@ def run(store: Store, job_id: str, threads: int) -> int:
 
         def on_checkpoint(c: Checkpoint) -> None:
             name = f"{model_id(job)}:ckpt-step-{c.step}"
-            register_model(store, name, owner, job["model"], str(c.path))
+            register_model(store, name, owner, job["model"], str(c.path), job.get("base_sha256"))
             metrics: dict[str, Any] = {"step": c.step, "train_loss": c.train_loss}
             if c.valid_loss is not None:
                 metrics["valid_loss"] = c.valid_loss
@@ -139,7 +139,7 @@ def run(store: Store, job_id: str, threads: int) -> int:
         if metrics.get("stopped"):
             return 0
         name = model_id(job)
-        register_model(store, name, owner, job["model"], str(out))
+        register_model(store, name, owner, job["model"], str(out), job.get("base_sha256"))
         results = write_results(store, job_id, owner)
         update_job(store, job_id, event=f"The job has successfully completed: {name}",
                    only_if=frozenset({"running"}), status="succeeded", fine_tuned_model=name,

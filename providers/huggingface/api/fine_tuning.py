@@ -37,8 +37,9 @@ class FineTuningJobs:
     """``client.fine_tuning.jobs`` in process: every job in the home's store, the caller being its user."""
 
     def __init__(self, store: Callable[[], Store], model_names: Callable[[], dict[str, str]],
-                 allow_paths: bool) -> None:
+                 allow_paths: bool, fingerprint: Callable[[str], str | None] | None = None) -> None:
         self._store = store
+        self._fingerprint = fingerprint  # the hash of a base model's weights
         self._model_names = model_names  # names that stand for a path (the models option and the registry)
         self._allow_paths = allow_paths
         self._service: FineTuningService | None = None
@@ -59,7 +60,7 @@ class FineTuningJobs:
         if options.extra_body:  # checked like the request's own fields (lora is one)
             req = build_request(FineTuningJobRequest, {**req.model_dump(exclude_unset=True), **options.extra_body})
         body = req.model_dump(exclude_none=True)
-        job = await self.service().create(body, None, None, self._base)
+        job = await self.service().create(body, None, None, self._base, self._fingerprint)
         return FineTuningJob.model_validate(job)
 
     async def list_jobs(self, params: dict[str, Any]) -> PageResult[FineTuningJob]:

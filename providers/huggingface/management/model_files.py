@@ -170,6 +170,25 @@ def _check_link(entry: Path, roots: list[Path] | None) -> None:
         raise BadModelFile(f"{entry} is a link to a folder; model folders may link files only")
 
 
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.gguf", "*.pt", "*.pth")
+
+
+def weights_sha256(path: Path) -> str:
+    """The hash of a model's weights: a GGUF file's bytes, or a folder's weight files (names and bytes, in
+    name order)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = [path] if not path.is_dir() else sorted({f for p in WEIGHT_PATTERNS for f in path.glob(p)})
+    for file in files:
+        digest.update(file.name.encode() + b"\0")
+        fd = open_regular(file)
+        with os.fdopen(fd, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
 # -- GGUF ------------------------------------------------------------------------------------------------
 
 _GGUF_SCALARS = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}  # type -> bytes

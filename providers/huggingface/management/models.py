@@ -33,7 +33,7 @@ from llmaas.providers.huggingface.management.loading import (
     ensure_converted,
     resolve_source,
 )
-from llmaas.providers.huggingface.management.model_files import BadModelFile
+from llmaas.providers.huggingface.management.model_files import BadModelFile, weights_sha256
 from llmaas.providers.huggingface.management.pool import ModelPool
 from llmaas.store import Store, registry
 from llmaas.types import Model, ModelDeleted, ModelUnloaded, RunningModel
@@ -42,10 +42,10 @@ T = TypeVar("T")
 log: logging.Logger = logging.getLogger("llmaas.models")
 
 
-async def _io(fn: Callable[..., T], *args: Any) -> T:
+async def _io(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Model file work (and the store reads beside it) in the ``models`` lane: bounded threads with a time
     limit, never the threads that serve chat or the store's."""
-    return await lane("models").run(fn, *args)
+    return await lane("models").run(fn, *args, **kwargs)
 
 
 def _not_found(model: str) -> NotFoundError:
@@ -69,6 +69,18 @@ def unavailable(model: str, exc: BaseException) -> APIStatusError:
 
 def _name_taken(message: str) -> ConflictError:
     return ConflictError(message, status_code=409, param="name", code="model_exists")
+
+
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def _file_hash(path: Path) -> str:
+    """``weights_sha256`` of a built-in model, kept per file, size and modification time."""
+    info = path.stat()
+    key = (str(path), info.st_size, info.st_mtime_ns)
+    if key not in _HASHES:
+        _HASHES[key] = weights_sha256(path)
+    return _HASHES[key]
 
 
 class ModelCatalog:
@@ -103,11 +115,27 @@ class ModelCatalog:
     def fine_tuned(self, model: str) -> ModelSource:
         """A model fine-tuned here: its base's files and the job's adapter (from the store, read on every
         request, so a deleted model stops being served at once)."""
-        rows = self._store().query("SELECT base, path FROM models WHERE id = ?", (model,))
+        rows = self._store().query("SELECT base, path, base_sha256 FROM models WHERE id = ?", (model,))
         if not rows or not rows[0]["path"]:
             raise _not_found(model)
         base = self.resolve(rows[0]["base"])
+        trained_on = rows[0]["base_sha256"]
+        if trained_on is not None and trained_on != self.fingerprint(rows[0]["base"], base):
+            raise ConflictError(f"model {model!r} was trained on other weights than the model now named "
+                                f"{rows[0]['base']!r} (it was replaced); it is not served on them", status_code=409,
+                                param="model", code="base_model_changed")
         return dataclasses.replace(base, id=model, adapter=Path(rows[0]["path"]))
+
+    def fingerprint(self, model: str, source: ModelSource | None = None) -> str | None:
+        """The hash of the weights behind base model ``model``: the registry's (taken at registration), or for
+        a built-in model its file's (once per process)."""
+        entry = registry.get(self._store(), registry.resolve(self._store(), model))
+        if entry is not None:
+            return entry["weights_sha256"]
+        source = source or self.resolve(model)
+        if source.kind != "chat":
+            return None
+        return _file_hash(source.path / source.gguf_file if source.gguf_file else source.path)
 
     def engine(self, model: str, source: ModelSource | None = None) -> Engine:
         """The engine serving ``model``, started (and the model loaded on its thread) on first use. At most
@@ -217,7 +245,8 @@ class ModelCatalog:
                 raise BadRequestError(f"{path!r} is a GGUF file transformers cannot convert: "
                                       f"{type(exc).__name__}: {str(exc)[:300]}", status_code=400, param="path",
                                       code="invalid_model_file") from None
-        await self._add(name, candidate.kind, path=str(real), engine=candidate.engine)
+        sha = await _io(weights_sha256, candidate.path) if candidate.kind == "chat" else None
+        await self._add(name, candidate.kind, path=str(real), engine=candidate.engine, weights_sha256=sha)
         try:
             model = await _io(self._model, name)
         except Exception as exc:
@@ -281,14 +310,23 @@ class ModelCatalog:
     async def _delete_registered(self, entry: Any, force: bool) -> ModelDeleted:
         name, store = entry["id"], self._store()
         tuned = await _io(registry.tuned_from, store, name)
+        jobs = await _io(registry.jobs_on, store, name)
         if tuned and not force:
             raise ConflictError(f"{len(tuned)} fine-tuned model(s) use {name!r} as their base ({', '.join(tuned)}); "
                                 "delete them first, or pass force=True to delete them too", status_code=409,
                                 param="model", code="model_has_adapters")
+        if jobs and not force:
+            raise ConflictError(f"{len(jobs)} fine-tuning job(s) queued or running train on {name!r} "
+                                f"({', '.join(jobs)}); cancel them first, or pass force=True to cancel them too",
+                                status_code=409, param="model", code="model_has_jobs")
         source = self.resolve(name)
         self._unload_source(source, name)  # 409 while it serves requests
+        await _io(registry.cancel_jobs, store, jobs, f"its base model {name!r} was deleted")
+        paths = await _io(registry.adapter_paths, store, tuned, jobs)
         await _io(self._delete_tuned, tuned)
         await _io(registry.remove, store, name)
+        for path in paths:  # the adapters' blobs, under the store's own folder only
+            await _io(shutil.rmtree, path, True)
         if source.gguf_file and not await _io(self._copy_in_use, source):
             await _io(shutil.rmtree, converted_dir(source), True)  # made when it was registered
         return ModelDeleted(id=name, deleted=True)
