@@ -243,3 +243,41 @@ async def test_a_deployment_failing_its_health_check_leaves_the_rotation_until_i
                    for _ in range(4)]
         assert "a" in answers and ra.call_count > calls_before
     await r.aclose()
+
+
+ECHO = {"error": {"message": "bad request; you sent Authorization: Bearer sk-upstream-secret from "
+                             "postgresql://admin:hunter2@db.internal:5432/prod", "type": "invalid_request_error",
+                  "param": "messages", "code": "invalid_value"}}
+
+
+@respx.mock
+def test_upstream_error_text_is_never_forwarded():
+    respx.post(f"{A}/chat/completions").mock(return_value=httpx.Response(400, json=ECHO))
+    r = router(dep("chat", A, name="internal-node-7"))
+    with client_for(r) as c, pytest.raises(llmaas.BadRequestError) as caught:
+        c.chat.completions.create(model="chat", messages=MSG)
+    text = caught.value.message
+    assert caught.value.status_code == 400 and caught.value.code == "invalid_value"  # status and kind kept
+    assert "'chat'" in text and not any(s in text for s in ("sk-upstream", "hunter2", "db.internal", "a.test",
+                                                            "internal-node-7"))
+    assert caught.value.param == "messages"
+    shady = {"error": {"message": "x", "type": "invalid_request_error", "param": "Bearer sk-1 at http://10.0.0.1",
+                       "code": "postgresql://admin:pw@db"}}
+    respx.post(f"{A}/chat/completions").mock(return_value=httpx.Response(422, json=shady))
+    with client_for(r) as c, pytest.raises(llmaas.APIStatusError) as caught:
+        c.chat.completions.create(model="chat", messages=MSG)
+    assert caught.value.code is None and caught.value.param is None and "sk-1" not in caught.value.message
+
+
+@respx.mock
+def test_open_breakers_say_when_to_come_back():
+    respx.post(f"{A}/chat/completions").mock(return_value=httpx.Response(500, json=ECHO))
+    r = router(dep("chat", A, name="a"), failure_threshold=1, cooldown=30)
+    with client_for(r) as c:
+        with pytest.raises(llmaas.AllDeploymentsFailedError) as first:
+            c.chat.completions.create(model="chat", messages=MSG)
+        assert "hunter2" not in first.value.message
+        with pytest.raises(llmaas.AllDeploymentsFailedError) as closed:  # the breaker is open now
+            c.chat.completions.create(model="chat", messages=MSG)
+    assert closed.value.retry_after is not None and 20 < closed.value.retry_after <= 30
+    assert closed.value.should_retry is True
