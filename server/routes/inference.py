@@ -89,8 +89,7 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> Any:
 @router.post("/moderations", response_model=ModerationResponse)
 async def moderations(body: ModerationRequest, request: Request) -> Any:
     state, who = caller(request)
-    require(state.provider, Capability.MODERATIONS, "moderations")
-    await require_visible(state, who, body.model)
+    require(state.provider, Capability.MODERATIONS, "moderations")  # any model but the moderation one: one 404
     result = await metered(state, who, "moderations", body.model, lambda: state.provider.moderate(body, OPTIONS),
                            request)
     hits = [sorted(c for c, hit in r.categories.items() if hit) for r in getattr(result, "results", [])]
