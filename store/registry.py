@@ -9,7 +9,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from . import Store
+from llmaas.store import Store
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -82,7 +82,7 @@ def jobs_on(store: Store, base: str) -> list[str]:
 
 
 def cancel_jobs(store: Store, jobs: list[str], why: str) -> None:
-    from .jobs.records import update_job
+    from llmaas.store.jobs.records import update_job
 
     for job_id in jobs:
         update_job(store, job_id, event=f"The job was cancelled: {why}", status="cancelled",
