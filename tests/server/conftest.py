@@ -14,6 +14,20 @@ CHAT = "smollm2-135m-instruct"
 EMBED = "all-minilm-l6-v2"
 
 
+def without_lifespan(app):
+    """``app`` for an ASGI test client that starts and stops it around every request: its lifespan would
+    close the provider and the store, which a test module keeps for the whole run."""
+    async def served(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        await app(scope, receive, send)
+    return served
+
+
 def _seed_converted_models(home):
     """Link the built-in model this test process already converted (in its own LLMAAS_HOME) into a new
     server's home, so each server does not convert the GGUF again (about 20 s each)."""

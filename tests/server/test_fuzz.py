@@ -26,6 +26,8 @@ from llmaas.server.app import create_app
 from llmaas.server.state import ServerConfig
 from llmaas.store import Store
 
+from .conftest import without_lifespan
+
 EXAMPLES = 120  # per operation; the operations with bodies reach it, and the run sends well over 2,000
 # CI replays the same generated requests every run; LLMAAS_FUZZ_RANDOM=1 explores new ones (how the
 # tiny-top_p bug below was found)
@@ -69,16 +71,7 @@ max-examples = {EXAMPLES}
 APP.state.llmaas.ready = True
 
 
-async def served(scope, receive, send):
-    """The app without its lifespan: the ASGI client starts and stops an app around every request, and the
-    lifespan's end closes the provider and the store, which this module keeps for the whole run."""
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
-    await APP(scope, receive, send)
+served = without_lifespan(APP)
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", served, config=CONFIG)

@@ -25,7 +25,7 @@ from llmaas.server.app import create_app
 from llmaas.server.state import ServerConfig
 from llmaas.store import Store
 
-from .conftest import CHAT
+from .conftest import CHAT, without_lifespan
 
 CASES = 1000  # per test: two tests, so every run tries 2,000 cases (and sends about 5,000 requests)
 HOME = tempfile.mkdtemp(prefix="llmaas-fuzz-files-", dir=os.environ.get("LLMAAS_HOME"))
@@ -42,15 +42,7 @@ SENT: list[int] = []
 FOLDERS = itertools.count()
 
 
-async def served(scope, receive, send):
-    """The app without its lifespan (which would close the provider and store this module keeps)."""
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
-    await APP(scope, receive, send)
+served = without_lifespan(APP)
 
 
 CLIENT = TestClient(served)
