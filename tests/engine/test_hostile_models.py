@@ -74,12 +74,25 @@ def crafted_gguf(path, strings):
     return path
 
 
+def dense_gguf(path, strings=600_000):
+    """A GGUF that holds every item it declares: 600,000 one-letter tokens in 5 MB (a parser took 12 s on it,
+    holding the interpreter; a real model file holds about one item per kilobyte)."""
+    body = struct.pack("<4sIQQ", b"GGUF", 3, 0, 2)
+    key = b"general.architecture"
+    body += struct.pack("<Q", len(key)) + key + struct.pack("<IQ", 8, 5) + b"llama"
+    key = b"tokenizer.ggml.tokens"
+    body += struct.pack("<Q", len(key)) + key + struct.pack("<IIQ", 9, 8, strings)
+    path.write_bytes(body + (struct.pack("<Q", 1) + b"a") * strings)
+    return path
+
+
 def test_every_hostile_model_file_is_a_4xx_and_nothing_is_stored(tmp_path, model_dir):
     root = tmp_path / "models"
     root.mkdir()
     made = hostile_folders(root, model_dir / "tiny-gpt2")
     made["crafted.gguf"] = crafted_gguf(root / "crafted.gguf", 10**9)
     made["huge-count.gguf"] = crafted_gguf(root / "huge-count.gguf", 2**62)
+    made["dense.gguf"] = dense_gguf(root / "dense.gguf")
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.safetensors").write_bytes(b"x")
@@ -150,3 +163,31 @@ def test_an_adapter_is_served_only_on_the_weights_it_was_trained_on(tmp_path, mo
             client.chat.completions.create(model="ft:base:mine:ftjob-1", messages=[{"role": "user", "content": "hi"}],
                                            max_tokens=2)
         assert caught.value.code == "base_model_changed"
+
+
+def test_a_gguf_is_converted_in_a_child_process(tmp_path, monkeypatch):
+    """Registration converts a GGUF in a child process (a crafted file cannot hold this one's interpreter);
+    the result serves as any model does."""
+    import subprocess
+
+    from llmaas.providers.huggingface.management.loading import builtin_sources
+
+    source = builtin_sources()[CHAT]
+    copy = tmp_path / "models" / "copy.gguf"
+    copy.parent.mkdir()
+    os.link(source.path / source.gguf_file, copy)  # another file name and place: a conversion of its own
+    children = []
+    real_run = subprocess.run
+
+    def run(args, **kwargs):
+        children.append(args)
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    with make_client(tmp_path / "home", model_dirs=[str(copy.parent)]) as client:
+        model = client.models.register("copy", path=str(copy))
+        assert model.architecture == "LlamaForCausalLM"
+        assert any("llmaas.providers.huggingface.management.convert" in a for args in children for a in args)
+        reply = client.chat.completions.create(model="copy", messages=[{"role": "user", "content": "Hi"}],
+                                               max_tokens=2)
+        assert reply.usage.completion_tokens >= 1

@@ -25,12 +25,12 @@ from llmaas._lanes import lane
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
 from llmaas.providers.huggingface.engine.loop import Engine
+from llmaas.providers.huggingface.management.convert import ConversionFailed, convert_in_child
 from llmaas.providers.huggingface.management.loading import (
     MINILM,
     ModelSource,
     builtin_sources,
     converted_dir,
-    ensure_converted,
     resolve_source,
 )
 from llmaas.providers.huggingface.management.model_files import BadModelFile, weights_sha256
@@ -39,6 +39,7 @@ from llmaas.store import Store, registry
 from llmaas.types import Model, ModelDeleted, ModelUnloaded, RunningModel
 
 T = TypeVar("T")
+CONVERSION_TIMEOUT = 1800.0  # seconds a GGUF's conversion may take at registration (a 7B model: minutes)
 log: logging.Logger = logging.getLogger("llmaas.models")
 
 
@@ -238,13 +239,12 @@ class ModelCatalog:
         candidate = await _io(inspect_path, real, roots)
         if candidate.path.is_file():
             source = ModelSource(name, candidate.path.parent, gguf_file=candidate.path.name)
-            try:
-                await _io(ensure_converted, source, self.progress)
-            except Exception as exc:  # noqa: BLE001 - a file transformers cannot convert, whatever it raises
-                log.warning("converting %s failed", candidate.path, exc_info=exc)
-                raise BadRequestError(f"{path!r} is a GGUF file transformers cannot convert: "
-                                      f"{type(exc).__name__}: {str(exc)[:300]}", status_code=400, param="path",
-                                      code="invalid_model_file") from None
+            try:  # in a child process: a crafted file cannot hold this process's interpreter for minutes
+                await _io(convert_in_child, source, self.progress, CONVERSION_TIMEOUT)
+            except ConversionFailed as exc:
+                log.warning("converting %s failed: %s", candidate.path, exc)
+                raise BadRequestError(f"{path!r} is a GGUF file llmaas cannot convert: {exc}", status_code=400,
+                                      param="path", code="invalid_model_file") from None
         sha = await _io(weights_sha256, candidate.path) if candidate.kind == "chat" else None
         await self._add(name, candidate.kind, path=str(real), engine=candidate.engine, weights_sha256=sha)
         try:
