@@ -1,6 +1,6 @@
 """Lanes: bounded pools of threads, one per kind of blocking work, so that one kind cannot take the threads
-another needs. Store calls run in the ``store`` lane; reading, converting and describing model files in the
-``models`` lane. Work in a lane has a time limit: a caller waits at most that long (503 ``work_timed_out``),
+another needs. Store calls run in the ``store`` lane; reading and describing model files in the ``models``
+lane; converting GGUF files in the ``convert`` lane. Work in a lane has a time limit: a caller waits at most that long (503 ``work_timed_out``),
 while the call itself runs on to its end in its thread, counted as stuck until it does. When every thread of
 a lane is busy and ``max_waiting`` calls already wait, a new call is refused at once (503 ``server_busy``)
 rather than queued behind work that may never end. ``stats()`` is what ``/ready`` and ``/metrics`` show.
@@ -101,7 +101,9 @@ class Lane:
 
 
 _LANES: dict[str, Lane] = {}
-_DEFAULTS: dict[str, tuple[int, float | None]] = {"store": (4, None), "models": (2, 600.0)}
+# store calls; reading and describing model files; converting GGUF files (a child process each, minutes
+# for a large model: a lane of their own, so that listing models never waits behind one)
+_DEFAULTS: dict[str, tuple[int, float | None]] = {"store": (4, None), "models": (2, 600.0), "convert": (1, 1800.0)}
 _guard = threading.Lock()
 
 

@@ -240,7 +240,7 @@ class ModelCatalog:
         if candidate.path.is_file():
             source = ModelSource(name, candidate.path.parent, gguf_file=candidate.path.name)
             try:  # in a child process: a crafted file cannot hold this process's interpreter for minutes
-                await _io(convert_in_child, source, self.progress, CONVERSION_TIMEOUT)
+                await lane("convert").run(convert_in_child, source, self.progress, CONVERSION_TIMEOUT)
             except ConversionFailed as exc:
                 log.warning("converting %s failed: %s", candidate.path, exc)
                 raise BadRequestError(f"{path!r} is a GGUF file llmaas cannot convert: {exc}", status_code=400,
