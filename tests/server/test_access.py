@@ -19,7 +19,7 @@ MSG = [{"role": "user", "content": "Hi"}]
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory):
     """A server with an admin, two ordinary keys and a revoked one; small limits for the body tests."""
-    s = ServerProcess(tmp_path_factory.mktemp("access"))
+    s = ServerProcess(tmp_path_factory.mktemp("access"), LLMAAS_FT_MAX_EXAMPLE_KB=1024)  # the body limits decide
     s.extra_args = ["--max-body-mb", "1", "--max-json-mb", "0.5", "--cors-origin", "https://app.example"]
     s.keys = {name: s.cli("keys", "create", name, *flags).strip().splitlines()[-1]
               for name, flags in (("root", ["--admin"]), ("alice", []), ("bob", []), ("gone", []))}
