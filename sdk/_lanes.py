@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import anyio
@@ -28,12 +29,43 @@ class LaneError(APIStatusError):
     """A lane refused or gave up waiting for a call (503)."""
 
 
+class _DaemonPool:
+    """``threads`` daemon threads taking calls from one queue, started as calls come. Daemon, as anyio's and
+    asyncio's worker threads of an event loop are not joined either: an idle lane never holds up the
+    interpreter's exit (joining pool threads at exit, after torch had run in the process, aborted it)."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self._threads, self._name = threads, name
+        self._calls: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        self._started = 0
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._calls.put((future, lambda: fn(*args)))
+        with self._lock:
+            if self._started < self._threads:
+                self._started += 1
+                threading.Thread(target=self._work, name=f"{self._name}-{self._started}", daemon=True).start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, call = self._calls.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(exc)
+
+
 class Lane:
     def __init__(self, name: str, threads: int, timeout: float | None = None, max_waiting: int = 64) -> None:
         if threads < 1:
             raise ValueError("a lane needs at least one thread")
         self.name, self.threads, self.timeout, self.max_waiting = name, threads, timeout, max_waiting
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix=f"llmaas-{name}")
+        self._pool = _DaemonPool(threads, f"llmaas-{name}")
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._running: dict[int, float] = {}  # call -> when it started
