@@ -58,9 +58,11 @@ def error_response(exc: BaseException) -> JSONResponse:
     """The envelope for ``exc``, without logging (for a status that is only metered)."""
     if isinstance(exc, APIStatusError):
         if exc.response is not None and exc.status_code in (401, 403, 407):
-            # the upstream refused this server's own credentials: not the caller's fault nor its key's
-            return envelope(502, f"the upstream API refused this server's credentials ({exc.message})",
-                            code="upstream_auth_failed", type="server_error")
+            # the upstream refused this server's own credentials: not the caller's fault nor its key's (what
+            # the upstream said may echo those credentials: it is logged, not sent on)
+            log.warning("the upstream API refused this server's credentials: %s", exc.message[:500])
+            return envelope(502, "the upstream API refused this server's credentials", code="upstream_auth_failed",
+                            type="server_error")
         return envelope(exc.status_code, exc.message, param=exc.param, code=exc.code, type=exc.type,
                         headers=_retry_headers(exc) or None)
     if isinstance(exc, APITimeoutError):

@@ -83,6 +83,9 @@ def public_error(model: str, exc: BaseException) -> BaseException:
         return APIStatusError(f"a deployment for model {model!r} failed ({type(exc).__name__})", status_code=502,
                               code="upstream_error", type="server_error")
     log.warning("model %r: a deployment refused the request: %s", model, _describe(exc))
+    if isinstance(exc, APIStatusError) and exc.status_code in (401, 403, 407):  # the router's key, not the caller's
+        return APIStatusError(f"a deployment for model {model!r} refused the router's credentials", status_code=502,
+                              code="upstream_auth_failed", type="server_error")
     out = copy.copy(exc)
     status = getattr(exc, "status_code", None)
     code = exc.code if exc.code and SAFE_FIELD.fullmatch(exc.code) else None

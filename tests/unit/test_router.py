@@ -281,3 +281,13 @@ def test_open_breakers_say_when_to_come_back():
             c.chat.completions.create(model="chat", messages=MSG)
     assert closed.value.retry_after is not None and 20 < closed.value.retry_after <= 30
     assert closed.value.should_retry is True
+
+
+@respx.mock
+def test_an_upstream_refusing_the_routers_key_is_not_the_callers_401():
+    refused = {"error": {"message": "Incorrect API key provided: sk-router-secret", "code": "invalid_api_key"}}
+    respx.post(f"{A}/chat/completions").mock(return_value=httpx.Response(401, json=refused))
+    with client_for(router(dep("chat", A))) as c, pytest.raises(llmaas.APIStatusError) as caught:
+        c.chat.completions.create(model="chat", messages=MSG)
+    assert caught.value.status_code == 502 and caught.value.code == "upstream_auth_failed"
+    assert "sk-router-secret" not in caught.value.message
