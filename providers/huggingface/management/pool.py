@@ -4,15 +4,14 @@ with the one thread that runs embedding and moderation work."""
 
 from __future__ import annotations
 
-import concurrent.futures
+import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
-
 from llmaas._errors import APIStatusError, BadRequestError, ConflictError
-from llmaas._threads import call_soon_threadsafe, to_thread
+from llmaas._lanes import Lane
+from llmaas._threads import to_thread
 from llmaas.providers.huggingface.engine.loop import Engine, EngineConfig, LoadedModel
 from llmaas.providers.huggingface.management.loading import ModelSource, converted_dir, ensure_converted
 from llmaas.providers.huggingface.model.adapters import AdapterCache
@@ -35,7 +34,7 @@ class ModelPool:
         self.embedders: dict[str, Embedder] = {}
         self.adapters = AdapterCache(settings.max_adapters)  # LoRA adapters by fine-tuned model id
         self.moderator: Moderator | None = None
-        self._torch: concurrent.futures.ThreadPoolExecutor | None = None
+        self._torch: Lane | None = None
 
     # -- chat engines -------------------------------------------------------------------------------
 
@@ -163,19 +162,11 @@ class ModelPool:
         return self.moderator
 
     async def on_torch_thread(self, fn: Callable[[], T]) -> T:
-        """Embedding work runs on one long-lived thread of its own, never on a pool of many."""
+        """Embedding work runs on one long-lived thread of its own, never on a pool of many (a lane of one
+        thread, without a time limit; every call waits its turn)."""
         if self._torch is None:
-            self._torch = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmaas-torch")
-        future = self._torch.submit(fn)
-        done = anyio.Event()
-        schedule = call_soon_threadsafe()
-        future.add_done_callback(lambda _: schedule(done.set))
-        try:
-            await done.wait()
-        except BaseException:
-            future.cancel()  # not started yet: it never will be
-            raise
-        return future.result()
+            self._torch = Lane("torch", 1, timeout=None, max_waiting=sys.maxsize)
+        return await self._torch.run(fn)
 
     # -- what is loaded -----------------------------------------------------------------------------
 
@@ -199,9 +190,7 @@ class ModelPool:
         engines, self.engines = list(self.engines.values()), {}
         for engine in engines:
             await to_thread(engine.shutdown)
-        if self._torch is not None:
-            self._torch.shutdown(wait=False)
-            self._torch = None
+        self._torch = None  # its daemon thread goes idle; calls in flight finish
 
 
 def _as_list(value: Any) -> list[Any]:  # a config's eos_token_id: an id, a list of them, or None
