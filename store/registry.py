@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from llmaas.store import Store
+from llmaas.store.jobs.records import ACTIVE, update_job
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -77,16 +78,14 @@ def tuned_from(store: Store, base: str) -> list[str]:
 def jobs_on(store: Store, base: str) -> list[str]:
     """Fine-tuning jobs queued or running on base model ``base``."""
     rows = store.query("SELECT id FROM fine_tuning_jobs WHERE json_extract(body, '$.model') = ? "
-                       "AND status IN ('queued', 'running', 'validating_files') ORDER BY created_at", (base,))
+                       "AND status IN (?, ?, ?) ORDER BY created_at", (base, *ACTIVE))
     return [r["id"] for r in rows]
 
 
 def cancel_jobs(store: Store, jobs: list[str], why: str) -> None:
-    from llmaas.store.jobs.records import update_job
-
     for job_id in jobs:
         update_job(store, job_id, event=f"The job was cancelled: {why}", status="cancelled",
-                   only_if=frozenset({"queued", "running", "validating_files"}), finished_at=int(time.time()),
+                   only_if=frozenset(ACTIVE), finished_at=int(time.time()),
                    estimated_finish=None)
 
 

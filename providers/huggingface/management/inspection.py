@@ -42,6 +42,11 @@ def _bad(message: str, code: str = "invalid_model_path") -> BadRequestError:
     return BadRequestError(message, status_code=400, param="path", code=code)
 
 
+def allowed_roots(model_dirs: list[Path] | None) -> list[Path] | None:
+    """The allowed model folders with links resolved (None: anywhere)."""
+    return [d.expanduser().resolve() for d in model_dirs] if model_dirs is not None else None
+
+
 def check_allowed(path: Path, model_dirs: list[Path] | None) -> Path:
     """``path`` with links resolved, if it lies under one of ``model_dirs`` (None: anywhere)."""
     try:
@@ -54,7 +59,7 @@ def check_allowed(path: Path, model_dirs: list[Path] | None) -> Path:
         raise PermissionDeniedError("registering models is off on this server: start it with --model-dir FOLDER "
                                     "(or LLMAAS_MODEL_DIRS) to allow the models in that folder",
                                     status_code=403, param="path", code="model_dirs_not_configured")
-    roots = [d.expanduser().resolve() for d in model_dirs]
+    roots = allowed_roots(model_dirs) or []
     if not any(real == r or real.is_relative_to(r) for r in roots):
         raise PermissionDeniedError(f"{str(path)!r} is not under an allowed model folder "
                                     f"({', '.join(map(str, roots))})", status_code=403, param="path",

@@ -230,13 +230,16 @@ class ModelCatalog:
         first (regular files only, sizes and headers bounded, links confined to the model folders); a GGUF
         is converted now, once, with a progress bar. Nothing is stored unless every check and the conversion
         succeed, and the model can be described."""
-        from llmaas.providers.huggingface.management.inspection import check_allowed, inspect_path
+        from llmaas.providers.huggingface.management.inspection import (
+            allowed_roots,
+            check_allowed,
+            inspect_path,
+        )
 
         _check_name(name)
         await _io(self._check_free, name)
         real = check_allowed(Path(path), self.model_dirs)
-        roots = [d.expanduser().resolve() for d in self.model_dirs] if self.model_dirs is not None else None
-        candidate = await _io(inspect_path, real, roots)
+        candidate = await _io(inspect_path, real, allowed_roots(self.model_dirs))
         if candidate.path.is_file():
             source = ModelSource(name, candidate.path.parent, gguf_file=candidate.path.name)
             try:  # in a child process: a crafted file cannot hold this process's interpreter for minutes
