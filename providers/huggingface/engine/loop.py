@@ -149,7 +149,7 @@ class Engine:
     def lm(self) -> LanguageModel:
         """The model, once it has loaded (after ``wait_ready``)."""
         if self.model is None:
-            raise RuntimeError("the engine's model has not loaded yet; call wait_ready first")
+            raise RuntimeError("the engine's model has not loaded yet (call wait_ready first) or it has stopped")
         return self.model
 
     @property
@@ -217,13 +217,42 @@ class Engine:
             self._fail_everything(exc)
             return
         self._ready.set()
-        while not self._stopping:
+        try:
+            while not self._stopping:
+                try:
+                    self._turn()
+                except Exception as exc:  # a bug: fail what is running, keep serving
+                    log.exception("engine step failed")
+                    self._fail_running(InternalServerError(f"engine error: {exc}", status_code=500))
+                    self._fail_admitting(InternalServerError(f"engine error: {exc}", status_code=500))
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Answer what is left and drop every tensor, here on the engine thread, which ``shutdown`` joins.
+        Left to whichever thread drops the engine last (a worker thread that ran ``shutdown``, say), freeing
+        the model could still be under way when the interpreter finalizes, and a daemon thread inside torch's
+        tensor free at that moment aborts the process (``terminate called without an active exception``)."""
+        stopped = APIStatusError("the model was unloaded while this request waited; retry", status_code=503,
+                                 code="model_unloaded", type="server_error", retry_after=1.0)
+        self._fail_running(stopped)
+        self._fail_admitting(stopped)
+        left = [*self._waiting, *([self._partial.request] if self._partial is not None else [])]
+        while True:
             try:
-                self._turn()
-            except Exception as exc:  # a bug: fail what is running, keep serving
-                log.exception("engine step failed")
-                self._fail_running(InternalServerError(f"engine error: {exc}", status_code=500))
-                self._fail_admitting(InternalServerError(f"engine error: {exc}", status_code=500))
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                left.append(item)
+        for request in left:
+            if not request.failed:
+                request.failed = True
+                request.push(Failed(stopped))
+        self._waiting.clear()
+        self._partial = None
+        self.model = None
+        self._counts = self._bitmask = None
 
     def _turn(self) -> None:
         self._take_inbox(block=not self._running and not self._waiting and self._partial is None)
