@@ -26,8 +26,9 @@ async def collect(streams: Streams, req: CompletionRequest, rid: str, created: i
             async for ev in events:
                 if isinstance(ev, TokenEvent):
                     c = choices.setdefault(base + ev.index, {"text": echo, "finish_reason": None, "lp": []})
-                    if ev.choice is not None and req.logprobs is not None:
-                        c["lp"].append((ev.choice, len(c["text"])))
+                    scored = ev.choice or ev.stop_choice  # a stop token too: an entry per generated token
+                    if scored is not None and req.logprobs is not None:
+                        c["lp"].append((scored, len(c["text"])))
                     c["text"] += ev.text
                     c["finish_reason"] = ev.finish_reason or c["finish_reason"]
                 else:
@@ -56,8 +57,9 @@ async def stream(streams: Streams, req: CompletionRequest, rid: str, created: in
                 if not ev.text and ev.finish_reason is None:
                     continue
                 lp = None
-                if ev.choice is not None and req.logprobs is not None:
-                    lp = completion_logprobs(tok, [(ev.choice, 0)])
+                scored = ev.choice or ev.stop_choice
+                if scored is not None and req.logprobs is not None:
+                    lp = completion_logprobs(tok, [(scored, 0)])
                 yield Completion.model_validate({"id": rid, "created": created, "model": req.model, "choices": [
                     {"index": base + ev.index, "text": ev.text, "finish_reason": ev.finish_reason, "logprobs": lp}]})
             else:

@@ -515,11 +515,13 @@ class Engine:
                 continue
             params = seq.request.params
             token = choice.token
+            stop_choice = None
             seq.generated += 1
             seq.request.completion_tokens += 1
             finish = None
             if token in params.stop_token_ids and (not params.ignore_eos or seq.matcher is not None):
                 text, finish, event_token, event_choice = seq.text.finish(), "stop", None, None
+                stop_choice = choice
             elif seq.matcher is not None and not seq.matcher.consume_token(token):
                 self._fail_request(seq.request, InternalServerError(
                     f"constrained decoding failed: {seq.matcher.get_error()}", status_code=500), [])
@@ -540,7 +542,7 @@ class Engine:
                 elif seq.generated >= params.max_tokens or seq.pos >= model.max_len:
                     finish = "length"
                     text += seq.text.finish()
-            seq.request.push(TokenEvent(seq.index, text, event_token, event_choice, finish))
+            seq.request.push(TokenEvent(seq.index, text, event_token, event_choice, finish, stop_choice))
             if finish is not None:
                 seq.finished = True
                 done.append(seq)

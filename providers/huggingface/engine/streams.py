@@ -29,6 +29,9 @@ class TokenEvent:
     token: int | None
     choice: Choice | None = None
     finish_reason: str | None = None
+    #: the stop token that ended the choice, with its logprob: not part of the text, but legacy completions
+    #: list it with the tokens (as OpenAI and vLLM do; lm-evaluation-harness reads it)
+    stop_choice: Choice | None = None
 
 
 @dataclass
