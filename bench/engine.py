@@ -6,9 +6,12 @@
   batched ``generate`` at batch 32, in fp32 and in bf16;
 - time to first token and inter-token latency (p50, p95) at each level, and each process's peak memory;
 - the engine's variants in the same run: the default, with torch ops instead of the native kernels
-  (``LLMAAS_NATIVE_KERNELS=off``), with bf16 matmuls instead of dynamic int8
-  (``LLMAAS_INT8_MATMUL=off``), and with prefill unchunked (``LLMAAS_PREFILL_CHUNK=4096``: a burst of
+  (``LLMAAS_NATIVE_KERNELS=off``), with dynamic int8 matmuls instead of bf16
+  (``LLMAAS_INT8_MATMUL=on``, opt-in), and with prefill unchunked (``LLMAAS_PREFILL_CHUNK=4096``: a burst of
   prompts prefilled in one pass, as before chunking);
+- 64 sustained clients, each sending its next request when the last is answered (vLLM's
+  ``benchmark_serving`` at a fixed concurrency): greedy with ``ignore_eos``, and sampled at temperature 0.7
+  and 1.0, ending at end-of-turn or 128 tokens, against the same static-batch baselines;
 - cold start: ``Client()`` to the first answer, in a fresh process, first run (GGUF conversion) and cached;
 - llama-cpp-python on the same GGUF, where it is installed.
 
@@ -114,6 +117,40 @@ async def llmaas_concurrent(provider: HuggingFaceProvider, n: int) -> tuple[floa
     return sum(r[1] for r in results) / elapsed, [r[0] for r in results], [g for r in results for g in r[3]]
 
 
+SUSTAINED = {  # workload: (temperature, ignore_eos)
+    "greedy, 128 tokens each (`ignore_eos`)": (0.0, True),
+    "temperature 0.7, ending at end-of-turn or 128 tokens": (0.7, False),
+    "temperature 1.0, ending at end-of-turn or 128 tokens": (1.0, False),
+}
+
+
+async def sustained(provider: HuggingFaceProvider, clients: int, seconds: float, temperature: float,
+                    ignore_eos: bool) -> dict[str, float]:
+    """``clients`` clients, each sending its next request as soon as the last is answered, for ``seconds``
+    (as vLLM's ``benchmark_serving`` at a fixed concurrency): completion tokens of the requests that finished
+    in the window per second, requests done and their mean length."""
+    async with llmaas.AsyncClient(provider=provider) as client:
+        await _one(client, 0)  # warm-up
+        start = time.perf_counter()
+        deadline = start + seconds
+        tokens: list[int] = []
+
+        async def user(u: int) -> None:
+            i = 0
+            while time.perf_counter() < deadline:
+                r = await client.chat.completions.create(
+                    model=SMOLLM2, messages=messages(u * 1000 + i), max_tokens=NEW_TOKENS, temperature=temperature,
+                    ignore_eos=ignore_eos)
+                if time.perf_counter() <= deadline and r.usage:
+                    tokens.append(r.usage.completion_tokens)
+                i += 1
+
+        await asyncio.gather(*(user(u) for u in range(clients)))
+        elapsed = min(time.perf_counter(), deadline) - start
+    return {"tokens_per_s": sum(tokens) / elapsed, "requests": len(tokens),
+            "mean_tokens": sum(tokens) / max(1, len(tokens))}
+
+
 def llmaas_single(provider: HuggingFaceProvider) -> float:
     async def run() -> float:
         async with llmaas.AsyncClient(provider=provider) as client:
@@ -176,6 +213,11 @@ def run_only(kind: str, args: list[str]) -> Any:
         levels = {n: asyncio.run(llmaas_concurrent(provider, n)) for n in map(int, args[1:])}
         return {"single": single, "levels": {n: list(v) for n, v in levels.items()},
                 "dtype": provider.settings.torch_dtype_name, "peak_gib": peak_rss_gib()}
+    if kind == "sustained":
+        provider = HuggingFaceProvider(progress=False)
+        clients, seconds = int(args[1]), float(args[2])
+        return {name: asyncio.run(sustained(provider, clients, seconds, t, eos))
+                for name, (t, eos) in SUSTAINED.items()}
     raise ValueError(kind)
 
 
@@ -187,7 +229,7 @@ def pct(values: list[float], q: float) -> float:
 VARIANTS = {  # name: environment
     "default": {},
     "torch ops only (`LLMAAS_NATIVE_KERNELS=off`)": {"LLMAAS_NATIVE_KERNELS": "off"},
-    "bf16 matmuls (`LLMAAS_INT8_MATMUL=off`)": {"LLMAAS_INT8_MATMUL": "off"},
+    "dynamic int8 matmuls (`LLMAAS_INT8_MATMUL=on`, opt-in: misses the fidelity gate)": {"LLMAAS_INT8_MATMUL": "on"},
     "prefill unchunked (`LLMAAS_PREFILL_CHUNK=4096`)": {"LLMAAS_PREFILL_CHUNK": "4096"},
 }
 
@@ -229,6 +271,15 @@ def main(quick: bool = False) -> str:
         f"{name} {run['peak_gib']:.2f}" for name, run in runs.items())]
     if cpp:
         lines.append(f"\nllama-cpp-python, 8 requests one at a time: {cpp[1]:.0f} tokens/s.")
+    seconds = 10 if quick else 40
+    held = isolated("sustained", t, "64", str(seconds))
+    lines += ["", f"### 64 sustained clients ({seconds} s each workload; each client sends its next request when "
+              "the last is answered)", "",
+              "| workload | completion tokens/s | vs static 32 fp32 | vs static 32 bf16 | requests answered | "
+              "mean tokens |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, r in held.items():
+        lines.append(f"| {name} | {r['tokens_per_s']:.0f} | {r['tokens_per_s'] / static32:.2f} | "
+                     f"{r['tokens_per_s'] / static16:.2f} | {r['requests']} | {r['mean_tokens']:.0f} |")
     if not quick:
         with tempfile.TemporaryDirectory() as home:
             first = cold_start(home)

@@ -24,8 +24,8 @@ def dump(out: str) -> None:
         provider = HuggingFaceProvider(progress=False, dtype=dtype, kv_cache_gb=0.1, int8_matmul="on")
         engine = provider.engine("smollm2-135m-instruct")
         engine.wait_ready()
-        engine.shutdown()  # the model is driven directly
         model, tok = engine.model, engine.tokenizer
+        engine.shutdown()  # the model is driven directly (stopping, the engine lets go of it)
         ids = torch.tensor(tok.encode(TEXT.read_text()[:6000], add_special_tokens=False)[:600])
         for kernel in KERNELS if dtype == "bfloat16" else ("float",):
             found[f"{dtype} score {kernel}"] = model.score(ids, top=5, kernel=kernel)

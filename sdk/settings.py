@@ -91,9 +91,14 @@ class EngineSettings(_Settings):
     int4_weights: Literal["auto", "off"] = Field(
         "auto", description="exact int4 weights for small decode batches where the weights lie on a 4-bit grid "
                             "(a model converted from a Q4 GGUF)")
+    int8_weights: Literal["off", "on"] = Field(
+        "off", description="int8 weight-only matmuls (per-row scales) for small decode batches where the weights "
+                           "are not on a 4-bit grid: faster at one stream, but they miss the fidelity gate (top-1 "
+                           "agreement with float32 0.96, docs/benchmarks.md), so opt-in")
     int8_matmul: Literal["auto", "on", "off"] = Field(
-        "auto", description="dynamic int8 (W8A8) matmuls for larger batches and prefill; auto: where the CPU "
-                            "has VNNI")
+        "off", description="dynamic int8 (W8A8) matmuls for larger batches and prefill: faster, but they miss "
+                           "the fidelity gate (top-1 agreement with float32 0.94, docs/benchmarks.md), so "
+                           "opt-in; auto: where the CPU has VNNI")
     native_kernels: Literal["auto", "on", "off"] = Field(
         "auto", description="the engine's C++ kernels for bf16 models; auto: where they build, else torch ops")
     prefill_chunk: int = Field(512, ge=16, description="prompts longer than this are prefilled a chunk per engine "

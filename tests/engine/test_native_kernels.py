@@ -119,8 +119,9 @@ def _engine_model(**settings):
 
     engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, **settings).engine(CHAT)
     engine.wait_ready()
-    engine.shutdown()  # the model is driven directly below
-    return engine.model, engine.tokenizer
+    model = engine.model
+    engine.shutdown()  # the model is driven directly below (stopping, the engine lets go of it)
+    return model, engine.tokenizer
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -174,8 +175,9 @@ def _engine_model(**settings):
 
     engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, **settings).engine(CHAT)
     engine.wait_ready()
-    engine.shutdown()  # the model is driven directly below
-    return engine.model, engine.tokenizer
+    model = engine.model
+    engine.shutdown()  # the model is driven directly below (stopping, the engine lets go of it)
+    return model, engine.tokenizer
 
 
 def _run(model, prompts, kernels, matmuls, feed=None, steps=8):

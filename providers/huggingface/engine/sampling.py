@@ -136,11 +136,13 @@ def _draw(probs: torch.Tensor, generators: list[torch.Generator | None]) -> torc
     3 ms for all 64. ``right=True`` finds the token whose interval holds the draw, never one of probability
     zero (a masked token's interval is empty)."""
     cdf = probs.cumsum(dim=-1)
+    total = cdf[:, -1:]
+    if not bool(torch.isfinite(total).all()) or bool((total <= 0).any()):
+        raise ValueError("a row's probabilities are not finite (its logits hold NaN or infinity)")
     u = torch.rand(len(generators), 1)
     for row, g in enumerate(generators):
         if g is not None:
             u[row] = torch.rand(1, generator=g)
-    total = cdf[:, -1:]
     below = torch.nextafter(total, torch.zeros_like(total))  # a draw rounded up to the total finds nothing
     return torch.searchsorted(cdf, torch.minimum(u * total, below), right=True).squeeze(1)
 

@@ -74,7 +74,7 @@ class ModelPool:
             model: CompactLM | TransformersLM = CompactLM(hf, dtype, max_len, int4=s.int4)
         else:  # an architecture the compact engine does not implement: the plain transformers path
             model = TransformersLM(hf, dtype, max_len)
-        model.enable_int8_decode(s.int8_decode_batch)
+        model.enable_int8_decode(s.int8_decode_batch, int8=s.int8_weights == "on")
         model.enable_native(s.native_kernels)
         if s.dynamic_int8:
             from llmaas.providers.huggingface.model.quant import CALIBRATION_TEXT

@@ -37,7 +37,7 @@ class TransformersLM:
 
     # -- the CompactLM interface the engine uses ------------------------------------------------------
 
-    def enable_int8_decode(self, max_batch: int, int4: bool = True) -> None:
+    def enable_int8_decode(self, max_batch: int, int4: bool = True, int8: bool = False) -> None:
         """The slow path keeps the model's own weights: no int8 or int4 copies."""
 
     def enable_dynamic_int8(self, calibration: Any) -> bool:
