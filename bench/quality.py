@@ -113,13 +113,13 @@ def main() -> str:
     row("prefill, one pass (bf16 matmuls)", "prompts up to the chunk size", "prefill", fid.one_pass(lm, pre))
     row("prefill in chunks of 128 (KV cache read back)", "longer prompts (`LLMAAS_PREFILL_CHUNK`)", "prefill",
         fid.chunked(lm, pre, 128))
-    row(f"decode, batch 1 ({small} weights, native kernels)", "one stream", "prefill", fid.decoded(lm, pre))
+    row(f"decode, batch 1 ({small} weights, native kernels)", "one stream", "prefill", fid.decoded(lm, pre, batch=1))
     row(f"decode, batch 4 ({small} weights, native kernels)", "2-4 streams", "batch 4",
         fid.decoded(lm, layouts["batch 4"]))
     row("decode, batch 64 (bf16 matmuls, native kernels)", "5-64 streams", "batch 64",
         fid.decoded(lm, layouts["batch 64"]))
     native, lm.native = lm.native, None
-    row(f"decode, batch 1 ({small} weights, torch ops)", "`LLMAAS_NATIVE_KERNELS=off`", "prefill", fid.decoded(lm, pre))
+    row(f"decode, batch 1 ({small} weights, torch ops)", "`LLMAAS_NATIVE_KERNELS=off`", "prefill", fid.decoded(lm, pre, batch=1))
     row("decode, batch 64 (bf16 matmuls, torch ops)", "`LLMAAS_NATIVE_KERNELS=off`", "batch 64",
         fid.decoded(lm, layouts["batch 64"]))
     lm.native = native
@@ -145,10 +145,10 @@ def main() -> str:
     lm.dynamic_int8 = False
     lm.enable_int8_decode(lm.int8_max_batch, int4=False)
     row("decode, batch 1 (bf16 layers, int8 head)", "`LLMAAS_INT4_WEIGHTS=off`; models not on a 4-bit grid",
-        "prefill", fid.decoded(lm, pre))
+        "prefill", fid.decoded(lm, pre, batch=1))
     lm.enable_int8_decode(lm.int8_max_batch, int4=False, int8=True)
     row("decode, batch 1 (int8 weights, per-row scales)", "`LLMAAS_INT8_WEIGHTS=on` (opt-in)", "prefill",
-        fid.decoded(lm, pre), default=False)
+        fid.decoded(lm, pre, batch=1), default=False)
 
     same, err, n = through_the_api()
     lines = [f"Text: {len(ids)} tokens ({', '.join(PIECES)}), in 10, 4 or 64 segments.", "",

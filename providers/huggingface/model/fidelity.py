@@ -87,14 +87,17 @@ def chunked(lm: CompactLM, segments: torch.Tensor, chunk: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def decoded(lm: CompactLM, segments: torch.Tensor) -> torch.Tensor:
-    """All segments side by side, a token per decode step (teacher-forced): a batch of ``rows`` running
-    sequences, through the KV cache and the kernels decode steps of that batch size use."""
+def decoded(lm: CompactLM, segments: torch.Tensor, batch: int | None = None) -> torch.Tensor:
+    """The segments a token per decode step (teacher-forced), ``batch`` side by side at a time (default: all
+    of them): running sequences through the KV cache and the kernels decode steps of that batch size use."""
     rows, t = segments.shape
-    lm.allocate(rows, _room(t))
+    batch = batch or rows
+    lm.allocate(batch, _room(t))
     out = torch.empty(rows, t, lm.vocab)
-    for p in range(t):
-        out[:, p] = lm.decode(segments[:, p], torch.full((rows,), p, dtype=torch.long))
+    for first in range(0, rows, batch):
+        group = segments[first:first + batch]
+        for p in range(t):
+            out[first:first + batch, p] = lm.decode(group[:, p], torch.full((group.shape[0],), p, dtype=torch.long))
     return out
 
 
