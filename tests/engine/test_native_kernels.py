@@ -263,3 +263,27 @@ def test_processes_starting_together_on_a_cold_cache_build_once(tmp_path):
     folder = tmp_path / "llmaas" / "kernels"
     assert len(list(folder.glob("*.so"))) == 1
     assert not [p for p in folder.iterdir() if p.is_dir()]  # the build folder is gone
+
+
+def test_exact_top_recomputes_the_likely_logits_and_no_others(kernels):
+    """The kernel and the torch ops of ``CompactLM._exact_top`` recompute the same logits, in float32: those
+    within the margin of each row's largest, and the asked-for id of each row."""
+    from llmaas.providers.huggingface.model.compact import EXACT_MARGIN
+
+    torch.manual_seed(3)
+    rows, hidden, vocab = 5, 576, 3000
+    x = torch.randn(rows, hidden) * 4
+    norm = torch.rand(hidden) + 0.5
+    head = (torch.randn(vocab, hidden) * 0.4).bfloat16()  # logits spread as a model's (std about 10)
+    normed = norm * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5))
+    exact = normed.double() @ head.double().T
+    rough = exact.float().bfloat16().float()  # what a bf16 head gives
+    also = torch.tensor([0, 1, 2, 3, 4]) * 500 + 7
+    out = rough.clone()
+    kernels.exact_top(x, norm, 1e-5, head, out, EXACT_MARGIN, also)
+    near = rough >= rough.amax(-1, keepdim=True) - EXACT_MARGIN
+    near[torch.arange(rows), also] = True
+    assert 1 < int(near.sum()) < rows * vocab // 4
+    assert torch.allclose(out[near].double(), exact[near], atol=2e-4, rtol=0)
+    assert torch.equal(out[~near], rough[~near])
+    assert (rough[near].double() - exact[near]).abs().max() > 1e-2  # there was something to correct

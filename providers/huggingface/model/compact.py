@@ -381,6 +381,10 @@ class CompactLM:
         row, and a row with more than ``EXACT_MOST`` of them keeps its ``EXACT_MOST`` largest."""
         flat = logits.view(-1, logits.shape[-1])
         xf = x.reshape(-1, x.shape[-1]).float()
+        if self.native is not None:  # one pass per row, no candidate lists: 8 ms -> well under 1 at 64 rows
+            picks = also.reshape(-1).contiguous() if also is not None else torch.empty(0, dtype=torch.long)
+            self.native.exact_top(xf.contiguous(), self.norm, self.eps, self.lm_head, flat, EXACT_MARGIN, picks)
+            return logits
         normed = self.norm * (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps))
         near = flat >= flat.amax(-1, keepdim=True) - EXACT_MARGIN
         if int(near.sum(-1).max()) > EXACT_MOST:

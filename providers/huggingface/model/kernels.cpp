@@ -476,7 +476,61 @@ std::vector<torch::Tensor> quantize_rows(torch::Tensor x, torch::Tensor into, do
   return {q, scale};
 }
 
+// x: [R, H] the final residual stream, float32; norm: [H] float32; head: [V, H] bf16; logits: [R, V] float32,
+// the head's own output, changed in place: every logit within margin of its row's largest, and also[r] where
+// also is not empty, recomputed in float32 from RMSNorm(x) * norm and the bf16 head (CompactLM._exact_top).
+void exact_top(torch::Tensor x, torch::Tensor norm, double eps, torch::Tensor head, torch::Tensor logits,
+               double margin, torch::Tensor also) {
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == torch::kFloat32 && x.is_contiguous(),
+              "x must be a contiguous float32 [R, H]");
+  const int64_t R = x.size(0), H = x.size(1);
+  TORCH_CHECK(norm.dim() == 1 && norm.size(0) == H && norm.scalar_type() == torch::kFloat32 && norm.is_contiguous(),
+              "norm must be a contiguous float32 [H]");
+  TORCH_CHECK(head.dim() == 2 && head.size(1) == H && head.scalar_type() == torch::kBFloat16 && head.is_contiguous(),
+              "head must be a contiguous bf16 [V, H]");
+  const int64_t V = head.size(0);
+  TORCH_CHECK(logits.dim() == 2 && logits.size(0) == R && logits.size(1) == V &&
+                  logits.scalar_type() == torch::kFloat32 && logits.is_contiguous(),
+              "logits must be a contiguous float32 [R, V]");
+  const bool with_also = also.numel() > 0;
+  TORCH_CHECK(!with_also || (also.dim() == 1 && also.size(0) == R && also.scalar_type() == torch::kInt64 &&
+                             also.is_contiguous()), "also must be a contiguous int64 [R] or empty");
+  const float* xp = x.data_ptr<float>();
+  const float* np = norm.data_ptr<float>();
+  const uint16_t* hp = reinterpret_cast<const uint16_t*>(head.data_ptr());
+  float* lp = logits.data_ptr<float>();
+  const int64_t* ap = with_also ? also.data_ptr<int64_t>() : nullptr;
+  over_rows(R, V, [&](int64_t r) {
+    std::vector<float> z(static_cast<size_t>(H));
+    const float* xr = xp + r * H;
+    float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+    for (int64_t j = 0; j < H; ++j) ss += xr[j] * xr[j];
+    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(H) + static_cast<float>(eps));
+    for (int64_t j = 0; j < H; ++j) z[j] = np[j] * (xr[j] * inv);
+    const float* zp = z.data();
+    auto dot = [&](int64_t v) {
+      const uint16_t* w = hp + v * H;
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = 0; j < H; ++j) s += zp[j] * bf16_to_float(w[j]);
+      return s;
+    };
+    float* lr = lp + r * V;
+    float top = -INFINITY;
+#pragma omp simd reduction(max : top)
+    for (int64_t v = 0; v < V; ++v) top = std::max(top, lr[v]);
+    const float cut = top - static_cast<float>(margin);
+    const int64_t a = with_also ? ap[r] : -1;
+    const bool also_left = a >= 0 && a < V && !(lr[a] >= cut);
+    for (int64_t v = 0; v < V; ++v)
+      if (lr[v] >= cut) lr[v] = dot(v);
+    if (also_left) lr[a] = dot(a);
+  });
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("exact_top", &exact_top, "the likely logits of each row recomputed in float32");
   m.def("decode_attention", &decode_attention, "rotary, KV cache write and attention for one decode step");
   m.def("rms_norm", &rms_norm, "RMSNorm of each row times its weight");
   m.def("silu_mul", &silu_mul, "silu(gate) * up");

@@ -50,6 +50,9 @@ class NativeKernels(Protocol):
 
     def quantize_rows(self, x: torch.Tensor, into: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]: ...
 
+    def exact_top(self, x: torch.Tensor, norm: torch.Tensor, eps: float, head: torch.Tensor, logits: torch.Tensor,
+                  margin: float, also: torch.Tensor) -> None: ...
+
 
 _lock = threading.Lock()
 _built: dict[str, NativeKernels | None] = {}
