@@ -8,30 +8,21 @@ from pathlib import Path
 import pytest
 import torch
 
-from llmaas.providers.huggingface import HuggingFaceProvider
 from llmaas.providers.huggingface.model import fidelity as fid
 from llmaas.providers.huggingface.model.compact import DYNAMIC8
 
-from .conftest import CHAT
+from .conftest import engine_model
 
 pytestmark = pytest.mark.slow
 DATA = Path(__file__).parents[2] / "bench" / "data"
-
-
-def _model(**settings):
-    engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, **settings).engine(CHAT)
-    engine.wait_ready()
-    model, tok = engine.model, engine.tokenizer
-    engine.shutdown()  # driven directly below
-    return model, tok
 
 
 @pytest.fixture(scope="module")
 def setup():
     """The defaults (bf16 where the CPU has it), float32, the text (prose and a dialogue in the chat
     template, about 2,000 tokens) and float32's logits on it."""
-    lm32, tok = _model(dtype="float32")
-    lm, _ = _model(dtype="bfloat16")
+    lm32, tok = engine_model(dtype="float32")
+    lm, _ = engine_model(dtype="bfloat16")
     text = (DATA / "quality_text.txt").read_text() + "\n\n" + (DATA / "fidelity_dialogue.txt").read_text()[:5000]
     ids = tok.encode(text, add_special_tokens=False)
     segments = {4: fid.segments_of(ids, 4), 32: fid.segments_of(ids, 32)}

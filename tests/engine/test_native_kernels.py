@@ -12,7 +12,7 @@ import llmaas
 from llmaas.providers.huggingface.model import native
 from llmaas.providers.huggingface.model.quant import DynamicInt8, dynamic_int8_mm
 
-from .conftest import CHAT
+from .conftest import engine_model
 
 
 @pytest.fixture(scope="module")
@@ -114,16 +114,6 @@ def test_bad_shapes_and_positions_are_refused_by_name(kernel):
     assert torch.equal(kc, torch.zeros_like(kc))  # nothing written by a refused call
 
 
-def _engine_model(**settings):
-    from llmaas.providers.huggingface import HuggingFaceProvider
-
-    engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, **settings).engine(CHAT)
-    engine.wait_ready()
-    model = engine.model
-    engine.shutdown()  # the model is driven directly below (stopping, the engine lets go of it)
-    return model, engine.tokenizer
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_rms_norm_and_silu_mul_match_torch(kernels, dtype):
     torch.manual_seed(1)
@@ -163,21 +153,11 @@ def test_the_int8_row_quantization_matches_torchs(kernels):
 @pytest.fixture(scope="module")
 def lm(built):
     # dynamic int8 forced on: torch._int_mm runs on any CPU (VNNI only makes it fast)
-    model, tok = _engine_model(dtype="bfloat16", native_kernels="on", int8_matmul="on")
+    model, tok = engine_model(dtype="bfloat16", native_kernels="on", int8_matmul="on")
     assert model.native is built and model.dynamic_int8
-    reference, _ = _engine_model(dtype="float32", int8_matmul="off", int8_decode_batch=0)
+    reference, _ = engine_model(dtype="float32", int8_matmul="off", int8_decode_batch=0)
     assert reference.native is None  # a float32 model keeps torch ops: transformers' answers bit for bit
     return model, tok, reference
-
-
-def _engine_model(**settings):
-    from llmaas.providers.huggingface import HuggingFaceProvider
-
-    engine = HuggingFaceProvider(progress=False, kv_cache_gb=0.25, **settings).engine(CHAT)
-    engine.wait_ready()
-    model = engine.model
-    engine.shutdown()  # the model is driven directly below (stopping, the engine lets go of it)
-    return model, engine.tokenizer
 
 
 def _run(model, prompts, kernels, matmuls, feed=None, steps=8):
