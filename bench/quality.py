@@ -105,8 +105,10 @@ def main() -> str:
     small = "int4" if lm.int4 else "int8"
     rows: list[str] = []
 
-    def row(name: str, where: str, layout: str, logits: torch.Tensor, default: bool = True) -> None:
-        rows.append(fid.table_row(name, where, fid.compare(refs[layout], logits, layouts[layout]), limit, default))
+    def row(name: str, where: str, layout: str, logits: torch.Tensor, default: bool = True,
+            reference: torch.Tensor | None = None) -> None:
+        f = fid.compare(refs[layout] if reference is None else reference, logits, layouts[layout])
+        rows.append(fid.table_row(name, where, f, limit, default))
         print(rows[-1], flush=True)
 
     pre = layouts["prefill"]
@@ -130,11 +132,10 @@ def main() -> str:
     lm32.use_adapters([a32] * 4)
     lora_ref = fid.one_pass(lm32, layouts["batch 4"], rows_at_once=4)
     lm.use_adapters([a16] * 4)
-    for name, logits in (("prefill with a LoRA adapter", fid.one_pass(lm, layouts["batch 4"], rows_at_once=4)),
-                         (f"decode, batch 4 with a LoRA adapter ({small} weights)", fid.decoded(lm, layouts["batch 4"]))):
-        rows.append(fid.table_row(name, "fine-tuned models", fid.compare(lora_ref, logits, layouts["batch 4"]),
-                                  limit, True))
-        print(rows[-1], flush=True)
+    row("prefill with a LoRA adapter", "fine-tuned models", "batch 4",
+        fid.one_pass(lm, layouts["batch 4"], rows_at_once=4), reference=lora_ref)
+    row(f"decode, batch 4 with a LoRA adapter ({small} weights)", "fine-tuned models", "batch 4",
+        fid.decoded(lm, layouts["batch 4"]), reference=lora_ref)
     lm.use_adapters([None] * 4)
 
     if lm.enable_dynamic_int8(torch.tensor(ids[:512])):
