@@ -27,6 +27,7 @@ from .resources.files import AsyncFiles, Files
 from .resources.fine_tuning import AsyncFineTuning, FineTuning
 from .resources.models import AsyncModels, Models
 from .resources.moderations import AsyncModerations, Moderations
+from .resources.responses import AsyncResponses, Responses
 from .types.create_params import Timeout
 
 DEFAULT_PROVIDER = "hf"
@@ -73,6 +74,7 @@ class AsyncClient:
     files: AsyncFiles
     fine_tuning: AsyncFineTuning
     moderations: AsyncModerations
+    responses: AsyncResponses
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         unknown = sorted(set(options) - CLIENT_OPTIONS)
@@ -124,6 +126,7 @@ class AsyncClient:
         self.files = AsyncFiles(self)
         self.fine_tuning = AsyncFineTuning(self)
         self.moderations = AsyncModerations(self)
+        self.responses = AsyncResponses(self)
 
     @property
     def request_defaults(self) -> dict[str, Any]:
@@ -210,6 +213,7 @@ class Client:
     files: Files
     fine_tuning: FineTuning
     moderations: Moderations
+    responses: Responses
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         self._runner = Runner()
@@ -225,6 +229,7 @@ class Client:
         self.files = Files(self._async.files, r)
         self.fine_tuning = FineTuning(self._async.fine_tuning, r)
         self.moderations = Moderations(self._async.moderations, r)
+        self.responses = Responses(self._async.responses, r)
 
     __init__.__doc__ = AsyncClient.__doc__
 

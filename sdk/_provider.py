@@ -35,8 +35,14 @@ if TYPE_CHECKING:
         ModelUnloaded,
         ModerationRequest,
         ModerationResponse,
+        Response,
+        ResponseCreateRequest,
+        ResponseDeleted,
+        ResponseInputItemList,
+        ResponseStreamEvent,
         RunningModel,
     )
+    from .lib.responses_service import ResponsesService
 
 
 class Capability(str, Enum):
@@ -49,6 +55,7 @@ class Capability(str, Enum):
     MODELS_MANAGE = "models_manage"  # register, alias, load, unload (llmaas's own models and servers)
     FILES = "files"
     FINE_TUNING = "fine_tuning"
+    RESPONSES = "responses"
 
     def __str__(self) -> str:
         return self.value
@@ -79,6 +86,14 @@ class InProcess(Protocol):
         """The text ``ids`` stand for in ``model``'s tokenizer (a server's guardrails screen token-id prompts
         as this text)."""
         ...
+
+
+@runtime_checkable
+class ResponsesOverChat(Protocol):
+    """A provider that answers the Responses API with its own chat model and a store of its own (the ``hf``
+    provider): the client runs the service itself, so that its guardrails screen the chat requests."""
+
+    def responses_service(self) -> ResponsesService: ...
 
 
 @runtime_checkable
@@ -121,6 +136,12 @@ class Provider(Protocol):
     async def cancel_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob: ...
     async def list_fine_tuning_events(self, job_id: str, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJobEvent]: ...
     async def list_fine_tuning_checkpoints(self, job_id: str, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJobCheckpoint]: ...
+
+    async def create_response(self, req: ResponseCreateRequest, options: RequestOptions) -> Response | AsyncIterator[ResponseStreamEvent]: ...
+    async def retrieve_response(self, response_id: str, options: RequestOptions) -> Response: ...
+    async def delete_response(self, response_id: str, options: RequestOptions) -> ResponseDeleted: ...
+    async def cancel_response(self, response_id: str, options: RequestOptions) -> Response: ...
+    async def list_response_input_items(self, response_id: str, params: dict[str, Any], options: RequestOptions) -> ResponseInputItemList: ...
 
     async def aclose(self) -> None: ...
 
@@ -202,6 +223,21 @@ class BaseProvider:
 
     async def list_fine_tuning_checkpoints(self, job_id: str, params: dict[str, Any], options: RequestOptions) -> Any:
         raise self._refuse("fine-tuning")
+
+    async def create_response(self, req: Any, options: RequestOptions) -> Any:
+        raise self._refuse("the Responses API")
+
+    async def retrieve_response(self, response_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("the Responses API")
+
+    async def delete_response(self, response_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("the Responses API")
+
+    async def cancel_response(self, response_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("the Responses API")
+
+    async def list_response_input_items(self, response_id: str, params: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("the Responses API")
 
     async def aclose(self) -> None:
         return None

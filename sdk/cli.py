@@ -62,7 +62,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
               cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics,
               guard=Guardrails(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii,
                                screen_history=args.guard_history),
-              model_dirs=args.model_dir, memory_budget_gb=args.memory_budget_gb, router=args.router)
+              model_dirs=args.model_dir, memory_budget_gb=args.memory_budget_gb, router=args.router,
+              bounds={"default_max_tokens": args.default_max_tokens, "max_output_tokens": args.max_output_tokens,
+                      "default_generation_seconds": args.default_generation_seconds,
+                      "max_generation_seconds": args.max_generation_seconds})
     except ConfigurationError as exc:  # a router file that does not hold up, say
         print(f"llmaas: {exc}", file=sys.stderr)
         return 2
@@ -70,7 +73,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _limits(row: Any) -> str:
-    return f"rpm={row['rpm_limit'] or 'unlimited'} tpd={row['tpd_limit'] or 'unlimited'}"
+    bounds = "".join(f" {name}={row[name]}" for name in ("max_tokens", "max_seconds") if row[name] is not None)
+    return f"rpm={row['rpm_limit'] or 'unlimited'} tpd={row['tpd_limit'] or 'unlimited'}{bounds}"
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -79,7 +83,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
         if args.action == "create":
-            key_id, secret = store.create_key(args.name, args.rpm, args.tpd, role="admin" if args.admin else "user")
+            key_id, secret = store.create_key(args.name, args.rpm, args.tpd, role="admin" if args.admin else "user",
+                                              max_tokens=args.max_tokens, max_seconds=args.max_seconds)
             role = "an admin key" if args.admin else "a key"
             print(f"Created {role} {key_id} ({args.name}). Copy the secret now: it is stored only as a hash and "
                   "cannot be shown again.")
@@ -99,7 +104,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
             if store.active_keys() == 0:
                 print("no active key is left: the server refuses every /v1 request until you create one")
         elif args.action == "limits":
-            row = store.set_limits(args.key, getattr(args, "rpm", UNSET), getattr(args, "tpd", UNSET))
+            row = store.set_limits(args.key, getattr(args, "rpm", UNSET), getattr(args, "tpd", UNSET),
+                                   getattr(args, "max_tokens", UNSET), getattr(args, "max_seconds", UNSET))
             print(f"limits of {row['id']} ({row['name']}): {_limits(row)}")
     except (KeyError_, ValueError) as exc:
         print(f"llmaas: {exc}", file=sys.stderr)
@@ -164,6 +170,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--guard-history", action="store_true",
                    help="with --guard-input, also screen earlier assistant turns and tool results (by default "
                         "only what callers write: user, system and developer text, tools, schemas, prompts)")
+    s.add_argument("--default-max-tokens", type=int, metavar="N",
+                   help="output tokens of a request that gives no limit (default 1024; LLMAAS_DEFAULT_MAX_TOKENS)")
+    s.add_argument("--max-output-tokens", type=int, metavar="N",
+                   help="most output tokens a request may ask for; more is a 400 (LLMAAS_MAX_OUTPUT_TOKENS)")
+    s.add_argument("--default-generation-seconds", type=float, metavar="S",
+                   help="seconds a generating request may run (default 600; LLMAAS_DEFAULT_GENERATION_SECONDS)")
+    s.add_argument("--max-generation-seconds", type=float, metavar="S",
+                   help="most seconds a request may ask for with x-llmaas-timeout (LLMAAS_MAX_GENERATION_SECONDS)")
     s.add_argument("--redact-pii", action="store_true",
                    help="replace personal data and secrets in prompts before any provider sees them")
     s.set_defaults(func=cmd_serve)
@@ -175,6 +189,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--rpm", type=limit, help="requests per minute")
     c.add_argument("--tpd", type=limit, help="tokens per day")
     c.add_argument("--admin", action="store_true", help="an admin key: sees every key's usage, manages models")
+    c.add_argument("--max-tokens", type=limit, help="most output tokens of one request (default: the server's)")
+    c.add_argument("--max-seconds", type=limit, help="most generation seconds of one request (default: the server's)")
     ks.add_parser("list")
     r = ks.add_parser("revoke")
     r.add_argument("key", help="key id or name")
@@ -182,6 +198,10 @@ def parser() -> argparse.ArgumentParser:
     lim.add_argument("key")
     lim.add_argument("--rpm", type=limit, default=argparse.SUPPRESS, help="requests per minute, or 'unlimited'")
     lim.add_argument("--tpd", type=limit, default=argparse.SUPPRESS, help="tokens per day, or 'unlimited'")
+    lim.add_argument("--max-tokens", type=limit, default=argparse.SUPPRESS,
+                     help="most output tokens of one request, or 'unlimited' for the server's")
+    lim.add_argument("--max-seconds", type=limit, default=argparse.SUPPRESS,
+                     help="most generation seconds of one request, or 'unlimited' for the server's")
     k.set_defaults(func=cmd_keys)
 
     u = sub.add_parser("usage", help="usage by day, key and model")

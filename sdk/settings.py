@@ -175,6 +175,14 @@ class ServerSettings(_Settings):
     model_threads: int = Field(2, ge=1, description="threads for reading, converting and describing model files")
     model_timeout: float = Field(600.0, gt=0, description="seconds a request waits for model file work (a "
                                                           "registration, a conversion) before a 503")
+    default_max_tokens: int | None = Field(1024, ge=1, description="output tokens of a chat or Responses request "
+                                                                 "that gives no limit (agent frameworks often send none)")
+    max_output_tokens: int | None = Field(None, ge=1, description="most output tokens one request may ask for; more "
+                                                                  "is a 400 naming the limit (default: the context)")
+    default_generation_seconds: float | None = Field(600.0, gt=0, description="seconds one generating request may "
+                                                                              "run before it is cancelled (504)")
+    max_generation_seconds: float | None = Field(None, gt=0, description="most seconds a request may ask for with the "
+                                                                         "x-llmaas-timeout header")
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from .gate import Gate
 from .guard import Guard
 from .limits import Limiter
 from .metrics import Metrics
-from .routes import dashboard, files, fine_tuning, inference, models, service
+from .routes import dashboard, files, fine_tuning, inference, models, responses, service
 from .state import ServerConfig, ServerState
 
 log: logging.Logger = logging.getLogger("llmaas.server")
@@ -63,7 +63,7 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
                   description="OpenAI-compatible API over llmaas providers")
     app.state.llmaas = state
     errors.install(app)
-    for module in (inference, models, files, fine_tuning, service, dashboard):
+    for module in (inference, responses, models, files, fine_tuning, service, dashboard):
         app.include_router(module.router)
     app.add_middleware(Gate, state=state)
     if config.cors_origins:  # outermost: it answers preflights, which carry no key

@@ -14,6 +14,7 @@ from llmaas.guardrails import Guardrails
 from llmaas.settings import ServerSettings
 from llmaas.store import Store
 
+from .bounds import TurnBounds
 from .state import ServerConfig
 
 LOOPBACK = "127.0.0.1"
@@ -77,7 +78,8 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
           max_body_mb: int | None = None, max_json_mb: float | None = None, graceful_timeout: float | None = None,
           cors_origins: list[str] | None = None, allowed_hosts: list[str] | None = None,
           public_metrics: bool = False, guard: Guardrails | None = None, model_dirs: list[str] | None = None,
-          memory_budget_gb: float | None = None, router: str | None = None) -> None:
+          memory_budget_gb: float | None = None, router: str | None = None,
+          bounds: dict[str, Any] | None = None) -> None:
     import uvicorn
 
     from .app import create_app
@@ -98,13 +100,17 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
     # a flag given wins over its LLMAAS_* variable; an empty list or an unset switch is "not given"
     settings = ServerSettings.resolve(max_body_mb=max_body_mb, max_json_mb=max_json_mb,
                                       graceful_timeout=graceful_timeout, cors_origins=cors_origins or None,
-                                      allowed_hosts=allowed_hosts or None, public_metrics=public_metrics or None)
+                                      allowed_hosts=allowed_hosts or None, public_metrics=public_metrics or None,
+                                      **{k: v for k, v in (bounds or {}).items() if v is not None})
     config = ServerConfig(
         default_model=default_model, max_body_bytes=settings.max_body_mb * 2**20,
         max_json_bytes=int(settings.max_json_mb * 2**20), default_rpm=settings.default_rpm,
         default_tpd=settings.default_tpd, bound_host=host, port=port, cors_origins=list(settings.cors_origins),
         allowed_hosts=list(settings.allowed_hosts), public_metrics=settings.public_metrics,
         guard=guard or Guardrails(),
+        bounds=TurnBounds(default_max_tokens=settings.default_max_tokens, max_tokens=settings.max_output_tokens,
+                          default_seconds=settings.default_generation_seconds,
+                          max_seconds=settings.max_generation_seconds),
     )
     if router:
         from llmaas.router import Router

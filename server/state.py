@@ -15,6 +15,7 @@ from llmaas.guardrails import Guardrails
 from llmaas.store import ANYONE, Store
 from llmaas.store.jobs.runner import JobRunner
 
+from .bounds import TurnBounds
 from .guard import Guard
 from .limits import Limiter, Reservation
 from .metrics import Metrics
@@ -34,6 +35,7 @@ class ServerConfig:
     allowed_hosts: list[str] = field(default_factory=list[str])  # Host headers accepted in keyless mode
     public_metrics: bool = False
     guard: Guardrails = field(default_factory=Guardrails)  # guardrails on chat and completions
+    bounds: TurnBounds = field(default_factory=lambda: TurnBounds())  # output tokens and seconds of one request
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Caller:
     name: str = "anonymous"
     admin: bool = False
     tpd_limit: int | None = None
+    max_tokens: int | None = None  # this key's bounds on one request (None: the server's)
+    max_seconds: int | None = None
 
     @property
     def sees(self) -> str | None:

@@ -121,6 +121,25 @@ MIGRATIONS: list[str] = [
     ALTER TABLE registered_models ADD COLUMN weights_sha256 TEXT;
     ALTER TABLE models ADD COLUMN base_sha256 TEXT;
     """,
+    # 7: stored responses (the Responses API): the response, its input items, and the whole conversation a
+    # follow-up (previous_response_id) continues from
+    """
+    CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        created_at INTEGER NOT NULL,
+        previous_id TEXT,
+        body TEXT NOT NULL,
+        input_items TEXT NOT NULL,
+        conversation TEXT NOT NULL
+    );
+    CREATE INDEX responses_owner ON responses (owner, created_at);
+    """,
+    # 8: per-key bounds on one request: output tokens and generation seconds (None: the server's)
+    """
+    ALTER TABLE api_keys ADD COLUMN max_tokens INTEGER;
+    ALTER TABLE api_keys ADD COLUMN max_seconds INTEGER;
+    """,
 ]
 
 ROLES = ("user", "admin")
@@ -254,19 +273,22 @@ class Store:
     # -- keys ---------------------------------------------------------------------------------------
 
     def create_key(self, name: str, rpm_limit: int | None = None, tpd_limit: int | None = None,
-                   role: str = "user") -> tuple[str, str]:
+                   role: str = "user", max_tokens: int | None = None, max_seconds: int | None = None
+                   ) -> tuple[str, str]:
         """Store a new key's hash; return (key id, secret). The secret is not stored and cannot be shown again."""
         if not name.strip():
             raise ValueError("a key needs a name")
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, got {role!r}")
         rpm_limit, tpd_limit = check_limit("rpm", rpm_limit), check_limit("tpd", tpd_limit)
+        max_tokens, max_seconds = check_limit("max_tokens", max_tokens), check_limit("max_seconds", max_seconds)
         secret = "sk-llmaas-" + secrets.token_urlsafe(32)
         key_id = new_id("key")
         with self.transaction() as db:
-            db.execute("INSERT INTO api_keys (id, name, prefix, hash, created_at, rpm_limit, tpd_limit, role) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (key_id, name, secret[:14], hash_key(secret), int(time.time()), rpm_limit, tpd_limit, role))
+            db.execute("INSERT INTO api_keys (id, name, prefix, hash, created_at, rpm_limit, tpd_limit, role, "
+                       "max_tokens, max_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key_id, name, secret[:14], hash_key(secret), int(time.time()), rpm_limit, tpd_limit, role,
+                        max_tokens, max_seconds))
         self._keys_exist = True
         return key_id, secret
 
@@ -295,14 +317,16 @@ class Store:
                        (int(time.time()), row["id"]))
         return row["id"]
 
-    def set_limits(self, key: str, rpm_limit: int | None = UNSET, tpd_limit: int | None = UNSET) -> sqlite3.Row:
-        """Change the limits given (None: unlimited), keep the others; return the updated key."""
+    def set_limits(self, key: str, rpm_limit: int | None = UNSET, tpd_limit: int | None = UNSET,
+                   max_tokens: int | None = UNSET, max_seconds: int | None = UNSET) -> sqlite3.Row:
+        """Change the limits given (None: unlimited, or for the two bounds on one request, the server's),
+        keep the others; return the updated key."""
         row = self.find_key(key)
         changes: dict[str, int | None] = {}
-        if rpm_limit is not UNSET:
-            changes["rpm_limit"] = check_limit("rpm", rpm_limit)
-        if tpd_limit is not UNSET:
-            changes["tpd_limit"] = check_limit("tpd", tpd_limit)
+        for column, value in (("rpm_limit", rpm_limit), ("tpd_limit", tpd_limit), ("max_tokens", max_tokens),
+                              ("max_seconds", max_seconds)):
+            if value is not UNSET:
+                changes[column] = check_limit(column.removesuffix("_limit"), value)
         if changes:
             with self.transaction() as db:
                 sets = ", ".join(f"{column} = ?" for column in changes)

@@ -21,6 +21,7 @@ from llmaas._options import NOT_GIVEN, RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import BaseProvider, Capability
 from llmaas._threads import to_thread
+from llmaas.lib.responses_service import ResponsesService
 from llmaas.providers.huggingface.api import chat, completions
 from llmaas.providers.huggingface.api.files import StoreFiles
 from llmaas.providers.huggingface.api.fine_tuning import FineTuningJobs
@@ -59,6 +60,11 @@ from llmaas.types import (
     ModelUnloaded,
     ModerationRequest,
     ModerationResponse,
+    Response,
+    ResponseCreateRequest,
+    ResponseDeleted,
+    ResponseInputItemList,
+    ResponseStreamEvent,
     RunningModel,
 )
 
@@ -75,7 +81,8 @@ class HuggingFaceProvider(BaseProvider):
     capabilities: frozenset[Capability] = frozenset({Capability.CHAT, Capability.COMPLETIONS, Capability.EMBEDDINGS,
                                                      Capability.MODELS, Capability.MODELS_WRITE, Capability.MODELS_MANAGE,
                                                      Capability.FILES,
-                                                     Capability.FINE_TUNING, Capability.MODERATIONS})
+                                                     Capability.FINE_TUNING, Capability.MODERATIONS,
+                                                     Capability.RESPONSES})
 
     def __init__(self, *, models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
                  home: str | None = None, settings: EngineSettings | None = None, timeout: Any = None,
@@ -173,12 +180,12 @@ class HuggingFaceProvider(BaseProvider):
                                     logprobs=bool(req.logprobs), top_logprobs=top,
                                     max_n=engine.config.max_num_seqs)
         params.constraint = constraint
-        tools = params.constraint is not None and params.constraint.kind == "tools"
+        names = constraint.tool_names if constraint is not None and constraint.kind == "tools" else None
         events = engine.generate(prompt, params, n, adapter)
         rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if req.stream:
-            return _bounded(MeteredStream(chat.stream(events, req, rid, created, n, tok, tools), [events]), limit)
-        return await deadline.within(chat.collect(events, req, rid, created, n, tok, tools), limit)
+            return _bounded(MeteredStream(chat.stream(events, req, rid, created, n, tok, names), [events]), limit)
+        return await deadline.within(chat.collect(events, req, rid, created, n, tok, names), limit)
 
     # -- completions --------------------------------------------------------------------------------
 
@@ -346,6 +353,32 @@ class HuggingFaceProvider(BaseProvider):
 
     async def file_content(self, file_id: str, options: RequestOptions) -> bytes:
         return await self.files.content(file_id)
+
+    # -- responses ----------------------------------------------------------------------------------
+
+    def responses_service(self) -> ResponsesService:
+        """The Responses API over this engine's chat, with state in the store (in process the caller sees
+        every stored response, as it sees every file)."""
+        from llmaas.store import ANYONE
+
+        return ResponsesService(self.files.store(), None, ANYONE)
+
+    async def create_response(self, req: ResponseCreateRequest, options: RequestOptions
+                              ) -> Response | AsyncIterator[ResponseStreamEvent]:
+        return await self.responses_service().create(req, lambda r: self.chat(r, options))
+
+    async def retrieve_response(self, response_id: str, options: RequestOptions) -> Response:
+        return await self.responses_service().retrieve(response_id)
+
+    async def delete_response(self, response_id: str, options: RequestOptions) -> ResponseDeleted:
+        return await self.responses_service().delete(response_id)
+
+    async def cancel_response(self, response_id: str, options: RequestOptions) -> Response:
+        return await self.responses_service().cancel(response_id)
+
+    async def list_response_input_items(self, response_id: str, params: dict[str, Any],
+                                        options: RequestOptions) -> ResponseInputItemList:
+        return await self.responses_service().input_items(response_id, params)
 
     async def aclose(self) -> None:
         self.files.close()

@@ -135,10 +135,12 @@ class HTTPTransport:
         response = await self.send(method, path, options, **kwargs)
         return response.content
 
-    async def stream(self, path: str, body: dict[str, Any], cast: type[M], options: RequestOptions) -> AsyncIterator[M]:
-        """Open an SSE stream (retrying only the opening) and return the iterator over its events."""
+    async def stream(self, path: str, body: dict[str, Any], cast: type[M], options: RequestOptions,
+                     terminal: frozenset[str] | None = None) -> AsyncIterator[M]:
+        """Open an SSE stream (retrying only the opening) and return the iterator over its events.
+        ``terminal``: the event types that end a stream with no ``data: [DONE]`` (the Responses API's)."""
         response = await self.send("POST", path, options, stream=True, json=body)
-        return iter_sse(response, cast)
+        return iter_sse(response, cast, terminal)
 
 
 def parse_model(response: httpx.Response, cast: type[M]) -> M:
@@ -167,8 +169,10 @@ def validate(data: Any, cast: type[M], response: httpx.Response | None = None) -
         ) from None
 
 
-async def iter_sse(response: httpx.Response, cast: type[M]) -> AsyncIterator[M]:
-    """Chunks from an SSE response; raises IncompleteStreamError if it ends before ``data: [DONE]``."""
+async def iter_sse(response: httpx.Response, cast: type[M], terminal: frozenset[str] | None = None
+                   ) -> AsyncIterator[M]:
+    """Chunks from an SSE response; raises IncompleteStreamError if it ends before ``data: [DONE]`` (or,
+    with ``terminal``, before an event of one of those types)."""
     seen = 0
     try:
         async for sse in aiter_events(response.aiter_text()):
@@ -187,8 +191,10 @@ async def iter_sse(response: httpx.Response, cast: type[M]) -> AsyncIterator[M]:
                 raise _stream_error(payload)
             seen += 1
             yield validate(payload, cast, response)
+            if terminal is not None and is_object(payload) and payload.get("type") in terminal:
+                return
         raise IncompleteStreamError(
-            f"the stream from {response.request.url} ended after {seen} chunks without 'data: [DONE]': "
+            f"the stream from {response.request.url} ended after {seen} chunks without its end: "
             "the answer is incomplete (the server or a proxy closed it early); retry the request",
             request=response.request,
         )

@@ -13,10 +13,11 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
-from llmaas._errors import MissingAPIKeyError, UnknownProviderError
+from llmaas._errors import APIStatusError, MissingAPIKeyError, UnknownProviderError, UnsupportedFeatureError
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import ALL_CAPABILITIES, BaseProvider, Capability
+from llmaas.types.responses import TERMINAL_EVENTS
 from llmaas.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -36,6 +37,11 @@ from llmaas.types import (
     ModelUnloaded,
     ModerationRequest,
     ModerationResponse,
+    Response,
+    ResponseCreateRequest,
+    ResponseDeleted,
+    ResponseInputItemList,
+    ResponseStreamEvent,
     RunningModel,
 )
 
@@ -101,6 +107,37 @@ class OpenAICompatProvider(BaseProvider):
     async def moderate(self, req: ModerationRequest, options: RequestOptions) -> ModerationResponse:
         return await self.http.json("POST", "moderations", ModerationResponse, options,
                                     json=req.to_body(options.extra_body))
+
+    # -- responses ----------------------------------------------------------------------------------
+
+    async def create_response(self, req: ResponseCreateRequest, options: RequestOptions
+                              ) -> Response | AsyncIterator[ResponseStreamEvent]:
+        """``POST /responses``. A server without the Responses API (404 or 405 for the path, not for a
+        model) is an ``UnsupportedFeatureError`` naming this provider."""
+        body = req.to_body(options.extra_body)
+        try:
+            if req.stream:
+                return await self.http.stream("responses", body, ResponseStreamEvent, options, terminal=TERMINAL_EVENTS)
+            return await self.http.json("POST", "responses", Response, options, json=body)
+        except APIStatusError as exc:
+            if exc.status_code in (404, 405) and not _about_a_model(exc):
+                raise UnsupportedFeatureError(self.name, "the Responses API") from exc
+            raise
+
+    async def retrieve_response(self, response_id: str, options: RequestOptions) -> Response:
+        return await self.http.json("GET", f"responses/{_seg(response_id)}", Response, options)
+
+    async def delete_response(self, response_id: str, options: RequestOptions) -> ResponseDeleted:
+        return await self.http.json("DELETE", f"responses/{_seg(response_id)}", ResponseDeleted, options)
+
+    async def cancel_response(self, response_id: str, options: RequestOptions) -> Response:
+        return await self.http.json("POST", f"responses/{_seg(response_id)}/cancel", Response, options)
+
+    async def list_response_input_items(self, response_id: str, params: dict[str, Any],
+                                        options: RequestOptions) -> ResponseInputItemList:
+        query = {k: v for k, v in params.items() if v is not None}
+        return await self.http.json("GET", f"responses/{_seg(response_id)}/input_items", ResponseInputItemList,
+                                    options, params=query)
 
     # -- models -------------------------------------------------------------------------------------
 
@@ -191,6 +228,11 @@ class _ListBody(BaseModel):
     object: str = "list"
     data: list[Any]
     has_more: bool | None = False
+
+
+def _about_a_model(exc: APIStatusError) -> bool:
+    """A 404 that names the model (an unknown model on a server that has the route), not the route."""
+    return exc.param == "model" or "model" in (exc.code or "") or "model" in str(exc).lower()
 
 
 def _seg(value: str) -> str:

@@ -40,6 +40,17 @@ from .fine_tuning import (
 )
 from .models import Model, ModelAliasRequest, ModelDeleted, ModelRegisterRequest, ModelUnloaded, RunningModel
 from .moderations import ModerationRequest, ModerationResponse, ModerationResult
+from .responses import (
+    Response,
+    ResponseCreateRequest,
+    ResponseDeleted,
+    ResponseFunctionToolCall,
+    ResponseInputItemList,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseStreamEvent,
+    ResponseUsage,
+)
 from .params import (
     ChatCompletionAssistantMessageParam,
     ChatCompletionContentPartImageParam,
@@ -62,6 +73,15 @@ from .params import (
 )
 
 __all__ = [
+    "Response",
+    "ResponseCreateRequest",
+    "ResponseDeleted",
+    "ResponseFunctionToolCall",
+    "ResponseInputItemList",
+    "ResponseOutputMessage",
+    "ResponseOutputText",
+    "ResponseStreamEvent",
+    "ResponseUsage",
     "ModelUnloaded",
     "ModelAliasRequest",
     "ModelRegisterRequest",

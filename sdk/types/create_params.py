@@ -14,6 +14,12 @@ import httpx
 from typing_extensions import Required, TypedDict
 
 from .chat import ChatCompletionMessage
+from .response_params import (
+    FunctionToolParam,
+    ResponseInputItemParam,
+    ResponseTextConfigParam,
+    ResponseToolChoiceParam,
+)
 from .params import (
     ChatCompletionMessageParam,
     ChatCompletionStreamOptionsParam,
@@ -128,6 +134,47 @@ class FineTuningJobCreateParams(RequestOptionsParams, total=False):
     method: dict[str, Any] | None
     metadata: dict[str, str] | None
     lora: LoraParam | None
+
+
+class _ResponseParams(RequestOptionsParams, total=False):
+    model: Required[str]
+    input: Required[str | Iterable[ResponseInputItemParam]]
+    instructions: str | None
+    previous_response_id: str | None
+    tools: Iterable[FunctionToolParam] | None
+    tool_choice: ResponseToolChoiceParam | None
+    parallel_tool_calls: bool | None
+    max_output_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    store: bool | None
+    metadata: dict[str, str] | None
+    include: list[str] | None
+    reasoning: dict[str, Any] | None
+    truncation: Literal["auto", "disabled"] | None
+    user: str | None
+    safety_identifier: str | None
+    prompt_cache_key: str | None
+    service_tier: str | None
+    top_logprobs: int | None
+    max_tool_calls: int | None
+    background: bool | None
+    seed: int | None  # llmaas and vLLM extension
+    top_k: int | None  # llmaas and vLLM extension
+
+
+class ResponseCreateParams(_ResponseParams, total=False):
+    text: ResponseTextConfigParam | None
+
+
+class ResponseParseParams(_ResponseParams, total=False):
+    """``responses.parse()``: ``text_format`` is a pydantic model, given on its own."""
+
+
+class ResponseInputItemsListParams(RequestOptionsParams, total=False):
+    limit: int | None
+    after: str | None
+    order: Literal["asc", "desc"] | None
 
 
 class PageParams(RequestOptionsParams, total=False):

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from llmaas._options import RequestOptions
 from llmaas._provider import Capability, require
 from llmaas.store.usage_series import record_flags
 from llmaas.types import (
@@ -24,6 +25,7 @@ from llmaas.types import (
 )
 from llmaas.types.common import StreamOptions
 
+from ..bounds import bound_tokens, options_for
 from ..guard import HEADER
 from ..ownership import require_visible
 from ..state import state_of
@@ -40,11 +42,17 @@ def _with_usage(req: Any) -> tuple[Any, bool]:
 
 
 async def _generate(request: Request, body: Any, endpoint: str, capability: Capability, feature: str,
-                    call: Callable[[Any], Awaitable[Any]]) -> Any:
+                    call_with: Callable[[Any, RequestOptions], Awaitable[Any]]) -> Any:
     """A chat or text completion: answered whole, or streamed as SSE with usage metered either way."""
     state, who = caller(request)
     require(state.provider, capability, feature)
     await require_visible(state, who, body.model)  # another key's fine-tuned model is not here
+    body = bound_tokens(state.config.bounds, who, body)  # bounded turns: a default and a maximum
+    options = options_for(state.config.bounds, who, request.headers)
+
+    def call(req: Any) -> Awaitable[Any]:
+        return call_with(req, options)
+
     body, note = await state.guard.screen_input(body, who.key_id)  # redacted, screened: before any quota or model
     reservation = await reserve(state, who, body)
     if not body.stream:
@@ -66,14 +74,14 @@ async def _generate(request: Request, body: Any, endpoint: str, capability: Capa
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
     provider = state_of(request).provider
     return await _generate(request, body, "chat.completions", Capability.CHAT, "chat completions",
-                           lambda req: provider.chat(req, OPTIONS))
+                           lambda req, options: provider.chat(req, options))
 
 
 @router.post("/completions", response_model=Completion)
 async def completions(body: CompletionRequest, request: Request) -> Any:
     provider = state_of(request).provider
     return await _generate(request, body, "completions", Capability.COMPLETIONS, "completions",
-                           lambda req: provider.complete(req, OPTIONS))
+                           lambda req, options: provider.complete(req, options))
 
 
 @router.post("/embeddings", response_model=CreateEmbeddingResponse)

@@ -62,7 +62,10 @@ def chat_prompt(tokenizer: Tokenizer, req: ChatCompletionRequest) -> list[int]:
     use_tools = bool(req.tools) and req.tool_choice != "none"
     if use_tools and native_tools:
         kwargs["tools"] = [t.model_dump(by_alias=True, exclude_none=True) for t in req.tools or []]
-    note = _tools_note(req) if use_tools and not native_tools else _format_note(req) if not use_tools else None
+    note = _tools_note(req) if use_tools and not native_tools else None
+    fmt_note = _format_note(req)
+    if fmt_note:  # beside tools too: an answer in text follows the schema
+        note = f"{note}\n{_otherwise(fmt_note)}" if note else _otherwise(fmt_note) if use_tools else fmt_note
     if note:
         if messages and messages[0]["role"] == "system":
             messages[0] = {**messages[0], "content": f"{messages[0]['content']}\n\n{note}".strip()}
@@ -117,8 +120,13 @@ def _tools_note(req: ChatCompletionRequest) -> str:
     how = ("Reply with a JSON list of calls, each {\"name\": ..., \"arguments\": {...}}"
            if req.parallel_tool_calls is not False and not hasattr(choice, "function")
            else "Reply with one call as JSON {\"name\": ..., \"arguments\": {...}}")
-    when = " when a function helps; otherwise answer in plain text" if choice in (None, "auto") else ""
+    otherwise = "plain text" if req.response_format is None or req.response_format.type == "text" else "JSON"
+    when = f" when a function helps; otherwise answer in {otherwise}" if choice in (None, "auto") else ""
     return f"You can call these functions:\n{json.dumps(tools)}\n{how}{when}."
+
+
+def _otherwise(note: str) -> str:
+    return "When you answer without calling a function, " + note[0].lower() + note[1:]
 
 
 def _format_note(req: ChatCompletionRequest) -> str | None:

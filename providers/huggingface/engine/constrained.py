@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from llmaas._errors import BadRequestError
 from llmaas._json import is_array, is_object
 from llmaas.providers.huggingface.api.requests import bad
 from llmaas.providers.huggingface.model.hf import Tokenizer
@@ -112,6 +113,43 @@ def _json_grammar(schema: dict[str, Any], param: str) -> str:
         raise bad(f"{param} is not a usable JSON schema: {exc}", param, "invalid_schema") from None
 
 
+def instructed_schema(req: ChatCompletionRequest) -> dict[str, Any] | None:
+    """The JSON schema a JSON-mode request's system or developer messages ask the answer to follow (as
+    pydantic-ai's ``PromptedOutput`` and JSON-mode prompts write it), so that the answer follows it by
+    construction; None when they hold none (or more than one), and JSON mode then asks for any object."""
+    found: list[dict[str, Any]] = []
+    for m in req.messages:
+        if m.role not in ("system", "developer"):
+            continue
+        text = m.content if isinstance(m.content, str) else "".join(p.text for p in m.content)
+        found += _schemas_in(text[:MAX_SCHEMA_BYTES])
+    if len(found) != 1:
+        return None
+    try:
+        _json_grammar(found[0], "response_format")
+    except BadRequestError:
+        return None
+    return found[0]
+
+
+def _schemas_in(text: str, tries: int = 64) -> list[dict[str, Any]]:
+    decoder, out, start = json.JSONDecoder(), list[dict[str, Any]](), 0
+    while tries > 0:
+        at = text.find("{", start)
+        if at < 0:
+            break
+        tries -= 1
+        try:
+            value, end = decoder.raw_decode(text, at)
+        except ValueError:
+            start = at + 1
+            continue
+        if is_object(value) and value.get("type") == "object" and is_object(value.get("properties")):
+            out.append(value)
+        start = end
+    return out
+
+
 def tool_choice_of(req: ChatCompletionRequest) -> str:
     """"none", "auto", "required", or the name a named choice gives."""
     choice = req.tool_choice
@@ -167,8 +205,29 @@ def tools_grammar(req: ChatCompletionRequest, choice: str, grammars: Grammars) -
     call = "call: " + " | ".join(f"call_{i}" for i in range(len(picked)))
     parallel = req.parallel_tool_calls is not False and choice in ("auto", "required")
     calls = 'calls: "[" call ("," call)* "]"' if parallel else "calls: call"
-    start = "start: calls | TEXT\nTEXT: /[^\\[{ \\t\\n][\\s\\S]*/" if choice == "auto" else "start: calls"
+    answer = _answer_schema(req)
+    if choice != "auto":
+        start = "start: calls"
+    elif answer is None:
+        start = "start: calls | TEXT\nTEXT: /[^\\[{ \\t\\n][\\s\\S]*/"
+    else:  # beside tools, the answer in text follows response_format, as on OpenAI
+        start = f"start: calls | answer\nanswer: %json {json.dumps(answer)}"
     return "\n".join([start, calls, call, *rules]) + "\n", tuple(t.function.name for t in picked), parallel
+
+
+def _answer_schema(req: ChatCompletionRequest) -> dict[str, Any] | None:
+    """The JSON schema ``response_format`` asks an answer to follow (None for free text)."""
+    fmt = req.response_format
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_object":
+        return instructed_schema(req) or {"type": "object"}
+    param = "response_format.json_schema.schema"
+    schema = fmt.json_schema.schema_
+    if schema is None:
+        raise bad("response_format json_schema needs a schema", param, "invalid_schema")
+    _schema_text(schema, param)
+    return _closed(schema) if fmt.json_schema.strict else schema
 
 
 def constraint_for(req: ChatCompletionRequest, grammars: Grammars) -> Constraint | None:
@@ -183,18 +242,11 @@ def constraint_for(req: ChatCompletionRequest, grammars: Grammars) -> Constraint
             raise bad(f"the tools' schemas come to {len(lark):,} bytes; the limit for constrained decoding is "
                       f"{MAX_SCHEMA_BYTES:,}", "tools", "schema_too_large")
         return Constraint(grammars.compile(LLMatcher.grammar_from_lark(lark), "tools"), "tools", names, parallel)
-    fmt = req.response_format
-    if fmt is None or fmt.type == "text":
-        return None
-    if fmt.type == "json_object":
-        return Constraint(grammars.compile(_json_grammar({"type": "object"}, "response_format"), "response_format"),
-                          "json")
-    schema = fmt.json_schema.schema_
-    param = "response_format.json_schema.schema"
+    schema = _answer_schema(req)
     if schema is None:
-        raise bad("response_format json_schema needs a schema", param, "invalid_schema")
-    if fmt.json_schema.strict:
-        schema = _closed(schema)
+        return None
+    param = "response_format.json_schema.schema" if req.response_format and req.response_format.type == "json_schema" \
+        else "response_format"
     return Constraint(grammars.compile(_json_grammar(schema, param), param), "json")
 
 
