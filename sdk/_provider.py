@@ -16,6 +16,7 @@ from ._options import RequestOptions
 from ._pagination import PageResult
 
 if TYPE_CHECKING:
+    from .lib.responses_service import ResponsesService
     from .types import (
         ChatCompletion,
         ChatCompletionChunk,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
         ResponseStreamEvent,
         RunningModel,
     )
-    from .lib.responses_service import ResponsesService
 
 
 class Capability(str, Enum):

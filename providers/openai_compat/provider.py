@@ -17,7 +17,6 @@ from llmaas._errors import APIStatusError, MissingAPIKeyError, UnknownProviderEr
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import ALL_CAPABILITIES, BaseProvider, Capability
-from llmaas.types.responses import TERMINAL_EVENTS
 from llmaas.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -44,6 +43,7 @@ from llmaas.types import (
     ResponseStreamEvent,
     RunningModel,
 )
+from llmaas.types.responses import TERMINAL_EVENTS
 
 from ..presets import PRESETS, Preset
 from .http import DEFAULT_TIMEOUT, HTTPTransport, validate

@@ -183,7 +183,8 @@ def usage_of(usage: CompletionUsage | None) -> ResponseUsage | None:
     cached = usage.prompt_tokens_details.cached_tokens if usage.prompt_tokens_details else None
     return ResponseUsage.model_validate({
         "input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens, "input_tokens_details": {"cached_tokens": cached or 0},
+        "total_tokens": usage.total_tokens,
+        "input_tokens_details": {"cached_tokens": cached or 0, "cache_write_tokens": 0},
         "output_tokens_details": {"reasoning_tokens": 0}})
 
 

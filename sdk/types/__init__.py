@@ -40,17 +40,6 @@ from .fine_tuning import (
 )
 from .models import Model, ModelAliasRequest, ModelDeleted, ModelRegisterRequest, ModelUnloaded, RunningModel
 from .moderations import ModerationRequest, ModerationResponse, ModerationResult
-from .responses import (
-    Response,
-    ResponseCreateRequest,
-    ResponseDeleted,
-    ResponseFunctionToolCall,
-    ResponseInputItemList,
-    ResponseOutputMessage,
-    ResponseOutputText,
-    ResponseStreamEvent,
-    ResponseUsage,
-)
 from .params import (
     ChatCompletionAssistantMessageParam,
     ChatCompletionContentPartImageParam,
@@ -70,6 +59,17 @@ from .params import (
     HyperparametersParam,
     LoraParam,
     ResponseFormatParam,
+)
+from .responses import (
+    Response,
+    ResponseCreateRequest,
+    ResponseDeleted,
+    ResponseFunctionToolCall,
+    ResponseInputItemList,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseStreamEvent,
+    ResponseUsage,
 )
 
 __all__ = [

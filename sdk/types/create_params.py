@@ -14,12 +14,6 @@ import httpx
 from typing_extensions import Required, TypedDict
 
 from .chat import ChatCompletionMessage
-from .response_params import (
-    FunctionToolParam,
-    ResponseInputItemParam,
-    ResponseTextConfigParam,
-    ResponseToolChoiceParam,
-)
 from .params import (
     ChatCompletionMessageParam,
     ChatCompletionStreamOptionsParam,
@@ -33,6 +27,12 @@ from .params import (
     ModerationInputParam,
     PydanticFunctionTool,
     ResponseFormatParam,
+)
+from .response_params import (
+    FunctionToolParam,
+    ResponseInputItemParam,
+    ResponseTextConfigParam,
+    ResponseToolChoiceParam,
 )
 
 Timeout: TypeAlias = float | httpx.Timeout | None

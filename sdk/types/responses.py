@@ -198,15 +198,16 @@ class ResponseCreateRequest(RequestModel):
 
     @field_validator("input", mode="before")
     @classmethod
-    def _known_items(cls, value: Any) -> Any:
+    def _known_items(cls, value: object) -> object:
         """Name an input item of a type not served here by its place, before the union lists every branch."""
-        if isinstance(value, list):
-            for i, item in enumerate(cast("list[Any]", value)):
+        items = cast("list[Any]", value) if isinstance(value, list) else []
+        if items:
+            for i, item in enumerate(items):
                 kind = _item_type(item)
                 if kind not in ITEM_TYPES:
                     raise InvalidValue(f"input.{i}.type", f"unknown input item type {kind!r}; this server takes "
                                                           f"{', '.join(ITEM_TYPES)} items")
-        return value
+        return cast("object", value)
 
 
 # -- response ---------------------------------------------------------------------------------------------
@@ -246,6 +247,7 @@ OutputItem = Annotated[ResponseOutputMessage | ResponseFunctionToolCall, Field(d
 
 class InputTokensDetails(ResponseModel):
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 class OutputTokensDetails(ResponseModel):
@@ -275,7 +277,7 @@ ResponseStatus = Literal["completed", "failed", "in_progress", "cancelled", "que
 class Response(ResponseModel):
     keep_null: ClassVar[frozenset[str]] = frozenset({
         "error", "incomplete_details", "instructions", "metadata", "previous_response_id", "max_output_tokens",
-        "temperature", "top_p", "usage", "user", "completed_at"})
+        "temperature", "top_p", "completed_at"})
     id: str
     object: Literal["response"] = "response"
     created_at: int

@@ -103,7 +103,7 @@ async def _sse(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
     try:
         async for event in events:
             seq = event.sequence_number + 1
-            yield f"event: {event.type}\ndata: ".encode() + event.model_dump_json(exclude_none=True).encode() + b"\n\n"
+            yield f"event: {event.type}\ndata: ".encode() + event.model_dump_json().encode() + b"\n\n"
     except Exception as exc:  # noqa: BLE001 - reported in the stream (and logged if it is a bug)
         import json
 

@@ -121,7 +121,8 @@ def instructed_schema(req: ChatCompletionRequest) -> dict[str, Any] | None:
     for m in req.messages:
         if m.role not in ("system", "developer"):
             continue
-        text = m.content if isinstance(m.content, str) else "".join(p.text for p in m.content)
+        content = m.content
+        text = content if isinstance(content, str) else "".join(getattr(p, "text", "") for p in content or [])
         found += _schemas_in(text[:MAX_SCHEMA_BYTES])
     if len(found) != 1:
         return None
