@@ -238,85 +238,130 @@ async def events_from(chunks: AsyncIterator[ChatCompletionChunk], base: Response
     """The Responses events for a chat chunk stream: ``response.created`` and ``response.in_progress``,
     then per output item ``output_item.added``, its deltas (``output_text.delta`` or
     ``function_call_arguments.delta``, as the model writes them) and its ``.done`` events, and last
-    ``response.completed`` (or ``response.incomplete`` when the token limit cut it). ``finished``, if
-    given, is awaited with the final response before its last event is sent (the service stores it)."""
-    ev = _Events()
-    yield ev("response.created", response=base)
-    yield ev("response.in_progress", response=base)
-    output: list[Item] = []
-    text_at: int | None = None  # the output index of the open message
-    calls: dict[int, int] = {}  # a chunk's tool-call index -> its output index
-    finish: str | None = None
-    usage: CompletionUsage | None = None
+    ``response.completed`` (``response.incomplete`` when the token limit cut it, ``response.failed`` when
+    the model failed part way). ``finished``, if given, is awaited with the final response before its last
+    event is sent (the service stores it)."""
+    writer = _StreamWriter(base)
+    yield writer.ev("response.created", response=base)
+    yield writer.ev("response.in_progress", response=base)
+    try:
+        async for chunk in chunks:
+            for event in writer.chunk(chunk):
+                yield event
+    except Exception as exc:  # noqa: BLE001 - the response fails, as OpenAI's does, and says why
+        failed = writer.failed(exc)
+        if finished is not None:
+            await finished(failed)
+        yield writer.ev("response.failed", response=failed)
+        return
+    for event in writer.close():
+        yield event
+    final = _finished(base, writer.output, writer.finish, usage_of(writer.usage))
+    if finished is not None:
+        await finished(final)
+    kind = "response.incomplete" if final.status == "incomplete" else "response.completed"
+    yield writer.ev(kind, response=final)
 
-    def close_text() -> list[ResponseStreamEvent]:
-        nonlocal text_at
-        if text_at is None:
-            return []
-        item, at = output[text_at], text_at
-        text_at = None
-        part = item["content"][0]
-        item["status"] = "incomplete" if finish == "length" else "completed"
-        return [ev("response.output_text.done", item_id=item["id"], output_index=at, content_index=0,
-                   text=part["text"], logprobs=[]),
-                ev("response.content_part.done", item_id=item["id"], output_index=at, content_index=0, part=part),
-                ev("response.output_item.done", output_index=at, item=item)]
 
-    async for chunk in chunks:
+class _StreamWriter:
+    """The output items of one streamed response as its chunks arrive, and the events that tell them."""
+
+    def __init__(self, base: Response) -> None:
+        self.base = base
+        self.ev = _Events()
+        self.output: list[Item] = []
+        self.text_at: int | None = None  # the output index of the open message
+        self.calls: dict[int, int] = {}  # a chunk's tool-call index -> its output index
+        self.finish: str | None = None
+        self.usage: CompletionUsage | None = None
+
+    def chunk(self, chunk: ChatCompletionChunk) -> list[ResponseStreamEvent]:
         if chunk.usage is not None:
-            usage = chunk.usage
+            self.usage = chunk.usage
+        out: list[ResponseStreamEvent] = []
         for choice in chunk.choices:
             if choice.index != 0:
                 continue
             delta = choice.delta
             if delta.content:
-                if text_at is None:
-                    text_at = len(output)
-                    item: Item = {"type": "message", "id": new_id("msg"), "role": "assistant",
-                                  "status": "in_progress", "content": []}
-                    output.append(item)
-                    yield ev("response.output_item.added", output_index=text_at, item=dict(item, content=[]))
-                    part: Item = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-                    item["content"].append(part)
-                    yield ev("response.content_part.added", item_id=item["id"], output_index=text_at,
-                             content_index=0, part=dict(part))
-                message = output[text_at]
-                message["content"][0]["text"] += delta.content
-                yield ev("response.output_text.delta", item_id=message["id"], output_index=text_at,
-                         content_index=0, delta=delta.content, logprobs=[])
+                out += self._text(delta.content)
             for tc in delta.tool_calls or []:
-                if tc.index not in calls:
-                    for done in close_text():
-                        yield done
-                    calls[tc.index] = len(output)
-                    name = tc.function.name if tc.function and tc.function.name else ""
-                    call: Item = {"type": "function_call", "id": new_id("fc"),
-                                  "call_id": tc.id or new_id("call"), "name": name, "arguments": "",
-                                  "status": "in_progress"}
-                    output.append(call)
-                    yield ev("response.output_item.added", output_index=calls[tc.index], item=dict(call))
-                args = tc.function.arguments if tc.function else None
-                if args:
-                    at = calls[tc.index]
-                    output[at]["arguments"] += args
-                    yield ev("response.function_call_arguments.delta", item_id=output[at]["id"], output_index=at,
-                             delta=args)
+                out += self._call(tc.index, tc.id, tc.function.name if tc.function else None,
+                                  tc.function.arguments if tc.function else None)
             if choice.finish_reason:
-                finish = choice.finish_reason
-    for done in close_text():
-        yield done
-    for at in calls.values():
-        call = output[at]
-        call["status"] = "incomplete" if finish == "length" else "completed"
-        yield ev("response.function_call_arguments.done", item_id=call["id"], output_index=at,
-                 arguments=call["arguments"], name=call["name"])
-        yield ev("response.output_item.done", output_index=at, item=call)
-    if not output:  # an empty answer is still one (empty) message, as a whole response has it
-        output.append({"type": "message", "id": new_id("msg"), "role": "assistant", "status": "completed",
-                       "content": [{"type": "output_text", "text": "", "annotations": [], "logprobs": []}]})
-    final = _finished(base, output, finish, usage_of(usage))
-    if finished is not None:
-        await finished(final)
-    kind = "response.incomplete" if final.status == "incomplete" else "response.completed"
-    yield ev(kind, response=final)
+                self.finish = choice.finish_reason
+        return out
 
+    def _text(self, text: str) -> list[ResponseStreamEvent]:
+        ev, out = self.ev, list[ResponseStreamEvent]()
+        if self.text_at is None:
+            self.text_at = len(self.output)
+            item: Item = {"type": "message", "id": new_id("msg"), "role": "assistant", "status": "in_progress",
+                          "content": []}
+            self.output.append(item)
+            out.append(ev("response.output_item.added", output_index=self.text_at, item=dict(item, content=[])))
+            part: Item = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            item["content"].append(part)
+            out.append(ev("response.content_part.added", item_id=item["id"], output_index=self.text_at,
+                          content_index=0, part=dict(part)))
+        message = self.output[self.text_at]
+        message["content"][0]["text"] += text
+        out.append(ev("response.output_text.delta", item_id=message["id"], output_index=self.text_at,
+                      content_index=0, delta=text, logprobs=[]))
+        return out
+
+    def _call(self, index: int, call_id: str | None, name: str | None, args: str | None) -> list[ResponseStreamEvent]:
+        out: list[ResponseStreamEvent] = []
+        if index not in self.calls:
+            out += self._close_text()
+            self.calls[index] = len(self.output)
+            call: Item = {"type": "function_call", "id": new_id("fc"), "call_id": call_id or new_id("call"),
+                          "name": name or "", "arguments": "", "status": "in_progress"}
+            self.output.append(call)
+            out.append(self.ev("response.output_item.added", output_index=self.calls[index], item=dict(call)))
+        if args:
+            at = self.calls[index]
+            self.output[at]["arguments"] += args
+            out.append(self.ev("response.function_call_arguments.delta", item_id=self.output[at]["id"],
+                               output_index=at, delta=args))
+        return out
+
+    def _status(self) -> str:
+        return "incomplete" if self.finish == "length" else "completed"
+
+    def _close_text(self) -> list[ResponseStreamEvent]:
+        if self.text_at is None:
+            return []
+        at, self.text_at = self.text_at, None
+        item = self.output[at]
+        part = item["content"][0]
+        item["status"] = self._status()
+        return [self.ev("response.output_text.done", item_id=item["id"], output_index=at, content_index=0,
+                        text=part["text"], logprobs=[]),
+                self.ev("response.content_part.done", item_id=item["id"], output_index=at, content_index=0,
+                        part=part),
+                self.ev("response.output_item.done", output_index=at, item=item)]
+
+    def close(self) -> list[ResponseStreamEvent]:
+        """The ``.done`` events of every open item (an empty answer is one empty message, as whole)."""
+        out = self._close_text()
+        for at in self.calls.values():
+            call = self.output[at]
+            call["status"] = self._status()
+            out.append(self.ev("response.function_call_arguments.done", item_id=call["id"], output_index=at,
+                               arguments=call["arguments"], name=call["name"]))
+            out.append(self.ev("response.output_item.done", output_index=at, item=call))
+        if not self.output:
+            self.output.append({"type": "message", "id": new_id("msg"), "role": "assistant", "status": "completed",
+                                "content": [{"type": "output_text", "text": "", "annotations": [], "logprobs": []}]})
+        return out
+
+    def failed(self, exc: Exception) -> Response:
+        used = usage_of(self.usage)
+        data = self.base.model_dump(mode="json", by_alias=True)
+        for item in self.output:
+            item["status"] = "incomplete"
+        data.update(output=self.output, status="failed", completed_at=None,
+                    error={"code": "server_error", "message": str(exc) or type(exc).__name__},
+                    usage=used.model_dump() if used is not None else None)
+        return Response.model_validate(data)

@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, TypeVar, cast, overload
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
-from .._errors import LengthFinishReasonError, StructuredOutputError
+from .._errors import LengthFinishReasonError, StructuredOutputError, UnsupportedFeatureError
 from .._provider import Capability, ResponsesOverChat, require
 from .._streaming import AsyncStream, Stream
 from .._sync import SyncResource, sync_child
@@ -77,6 +77,10 @@ class AsyncResponses(AsyncAPIResource):
 
             result = await service.create(req, chat)
         else:
+            policy = getattr(self._client, "_guardrails", None)
+            if policy is not None and policy.active:  # never a way around the client's policy
+                raise UnsupportedFeatureError(provider.name, "guardrails on a remote Responses API (they screen "
+                                              "chat requests: use chat.completions, or a server that applies them)")
             result = await provider.create_response(req, options)
         return AsyncStream(_until_terminal(result)) if stream else result
 
