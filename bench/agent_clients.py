@@ -60,8 +60,14 @@ def _weather(city: str) -> str:
 
 def _agent(base: str, responses: bool = True, **kw: Any) -> Any:
     import openai
-    from agents import Agent, ModelSettings, OpenAIChatCompletionsModel, OpenAIResponsesModel, function_tool
-    from agents import set_tracing_disabled
+    from agents import (
+        Agent,
+        ModelSettings,
+        OpenAIChatCompletionsModel,
+        OpenAIResponsesModel,
+        function_tool,
+        set_tracing_disabled,
+    )
 
     set_tracing_disabled(True)
     client = openai.AsyncOpenAI(base_url=base, api_key="x")

@@ -194,7 +194,8 @@ async def iter_sse(response: httpx.Response, cast: type[M], terminal: frozenset[
             if terminal is not None and is_object(payload) and payload.get("type") in terminal:
                 return
         raise IncompleteStreamError(
-            f"the stream from {response.request.url} ended after {seen} chunks without its end: "
+            f"the stream from {response.request.url} ended after {seen} chunks without "
+            f"{'data: [DONE]' if terminal is None else 'its final event'!r}: "
             "the answer is incomplete (the server or a proxy closed it early); retry the request",
             request=response.request,
         )

@@ -22,5 +22,8 @@ def test_local_prefix_reaches_a_running_server(server, monkeypatch):
         out = client.chat.completions.create(model=f"local:{CHAT}", messages=[{"role": "user", "content": "Hi"}],
                                              max_tokens=3)
         assert out.model == CHAT
+        answer = client.responses.create(model=f"local:{CHAT}", input="Hi", max_output_tokens=5)  # over HTTP
+        assert answer.status in ("completed", "incomplete")
+        assert client.provider("local").name == "local"
         assert [c.choices for c in client.chat.completions.create(
             model=f"local:{CHAT}", messages=[{"role": "user", "content": "Hi"}], max_tokens=3, stream=True)]

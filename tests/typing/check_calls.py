@@ -8,6 +8,7 @@ from typing_extensions import assert_type
 
 import llmaas
 from llmaas import AsyncPage, AsyncStream, Stream, SyncPage
+from llmaas.resources.responses import ParsedResponse
 from llmaas.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -22,10 +23,15 @@ from llmaas.types import (
     Model,
     ModelDeleted,
     ModerationResponse,
+    Response,
+    ResponseDeleted,
+    ResponseInputItemList,
+    ResponseStreamEvent,
     RunningModel,
 )
 from llmaas.types.params import ChatCompletionMessageParam
 from llmaas.types.parsed import ParsedChatCompletion
+from llmaas.types.response_params import FunctionToolParam
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi"}]
 
@@ -78,6 +84,28 @@ def sync_calls(client: llmaas.Client) -> None:
     assert_type(client.fine_tuning.jobs.list_events(job.id), SyncPage[FineTuningJobEvent])
     assert_type(client.fine_tuning.jobs.checkpoints.list(job.id), SyncPage[FineTuningJobCheckpoint])
 
+    tools: list[FunctionToolParam] = [{"type": "function", "name": "f", "parameters": {"type": "object"}}]
+    response = client.responses.create(model="m", input="Hi", instructions="Be brief.", tools=tools,
+                                       tool_choice="auto", max_output_tokens=20,
+                                       text={"format": {"type": "json_schema", "name": "A", "schema": {}}})
+    assert_type(response, Response)
+    assert_type(response.output_text, str)
+    follow = client.responses.create(model="m", previous_response_id=response.id, input=[
+        {"type": "function_call_output", "call_id": "call_1", "output": "21 C"},
+        {"role": "user", "content": [{"type": "input_text", "text": "And tomorrow?"}]}])
+    assert_type(follow, Response)
+    events = client.responses.create(model="m", input="Hi", stream=True)
+    assert_type(events, Stream[ResponseStreamEvent])
+    for event in events:
+        assert_type(event.type, str)
+    with client.responses.stream(model="m", input="Hi") as s:
+        assert_type(s.get_final_response(), Response)
+    assert_type(client.responses.parse(model="m", input="Hi", text_format=pydantic.BaseModel),
+                ParsedResponse[pydantic.BaseModel])
+    assert_type(client.responses.retrieve(response.id), Response)
+    assert_type(client.responses.delete(response.id), ResponseDeleted)
+    assert_type(client.responses.input_items.list(response.id, order="asc"), ResponseInputItemList)
+
 
 async def async_calls(client: llmaas.AsyncClient) -> None:
     reply = await client.chat.completions.create(model="m", messages=MESSAGES)
@@ -97,6 +125,10 @@ async def async_calls(client: llmaas.AsyncClient) -> None:
         assert_type(f, FileObject)
     async for event in client.fine_tuning.jobs.list_events("ftjob-1"):
         assert_type(event, FineTuningJobEvent)
+    answer = await client.responses.create(model="m", input="Hi")
+    assert_type(answer, Response)
+    async for ev in await client.responses.create(model="m", input="Hi", stream=True):
+        assert_type(ev, ResponseStreamEvent)
     await client.close()
 
 

@@ -6,7 +6,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmaas.providers.huggingface.api.tool_calls import CallReader, classify, read_calls
+from llmaas.providers.huggingface.api.tool_calls import CallReader, CallStream, classify, read_calls
 
 NAMES = ("get_weather", "lookup")
 TWO = '[{"name":"get_weather","arguments":{"city":"Paris \\"centre\\"","days":[1,{"x":"}"}]}},' \
@@ -45,3 +45,24 @@ def test_a_call_cut_short_is_still_a_call():
     assert len(calls) == 1 and calls[0].name == "get_weather" and not calls[0].complete
     assert calls[0].arguments == '{"city":"Par'
     assert read_calls('{"name":"get_wea') == []  # no name yet: no call
+
+
+def test_a_repeated_call_ends_the_answer_before_it():
+    same = '{"name":"get_weather","arguments":{"city":"Paris"}}'
+    other = '{"name":"get_weather","arguments":{"city":"Rome"}}'
+    text = "[" + ",".join([same, other, same, same]) + "]"
+    stream = CallStream()
+    sent: dict[int, str] = {}
+    for i in range(0, len(text), 3):  # in pieces, as tokens come
+        for d in stream.feed(text[i:i + 3]):
+            sent[d.index] = sent.get(d.index, "") + d.arguments
+    assert stream.repeat == 2
+    assert [json.loads(c.arguments)["city"] for c in stream.calls] == ["Paris", "Rome"] and stream.whole
+    # Rome was held while it could still have been Paris again, then sent whole: nothing of the repeat was
+    assert sent == {0: '{"city":"Paris"}', 1: '{"city":"Rome"}'}
+
+
+def test_a_partial_repeat_cut_by_the_limit_is_left_out():
+    stream = CallStream()
+    stream.feed('[{"name":"lookup","arguments":{"q":"a"}},{"name":"lookup","arguments":{"q"')
+    assert stream.repeat is None and [c.arguments for c in stream.calls] == ['{"q":"a"}'] and stream.whole

@@ -133,3 +133,54 @@ def read_calls(text: str) -> list[Call]:
     reader = CallReader()
     reader.feed(text)
     return reader.calls
+
+
+@dataclass
+class CallStream:
+    """The calls of one answer as they stream, without repeats: a call that so far repeats an earlier one
+    (the same function, its arguments a prefix of that call's) is held back; if it completes as an exact
+    repeat the answer ends before it (``repeat`` is then its index). A small model decoding greedily
+    with parallel calls allowed tends to list one call again and again until its token limit; the answer
+    it meant is the list without the repeats, and ending it there frees its slot."""
+
+    reader: CallReader = field(default_factory=CallReader)
+    repeat: int | None = None
+    _held: dict[int, Delta] = field(default_factory=dict[int, Delta])
+
+    @property
+    def calls(self) -> list[Call]:
+        """The calls sent: a repeat and everything after it left out, and a call still held (a partial
+        repeat the token limit cut) too."""
+        end = len(self.reader.calls) if self.repeat is None else self.repeat
+        return [c for i, c in enumerate(self.reader.calls[:end]) if i not in self._held]
+
+    @property
+    def whole(self) -> bool:
+        """Every call sent is complete (what the answer holds once a repeat is left out)."""
+        calls = self.calls
+        return bool(calls) and all(c.complete for c in calls)
+
+    def feed(self, text: str) -> list[Delta]:
+        out: list[Delta] = []
+        if self.repeat is not None:
+            return out
+        for d in self.reader.feed(text):
+            k, call = d.index, self.reader.calls[d.index]
+            if self._repeats(k):
+                held = self._held.setdefault(k, Delta(k))
+                held.started |= d.started
+                held.arguments += d.arguments
+                if call.complete:
+                    self.repeat = k
+                    break
+                continue
+            if k in self._held:  # it turned out to be a new call: what was held goes first
+                held = self._held.pop(k)
+                d = Delta(k, started=held.started or d.started, arguments=held.arguments + d.arguments)
+            out.append(d)
+        return out
+
+    def _repeats(self, k: int) -> bool:
+        call = self.reader.calls[k]
+        return any(c.complete and c.name == call.name and c.arguments.startswith(call.arguments)
+                   for c in self.reader.calls[:k])
