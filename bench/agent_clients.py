@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--limit", type=float, default=180.0, help="seconds one run may take")
     p.add_argument("--row")
     p.add_argument("--base-url")
-    args = p.parse_args(argv)
+    args = p.parse_args(argv if argv is not None or __name__ == "__main__" else [])
     if args.row:
         RUNS[args.row](args.base_url)
         return "ok"

@@ -23,6 +23,7 @@ SECTIONS = [
     ("models: registering, switching under a memory budget, the slow path", "model_switch"),
     ("structured output: constrained decoding libraries", "grammar_libraries"),
     ("structured output and tools", "structured"),
+    ("agent frameworks and the Responses API", "agent_clients"),
     ("routing", "router"),
     ("engine: quality of each mode (perplexity)", "quality"),
     ("engine: where a decode step goes", "profile_step"),

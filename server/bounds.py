@@ -6,7 +6,7 @@ for more than the maximum gets 400 naming the limit. A key's own maximum (``llma
 --max-tokens N --max-seconds S``) replaces the server's for that key. The time bound is the deadline of the
 provider call (the in-process engine cancels the request and frees its slots; a remote call times out):
 the request may ask for a shorter one with the ``x-llmaas-timeout`` header (seconds), never a longer one
-than the maximum."""
+than the maximum. A remote API's own timeout (``LLMAAS_UPSTREAM_TIMEOUT``) is never lengthened by either."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class TurnBounds:
     max_tokens: int | None = None
     default_seconds: float | None = 600.0
     max_seconds: float | None = None
+    upstream_seconds: float | None = None  # the remote API's timeout, which a turn's deadline never exceeds
 
 
 def _bad(message: str, param: str) -> BadRequestError:
@@ -81,4 +82,6 @@ def options_for(bounds: TurnBounds, who: Any, headers: Any) -> RequestOptions:
                        f"{maximum:g} s of generation per request", TIMEOUT_HEADER)
     elif maximum is not None:
         seconds = maximum if seconds is None else min(seconds, maximum)
+    if bounds.upstream_seconds is not None:
+        seconds = bounds.upstream_seconds if seconds is None else min(seconds, bounds.upstream_seconds)
     return RequestOptions(timeout=seconds) if seconds is not None else RequestOptions()

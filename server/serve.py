@@ -110,7 +110,7 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
         guard=guard or Guardrails(),
         bounds=TurnBounds(default_max_tokens=settings.default_max_tokens, max_tokens=settings.max_output_tokens,
                           default_seconds=settings.default_generation_seconds,
-                          max_seconds=settings.max_generation_seconds),
+                          max_seconds=settings.max_generation_seconds, upstream_seconds=settings.upstream_timeout),
     )
     if router:
         from llmaas.router import Router
