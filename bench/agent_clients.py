@@ -216,9 +216,12 @@ def _partial(base: str) -> None:
 def _responses_create(base: str) -> None:
     import openai
 
-    r = openai.OpenAI(base_url=base, api_key="x").responses.create(model=MODEL, input="Capital of France?",
-                                                                   max_output_tokens=30, temperature=0)
-    assert "Paris" in r.output_text
+    client = openai.OpenAI(base_url=base, api_key="x")
+    question = "What is the capital of France?"
+    r = client.responses.create(model=MODEL, input=question, max_output_tokens=30, temperature=0)
+    chat = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}],
+                                          max_tokens=30, temperature=0)
+    assert "Paris" in r.output_text and r.output_text == chat.choices[0].message.content
 
 
 @run("openai-python responses.parse")
