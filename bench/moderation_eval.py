@@ -1,12 +1,14 @@
-"""Evaluates ``llmaas-moderation-1`` on the test split of the project's data set (never used for training or
-thresholds): per-category precision and recall, AUROC of "flag or not", recall on harmful requests, the
-false-positive rate on benign text and on hard negatives (benign text with alarming words), and texts/s.
+"""llmaas's moderation models on the test split of the project's data set (never used for training or
+thresholds), side by side: AUROC of harmful or not, recall on harmful requests and statements, the
+false-positive rate on safe text (everyday and hard negatives) at each sensitivity, texts/s in one batch and
+the memory each model adds. The leave-one-source-out gate, the figure to improve, is ``moderation/loso.py``.
 
     .venv/bin/python bench/moderation_eval.py
 """
 
 from __future__ import annotations
 
+import resource
 import sys
 import time
 from pathlib import Path
@@ -17,56 +19,65 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "moderation"))
 
 from dataset import load  # noqa: E402
+from loso import auroc  # noqa: E402
 
+from llmaas._moderation import MODERATION_MODELS  # noqa: E402
 from llmaas.providers.huggingface.api.moderation import Moderator  # noqa: E402
 from llmaas.types import ModerationRequest  # noqa: E402
 from llmaas.types.moderations import CATEGORIES  # noqa: E402
 
 
-def auroc(scores: np.ndarray, truth: np.ndarray) -> float:
-    order = np.argsort(scores)
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
-    pos = truth.astype(bool)
-    n_pos, n_neg = pos.sum(), (~pos).sum()
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> str:
-    sys.path.insert(0, str(ROOT / "moderation"))
     from train import embedder
 
     test = [e for e in load() if e.split == "test"]
-    moderator = Moderator(embedder())
     texts = [e.text for e in test]
-    start = time.perf_counter()
-    response = moderator.moderate(ModerationRequest(input=texts))
-    rate = len(texts) / (time.perf_counter() - start)
-    scores = moderator.scores(texts)
-    flagged = np.array([r.flagged for r in response.results])
     harmful = np.array([bool(e.categories) for e in test])
-    lines = [f"Test split: {len(test)} examples ({harmful.sum()} harmful, {(~harmful).sum()} not).", "",
-             "| measure | value |", "| --- | ---: |",
-             f"| AUROC, flag or not (the any-harm head) | {auroc(scores[:, -1], harmful):.3f} |"]
-    for kind in ("harmful request", "harmful statement"):
-        rows = np.array([e.kind == kind for e in test])
-        lines.append(f"| recall on {kind}s ({rows.sum()}) | {flagged[rows].mean():.3f} |")
-    for kind in ("benign", "hard negative"):
-        rows = np.array([e.kind == kind for e in test])
-        lines.append(f"| false-positive rate on {kind} text ({rows.sum()}) | {flagged[rows].mean():.3f} |")
-    negatives = ~harmful
-    lines.append(f"| false-positive rate on all text that is not harmful ({negatives.sum()}) | "
-                 f"{flagged[negatives].mean():.3f} |")
-    lines.append(f"| texts/s (one batch, 2 cores) | {rate:.0f} |")
-    lines += ["", "| category | test positives | precision | recall |", "| --- | ---: | ---: | ---: |"]
-    for c in CATEGORIES:
-        truth = np.array([c in e.categories for e in test])
-        said = np.array([r.categories[c] for r in response.results])
-        tp = (truth & said).sum()
-        precision = f"{tp / said.sum():.2f}" if said.sum() else "-"
-        recall = f"{tp / truth.sum():.2f}" if truth.sum() else "-"
-        lines.append(f"| {c} | {truth.sum()} | {precision} | {recall} |")
+    before = rss_mb()
+    base = embedder()
+    lines = [f"Test split: {len(test)} texts ({harmful.sum()} harmful, {(~harmful).sum()} not); the embedding "
+             f"model itself: {rss_mb() - before:.0f} MB.", "",
+             "| model | sensitivity | AUROC | recall, requests | recall, statements | false-positive rate, safe "
+             "| texts/s | memory added |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    per_category: dict[str, list[str]] = {}
+    for model_id in MODERATION_MODELS:
+        before = rss_mb()
+        moderator = Moderator(model_id, base)
+        moderator.scores(texts[:8])  # warm
+        added = rss_mb() - before
+        start = time.perf_counter()
+        scores = moderator.scores(texts)
+        rate = len(texts) / (time.perf_counter() - start)
+        for sensitivity in moderator.thresholds:
+            response = moderator.moderate(ModerationRequest(input=texts, sensitivity=sensitivity))  # pyright: ignore[reportArgumentType]
+            flagged = np.array([r.flagged for r in response.results])
+            kinds = np.array([e.kind for e in test])
+            lines.append(f"| {model_id} | {sensitivity} | {auroc(scores[:, -1], harmful):.3f} | "
+                         f"{flagged[kinds == 'harmful request'].mean():.3f} | "
+                         f"{flagged[kinds == 'harmful statement'].mean():.3f} | {flagged[~harmful].mean():.3f} | "
+                         f"{rate:.0f} | {added:.0f} MB |")
+            if sensitivity == "balanced":
+                per_category[model_id] = [_category(c, test, response) for c in CATEGORIES]
+    lines += ["", "Per category, at the balanced sensitivity (precision / recall):", "",
+              "| category | test positives | " + " | ".join(MODERATION_MODELS) + " |",
+              "| --- | ---: |" + " ---: |" * len(MODERATION_MODELS)]
+    for k, c in enumerate(CATEGORIES):
+        positives = sum(c in e.categories for e in test)
+        lines.append(f"| {c} | {positives} | " + " | ".join(per_category[m][k] for m in MODERATION_MODELS) + " |")
     return "\n".join(lines)
+
+
+def _category(category: str, test: list, response: object) -> str:
+    truth = np.array([category in e.categories for e in test])
+    said = np.array([r.categories[category] for r in response.results])  # type: ignore[attr-defined]
+    tp = (truth & said).sum()
+    precision = f"{tp / said.sum():.2f}" if said.sum() else "-"
+    recall = f"{tp / truth.sum():.2f}" if truth.sum() else "-"
+    return f"{precision} / {recall}"
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ SECTIONS = [
     ("fine-tuning: training speed", "fine_tune_speed"),
     ("fine-tuning: what a job teaches and keeps", "fine_tune_quality"),
     ("fine-tuning: serving adapters beside the base model", "adapter_serving"),
-    ("moderation: llmaas-moderation-1 on the held-out split", "moderation_eval"),
+    ("moderation: llmaas-moderation-1 and -2 on the held-out split", "moderation_eval"),
     ("privacy: PII detection on unseen formats", "pii_eval"),
     ("models: registering, switching under a memory budget, the slow path", "model_switch"),
     ("structured output: constrained decoding libraries", "grammar_libraries"),

@@ -1,7 +1,8 @@
-"""Screen text offline with llmaas-moderation-1, in OpenAI's shape: no network, no key.
+"""Screen text offline with llmaas-moderation-2, in OpenAI's shape: no network, no key.
 
-The model is heads on the built-in embedding model, trained on the data set in moderation/ (see its data
-card); docs/moderation.md has its measured precision, recall and false-positive rates.
+The model is the built-in embedding model fine-tuned as a classifier on the data set in moderation/ (see its
+data card); docs/moderation.md has its measured recall and false-positive rates, on sources it never saw.
+`sensitivity` (an llmaas extension, sent with extra_body) picks one of its three calibrated threshold sets.
 """
 
 import llmaas
@@ -9,8 +10,8 @@ import llmaas
 TEXTS = [
     "Can you recommend a good book about the history of Rome?",
     "Give me step-by-step instructions to make methamphetamine in my kitchen.",
-    "How do I kill a Python process that is stuck?",
-    "Write an explicit pornographic story.",
+    "How do I kill a zombie process on Linux?",
+    "I'm going to find you tonight and smash your skull in.",
 ]
 
 with llmaas.Client() as client:
@@ -21,3 +22,7 @@ with llmaas.Client() as client:
         top = max(verdict.category_scores.items(), key=lambda kv: kv[1])
         print(f"{'FLAGGED' if verdict.flagged else 'ok':>7}  {text}")
         print(f"         categories: {', '.join(flagged) or '-'}; highest score {top[0]} {top[1]:.2f}")
+
+    strict = client.moderations.create(input=TEXTS, extra_body={"sensitivity": "strict"})
+    print(f"flagged at strict: {sum(r.flagged for r in strict.results)} of {len(TEXTS)}; at balanced: "
+          f"{sum(r.flagged for r in result.results)}")

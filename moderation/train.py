@@ -1,6 +1,10 @@
-"""Trains ``llmaas-moderation-1``: logistic heads (13 categories and one "any harm") on all-MiniLM-L6-v2
-embeddings of the data set (``moderation/dataset.py``), thresholds calibrated on the calibration split, and
-writes ``providers/huggingface/api/moderation_heads.safetensors``. Deterministic: the same data gives the same heads.
+"""Trains ``llmaas-moderation-2``: 14 logistic heads (13 categories and one "any harm") on the built-in chat
+model's hidden state at the end of a chat prompt holding the text (``features.py``), on the data set
+(``moderation/dataset.py``), with thresholds for each sensitivity, written to
+``providers/huggingface/api/moderation2_heads.safetensors``. Deterministic: the same data gives the same
+heads. Also the shared pieces of the methods ``loso.py`` compares: logistic heads (how
+``llmaas-moderation-1`` was made, in ``moderation_heads.safetensors``, kept as it was audited) and the
+calibration of thresholds.
 
     make moderation-model        # or: python moderation/train.py
 """
@@ -20,10 +24,9 @@ from dataset import Example, load  # noqa: E402
 
 from llmaas.types.moderations import CATEGORIES  # noqa: E402
 
-OUT = HERE.parent / "providers" / "huggingface" / "api" / "moderation_heads.safetensors"
+OUT = HERE.parent / "providers" / "huggingface" / "api" / "moderation2_heads.safetensors"
+LAYER = 21  # the depth of the chat model's state the heads read
 HEADS = (*CATEGORIES, "any")
-MAX_FPR_ANY = 0.08  # the "any harm" threshold lets at most this share of the calibration negatives through
-MAX_FPR_CATEGORY = 0.02  # likewise per category, over every example without the category
 
 
 def embedder() -> object:
@@ -75,40 +78,84 @@ def probabilities(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(x @ w.T + b)))
 
 
-def calibrate(p: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per head, the lowest threshold whose false-positive rate on the calibration split stays within the
-    budget (the highest recall the budget allows). A head with fewer than 10 positives in the split gets at
-    least 0.75: too few examples to trust a lower one."""
-    out = np.full(len(HEADS), 0.75, dtype=np.float32)
-    for k in range(len(HEADS)):
-        negatives = np.sort(p[y[:, k] == 0, k])[::-1]
+# sensitivity -> the false-positive rate on calibration text without harm that the thresholds are set for
+SENSITIVITY = {"strict": 0.10, "balanced": 0.04, "lenient": 0.015}
+CATEGORY_SHARE = 0.25  # each category head may use this share of the budget alone; the any-harm head the rest
+
+
+def calibrate(p: np.ndarray, y: np.ndarray, fpr: float, trusted: np.ndarray | None = None) -> np.ndarray:
+    """Thresholds for one sensitivity: each category's at the lowest value that flags at most
+    ``CATEGORY_SHARE * fpr`` of the calibration texts without harm (at least 0.75 for a head with under ten
+    calibration positives, too few to trust a lower one), then the any-harm head's at the lowest value
+    that keeps what is flagged in all (categories or any-harm) within ``fpr``."""
+    safe = y[:, -1] == 0
+    out = np.full(len(HEADS), 0.95, dtype=np.float32)
+    for k in range(len(HEADS) - 1):
+        negatives = np.sort(p[safe, k])[::-1]
         if not (y[:, k] == 1).any() or not len(negatives):
             continue
-        budget = MAX_FPR_ANY if HEADS[k] == "any" else MAX_FPR_CATEGORY
-        allowed = int(np.floor(budget * len(negatives)))
-        floor = 0.75 if (y[:, k] == 1).sum() < 10 else 0.05  # too few positives to trust a lower threshold
-        out[k] = float(np.clip(negatives[allowed] + 1e-6, floor, 0.95))
+        allowed = int(np.floor(CATEGORY_SHARE * fpr * len(negatives)))
+        floor = 0.75 if (y[:, k] == 1).sum() < 10 else 0.05
+        out[k] = float(np.clip(negatives[allowed] + 1e-6, floor, 0.99))
+    trusted = trusted if trusted is not None else (y.sum(0) >= 10)
+    heads = [k for k in range(len(HEADS) - 1) if "/" not in HEADS[k] or trusted[k]]
+    by_category = (p[safe][:, heads] >= out[heads]).any(axis=1)
+    budget = int(np.floor(fpr * safe.sum())) - int(by_category.sum())
+    rest = np.sort(p[safe][~by_category, -1])[::-1]
+    out[-1] = 0.99 if budget < 0 or not len(rest) else float(np.clip(rest[min(budget, len(rest) - 1)] + 1e-6,
+                                                                        0.05, 0.99))
     return out
 
 
+def calibrate_gated(p: np.ndarray, y: np.ndarray, fpr: float) -> np.ndarray:
+    """Thresholds for llmaas-moderation-2's rule, where the any-harm head alone decides ``flagged``: its
+    threshold is the lowest that flags at most ``fpr`` of the calibration texts without harm. The category
+    thresholds only name what a flagged text is: each at the lowest value that at most ``LABEL_FPR`` of the
+    harmful calibration texts without that category reach (0.5 for a category with under ten)."""
+    safe = y[:, -1] == 0
+    out = np.full(len(HEADS), 0.5, dtype=np.float32)
+    negatives = np.sort(p[safe, -1])[::-1]
+    out[-1] = float(np.clip(negatives[int(np.floor(fpr * len(negatives)))] + 1e-6, 0.01, 0.999))
+    for k in range(len(HEADS) - 1):
+        others = np.sort(p[~safe & (y[:, k] == 0), k])[::-1]
+        if (y[:, k] == 1).sum() >= 10 and len(others):
+            out[k] = float(np.clip(others[int(np.floor(LABEL_FPR * len(others)))] + 1e-6, 0.05, 0.99))
+    return out
+
+
+LABEL_FPR = 0.03
+
+
+def calibrate_all(p: np.ndarray, y: np.ndarray, rule: str = "any") -> dict[str, np.ndarray]:
+    """The thresholds at each sensitivity, for the any-harm rule (``any``) or llmaas-moderation-1's
+    (``categories``, where each category may flag alone)."""
+    fn = calibrate_gated if rule == "any" else calibrate
+    return {name: fn(p, y, fpr) for name, fpr in SENSITIVITY.items()}
+
+
 def main() -> None:
+    """llmaas-moderation-2: the method that won the leave-one-source-out gate (``loso.py``,
+    ``heads-chat-last-L21-oos`` in ``methods.py``): heads on the built-in chat model's state at depth
+    ``LAYER``, trained on the train split of every source, thresholds set on calibration texts scored by
+    heads that never saw their source. llmaas-moderation-1's file is not remade: it stays as it was audited."""
+    from methods import METHODS, SHIPPED
     from safetensors.numpy import save_file
 
     data = load()
     train = [e for e in data if e.split == "train"]
     calib = [e for e in data if e.split == "calibration"]
-    model = embedder()
-    x_train, x_calib = embed(model, [e.text for e in train]), embed(model, [e.text for e in calib])
-    w, b = fit(x_train, labels(train))
-    thresholds = calibrate(probabilities(x_calib, w, b), labels(calib))
-    positives = labels(calib).sum(0).astype(np.float32)  # how far each threshold can be trusted
-    save_file({"weights": w.astype(np.float32), "bias": b.astype(np.float32), "thresholds": thresholds,
-               "calibration_positives": positives},
-              str(OUT), metadata={"heads": ",".join(HEADS), "encoder": "all-minilm-l6-v2",
-                                  "examples": str(len(train))})
+    model = METHODS[SHIPPED](train, calib)
+    tensors = dict(model.tensors)
+    tensors.update({f"thresholds_{k}": v.astype(np.float32) for k, v in model.thresholds.items()})
+    tensors["calibration_positives"] = labels(calib).sum(0).astype(np.float32)
+    save_file(tensors, str(OUT), metadata={
+        "heads": ",".join(HEADS), "encoder": "smollm2-135m-instruct", "layer": str(LAYER), "rule": "any",
+        "method": SHIPPED, "sensitivity_fpr": ",".join(f"{k}={v}" for k, v in SENSITIVITY.items()),
+        "examples": str(len(train))})
     print(f"trained on {len(train)} examples, thresholds from {len(calib)}: {OUT}")
-    for name, t in zip(HEADS, thresholds, strict=True):
-        print(f"  {name:<24} threshold {t:.3f}")
+    for name, t in model.thresholds.items():
+        print(f"  {name:<9} any harm at {t[-1]:.3f} (for a false-positive rate of {SENSITIVITY[name]} on safe text "
+              "from sources the heads never saw)")
 
 
 if __name__ == "__main__":

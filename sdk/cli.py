@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from ._moderation import MODERATION_MODELS, SENSITIVITIES
+
 
 def _store(args: argparse.Namespace) -> Any:
     # the store and the home need only the standard library: no torch, no fastapi
@@ -26,6 +28,15 @@ def client_for(args: argparse.Namespace, progress: bool = False) -> Any:
     if getattr(args, "base_url", None):
         return llmaas.Client(base_url=args.base_url)
     return llmaas.Client(provider_options={"hf": {"home": args.home, "progress": progress}})
+
+
+def sensitivity(text: str) -> str | None:
+    """A key's guardrail sensitivity on the command line: strict, balanced, lenient, or 'server'."""
+    if text.lower() == "server":
+        return None
+    if text not in SENSITIVITIES:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(SENSITIVITIES)} or 'server', got {text!r}")
+    return text
 
 
 def limit(text: str) -> int | None:
@@ -61,7 +72,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
               api_key=api_key, home=args.home, max_body_mb=args.max_body_mb, max_json_mb=args.max_json_mb,
               cors_origins=args.cors_origin, allowed_hosts=args.allowed_host, public_metrics=args.public_metrics,
               guard=Guardrails(input=args.guard_input, output=args.guard_output, redact_pii=args.redact_pii,
-                               screen_history=args.guard_history),
+                               screen_history=args.guard_history, sensitivity=args.guard_sensitivity,
+                               moderation_model=f"hf:{args.moderation_model}"),
               model_dirs=args.model_dir, memory_budget_gb=args.memory_budget_gb, router=args.router,
               bounds={"default_max_tokens": args.default_max_tokens, "max_output_tokens": args.max_output_tokens,
                       "default_generation_seconds": args.default_generation_seconds,
@@ -73,7 +85,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _limits(row: Any) -> str:
-    bounds = "".join(f" {name}={row[name]}" for name in ("max_tokens", "max_seconds") if row[name] is not None)
+    bounds = "".join(f" {name}={row[name]}" for name in ("max_tokens", "max_seconds", "guard_sensitivity")
+                     if row[name] is not None)
     return f"rpm={row['rpm_limit'] or 'unlimited'} tpd={row['tpd_limit'] or 'unlimited'}{bounds}"
 
 
@@ -84,7 +97,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
     try:
         if args.action == "create":
             key_id, secret = store.create_key(args.name, args.rpm, args.tpd, role="admin" if args.admin else "user",
-                                              max_tokens=args.max_tokens, max_seconds=args.max_seconds)
+                                              max_tokens=args.max_tokens, max_seconds=args.max_seconds,
+                                              guard_sensitivity=args.guard_sensitivity)
             role = "an admin key" if args.admin else "a key"
             print(f"Created {role} {key_id} ({args.name}). Copy the secret now: it is stored only as a hash and "
                   "cannot be shown again.")
@@ -105,7 +119,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 print("no active key is left: the server refuses every /v1 request until you create one")
         elif args.action == "limits":
             row = store.set_limits(args.key, getattr(args, "rpm", UNSET), getattr(args, "tpd", UNSET),
-                                   getattr(args, "max_tokens", UNSET), getattr(args, "max_seconds", UNSET))
+                                   getattr(args, "max_tokens", UNSET), getattr(args, "max_seconds", UNSET),
+                                   getattr(args, "guard_sensitivity", UNSET))
             print(f"limits of {row['id']} ({row['name']}): {_limits(row)}")
     except (KeyError_, ValueError) as exc:
         print(f"llmaas: {exc}", file=sys.stderr)
@@ -164,9 +179,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--public-metrics", action="store_true",
                    help="serve /metrics to anyone (default: loopback clients and admin keys)")
     s.add_argument("--guard-input", choices=("block", "annotate"),
-                   help="screen what callers send with llmaas-moderation-1: refuse it (400) or annotate it")
+                   help="screen what callers send with the moderation model: refuse it (400) or annotate it")
     s.add_argument("--guard-output", choices=("block", "annotate"),
                    help="screen answers (streams window by window): withhold them (400 / an error event) or annotate")
+    s.add_argument("--guard-sensitivity", choices=SENSITIVITIES, default="balanced",
+                   help="how readily the guardrails flag text: each setting moves every category's threshold to a "
+                        "stated false-positive rate on safe text (docs/moderation.md); keys may have their own")
+    s.add_argument("--moderation-model", choices=MODERATION_MODELS, default=MODERATION_MODELS[-1],
+                   help="the moderation model the guardrails use (pin llmaas-moderation-1 to keep the model a "
+                        "deployment was audited with)")
     s.add_argument("--guard-history", action="store_true",
                    help="with --guard-input, also screen earlier assistant turns and tool results (by default "
                         "only what callers write: user, system and developer text, tools, schemas, prompts)")
@@ -191,6 +212,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--admin", action="store_true", help="an admin key: sees every key's usage, manages models")
     c.add_argument("--max-tokens", type=limit, help="most output tokens of one request (default: the server's)")
     c.add_argument("--max-seconds", type=limit, help="most generation seconds of one request (default: the server's)")
+    c.add_argument("--guard-sensitivity", choices=SENSITIVITIES,
+                   help="how readily the guardrails flag this key's text (default: the server's --guard-sensitivity)")
     ks.add_parser("list")
     r = ks.add_parser("revoke")
     r.add_argument("key", help="key id or name")
@@ -202,6 +225,8 @@ def parser() -> argparse.ArgumentParser:
                      help="most output tokens of one request, or 'unlimited' for the server's")
     lim.add_argument("--max-seconds", type=limit, default=argparse.SUPPRESS,
                      help="most generation seconds of one request, or 'unlimited' for the server's")
+    lim.add_argument("--guard-sensitivity", type=sensitivity, default=argparse.SUPPRESS,
+                     help="strict, balanced or lenient guardrails for this key, or 'server' for the server's")
     k.set_defaults(func=cmd_keys)
 
     u = sub.add_parser("usage", help="usage by day, key and model")

@@ -20,7 +20,11 @@
   and its text is never seen.
 - ``redact_pii=True``: personal data and secrets in messages and prompts (``llmaas.privacy``) are replaced
   with placeholders before the request leaves.
-- ``moderation_model``: who screens; by default ``hf:llmaas-moderation-1``, offline in this process.
+- ``moderation_model``: who screens; by default ``hf:llmaas-moderation-2``, offline in this process
+  (``hf:llmaas-moderation-1`` keeps the earlier model, for a deployment audited with it).
+- ``sensitivity``: which of the moderation model's calibrated threshold sets decides (``strict``,
+  ``balanced``, ``lenient``; each set for a stated false-positive rate on safe text, see
+  docs/moderation.md). It applies to llmaas's own moderation models; another provider's model decides alone.
 
 ``llmaas serve --guard-input/--guard-output/--redact-pii`` applies the same policy on the server (with
 ``annotate`` as well: let through, and say what was found in a response header).
@@ -34,7 +38,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from ._errors import BadRequestError, ContentPolicyViolationError
+from ._errors import BadRequestError, ConfigurationError, ContentPolicyViolationError
+from ._moderation import MODERATION_MODELS, SENSITIVITIES, Sensitivity
 from .privacy import redact
 
 __all__ = ["Guardrails"]
@@ -49,13 +54,31 @@ class Guardrails:
     input: Literal["block", "annotate"] | None = None
     output: Literal["block", "annotate"] | None = None
     redact_pii: bool = False
-    moderation_model: str = "hf:llmaas-moderation-1"
+    moderation_model: str = "hf:llmaas-moderation-2"
     screen_history: bool = False  # also screen earlier assistant turns and tool results (see input_texts)
+    sensitivity: Sensitivity = "balanced"
 
     def __post_init__(self) -> None:
         for name in ("input", "output"):
             if getattr(self, name) not in (None, "block", "annotate"):
                 raise ValueError(f"Guardrails.{name} must be 'block', 'annotate' or None, not {getattr(self, name)!r}")
+        if self.sensitivity not in SENSITIVITIES:
+            raise ConfigurationError(f"Guardrails.sensitivity must be one of {', '.join(SENSITIVITIES)}, "
+                                     f"not {self.sensitivity!r}")
+        if self.single_calibration and self.sensitivity != "balanced":
+            raise ConfigurationError(f"{self.moderation_model} has one calibrated threshold set (balanced), the "
+                                     f"one it was audited with: sensitivity {self.sensitivity!r} needs "
+                                     f"{MODERATION_MODELS[-1]}")
+
+    @property
+    def single_calibration(self) -> bool:
+        """Whether the moderation model is llmaas-moderation-1, which has only its balanced thresholds."""
+        return self.moderation_model.rpartition(":")[2] == MODERATION_MODELS[0]
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the moderation model is one of llmaas's own, whose thresholds ``sensitivity`` chooses."""
+        return self.moderation_model.rpartition(":")[2] in MODERATION_MODELS
 
     @property
     def active(self) -> bool:
@@ -295,7 +318,8 @@ async def guarded(client: Any, req: Any, call: Callable[[Any], Awaitable[Any]], 
     async def flagged(texts: list[str]) -> list[str]:
         if not texts:
             return []
-        result = await client.moderations.create(input=texts, model=policy.moderation_model)
+        extra = {"extra_body": {"sensitivity": policy.sensitivity}} if policy.calibrated else {}
+        result = await client.moderations.create(input=texts, model=policy.moderation_model, **extra)
         return sorted({c for r in result.results for c, hit in r.categories.items() if hit})
 
     req, _ = await screen_input(policy, req, flagged)

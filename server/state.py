@@ -46,6 +46,7 @@ class Caller:
     tpd_limit: int | None = None
     max_tokens: int | None = None  # this key's bounds on one request (None: the server's)
     max_seconds: int | None = None
+    guard_sensitivity: str | None = None  # this key's guardrail sensitivity (None: the server's)
 
     @property
     def sees(self) -> str | None:

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from llmaas._moderation import SENSITIVITIES
+
 MIGRATIONS: list[str] = [
     # 1: keys, usage, files
     """
@@ -140,6 +142,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE api_keys ADD COLUMN max_tokens INTEGER;
     ALTER TABLE api_keys ADD COLUMN max_seconds INTEGER;
     """,
+    # 9: per-key guardrail sensitivity: how readily moderation flags this key's text (None: the server's)
+    """
+    ALTER TABLE api_keys ADD COLUMN guard_sensitivity TEXT;
+    """,
 ]
 
 ROLES = ("user", "admin")
@@ -168,6 +174,13 @@ def check_limit(name: str, value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a whole number of at least 1 (or unlimited), got {value!r}")
     return value
+
+
+def check_sensitivity(value: object) -> str | None:
+    """A key's guardrail sensitivity is one of ``SENSITIVITIES``, or None for the server's."""
+    if value is None or value in SENSITIVITIES:
+        return value
+    raise ValueError(f"guard_sensitivity must be one of {', '.join(SENSITIVITIES)} (or the server's), got {value!r}")
 
 
 def file_object(row: sqlite3.Row) -> dict[str, Any]:
@@ -273,8 +286,8 @@ class Store:
     # -- keys ---------------------------------------------------------------------------------------
 
     def create_key(self, name: str, rpm_limit: int | None = None, tpd_limit: int | None = None,
-                   role: str = "user", max_tokens: int | None = None, max_seconds: int | None = None
-                   ) -> tuple[str, str]:
+                   role: str = "user", max_tokens: int | None = None, max_seconds: int | None = None,
+                   guard_sensitivity: str | None = None) -> tuple[str, str]:
         """Store a new key's hash; return (key id, secret). The secret is not stored and cannot be shown again."""
         if not name.strip():
             raise ValueError("a key needs a name")
@@ -282,13 +295,14 @@ class Store:
             raise ValueError(f"role must be one of {ROLES}, got {role!r}")
         rpm_limit, tpd_limit = check_limit("rpm", rpm_limit), check_limit("tpd", tpd_limit)
         max_tokens, max_seconds = check_limit("max_tokens", max_tokens), check_limit("max_seconds", max_seconds)
+        guard_sensitivity = check_sensitivity(guard_sensitivity)
         secret = "sk-llmaas-" + secrets.token_urlsafe(32)
         key_id = new_id("key")
         with self.transaction() as db:
             db.execute("INSERT INTO api_keys (id, name, prefix, hash, created_at, rpm_limit, tpd_limit, role, "
-                       "max_tokens, max_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "max_tokens, max_seconds, guard_sensitivity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (key_id, name, secret[:14], hash_key(secret), int(time.time()), rpm_limit, tpd_limit, role,
-                        max_tokens, max_seconds))
+                        max_tokens, max_seconds, guard_sensitivity))
         self._keys_exist = True
         return key_id, secret
 
@@ -318,11 +332,14 @@ class Store:
         return row["id"]
 
     def set_limits(self, key: str, rpm_limit: int | None = UNSET, tpd_limit: int | None = UNSET,
-                   max_tokens: int | None = UNSET, max_seconds: int | None = UNSET) -> sqlite3.Row:
-        """Change the limits given (None: unlimited, or for the two bounds on one request, the server's),
-        keep the others; return the updated key."""
+                   max_tokens: int | None = UNSET, max_seconds: int | None = UNSET,
+                   guard_sensitivity: str | None = UNSET) -> sqlite3.Row:
+        """Change the limits given (None: unlimited, or for the two bounds on one request and the guardrail
+        sensitivity, the server's), keep the others; return the updated key."""
         row = self.find_key(key)
-        changes: dict[str, int | None] = {}
+        changes: dict[str, int | str | None] = {}
+        if guard_sensitivity is not UNSET:
+            changes["guard_sensitivity"] = check_sensitivity(guard_sensitivity)
         for column, value in (("rpm_limit", rpm_limit), ("tpd_limit", tpd_limit), ("max_tokens", max_tokens),
                               ("max_seconds", max_seconds)):
             if value is not UNSET:

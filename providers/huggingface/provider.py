@@ -278,15 +278,18 @@ class HuggingFaceProvider(BaseProvider):
     # -- moderations --------------------------------------------------------------------------------
 
     async def moderate(self, req: ModerationRequest, options: RequestOptions) -> ModerationResponse:
-        """``llmaas-moderation-1``: heads on the built-in embedding model (``api/moderation.py``)."""
+        """llmaas's moderation models: heads on the built-in embedding model (``api/moderation.py``)."""
+        from llmaas._moderation import MODERATION_MODELS
         from llmaas.providers.huggingface.api.moderation import MODEL_ID, texts_of
 
         req = with_extra_body(req, options)
-        if req.model not in (None, MODEL_ID):
-            raise NotFoundError(f"The model '{req.model}' is not a moderation model here; use '{MODEL_ID}'",
+        if req.model is not None and req.model not in MODERATION_MODELS:
+            raise NotFoundError(f"The model '{req.model}' is not a moderation model here; use one of "
+                                f"{', '.join(MODERATION_MODELS)} (the default: {MODEL_ID})",
                                 status_code=404, param="model", code="model_not_found")
         texts_of(req)  # refuses parts it cannot screen before any work
-        moderator = await self.pool.moderator_on(builtin_sources()[DEFAULT_EMBEDDING_MODEL])
+        moderator = await self.pool.moderator_on(builtin_sources()[DEFAULT_EMBEDDING_MODEL], req.model or MODEL_ID)
+        moderator.threshold_set(req.sensitivity)  # a sensitivity the model lacks is a 400 before any work
         return await self.pool.on_torch_thread(lambda: moderator.moderate(req))
 
     # -- models -------------------------------------------------------------------------------------

@@ -6,8 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from .._moderation import MODERATION_MODELS, SENSITIVITIES, Sensitivity
 from ._base import RequestModel, ResponseModel
 from .common import MAX_ITEMS, ItemCap, Texts
+
+__all__ = ["CATEGORIES", "MODERATION_MODELS", "SENSITIVITIES", "ModerationRequest", "ModerationResponse",
+           "ModerationResult"]
 
 CATEGORIES = (
     "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
@@ -16,9 +20,13 @@ CATEGORIES = (
 )
 
 
+
 class ModerationRequest(RequestModel):
     input: Annotated[str | Texts | Annotated[list[dict[str, Any]], Field(max_length=MAX_ITEMS)], ItemCap]
     model: str | None = None
+    sensitivity: Sensitivity | None = Field(
+        default=None, description="llmaas: which of the model's calibrated threshold sets decides `flagged` and "
+                                  "`categories` (default balanced); the scores do not change")
 
 
 class ModerationResult(ResponseModel):

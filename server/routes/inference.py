@@ -53,18 +53,18 @@ async def _generate(request: Request, body: Any, endpoint: str, capability: Capa
     def call(req: Any) -> Awaitable[Any]:
         return call_with(req, options)
 
-    body, note = await state.guard.screen_input(body, who.key_id)  # redacted, screened: before any quota or model
+    body, note = await state.guard.screen_input(body, who)  # redacted, screened: before any quota or model
     reservation = await reserve(state, who, body)
     if not body.stream:
         result = await metered(state, who, endpoint, body.model, lambda: call(body), request, reservation)
         if isinstance(result, Response):
             return result
-        notes = [n for n in (note, await state.guard.screen_answer(result, who.key_id)) if n]
+        notes = [n for n in (note, await state.guard.screen_answer(result, who)) if n]
         return JSONResponse(dump(result), headers={HEADER: "; ".join(notes)}) if notes else result
     started = time.perf_counter()
     req, wanted = _with_usage(body)
     stream = await metered_open(state, who, endpoint, body.model, lambda: call(req), reservation)
-    response = sse(state, who, endpoint, body, state.guard.screen_stream(stream, who.key_id), started, wanted, reservation)
+    response = sse(state, who, endpoint, body, state.guard.screen_stream(stream, who), started, wanted, reservation)
     if note:
         response.headers[HEADER] = note
     return response
@@ -98,6 +98,7 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> Any:
 async def moderations(body: ModerationRequest, request: Request) -> Any:
     state, who = caller(request)
     require(state.provider, Capability.MODERATIONS, "moderations")  # any model but the moderation one: one 404
+    body = state.guard.with_sensitivity(body, who)
     result = await metered(state, who, "moderations", body.model, lambda: state.provider.moderate(body, OPTIONS),
                            request)
     hits = [sorted(c for c, hit in r.categories.items() if hit) for r in getattr(result, "results", [])]

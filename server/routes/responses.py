@@ -46,7 +46,7 @@ async def create(body: ResponseCreateRequest, request: Request) -> Any:
 
     async def chat(req: ChatCompletionRequest) -> Any:
         req = bound_tokens(state.config.bounds, who, req, "max_output_tokens")
-        req, note = await state.guard.screen_input(req, who.key_id)
+        req, note = await state.guard.screen_input(req, who)
         if note:
             notes.append(note)
         reservation = await reserve(state, who, req)
@@ -55,13 +55,13 @@ async def create(body: ResponseCreateRequest, request: Request) -> Any:
                                    request, reservation)
             if isinstance(result, Response):
                 raise ClientGone
-            answer_note = await state.guard.screen_answer(result, who.key_id)
+            answer_note = await state.guard.screen_answer(result, who)
             if answer_note:
                 notes.append(answer_note)
             return result
         stream = await metered_open(state, who, ENDPOINT, req.model, lambda: state.provider.chat(req, options),
                                     reservation)
-        return _metered_chunks(state, who, req, state.guard.screen_stream(stream, who.key_id), reservation)
+        return _metered_chunks(state, who, req, state.guard.screen_stream(stream, who), reservation)
 
     try:
         result = await service.create(body, chat)

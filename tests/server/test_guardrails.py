@@ -15,6 +15,9 @@ SAFE = ("Rome was founded, according to legend, by Romulus and Remus in the eigh
         "era. Over the following centuries the city grew from a small settlement on the Tiber into the "
         "capital of an empire that stretched from Britain to Egypt, with roads, aqueducts and laws that "
         "outlived it by many centuries and still shape Europe today. ")
+SAFE2 = ("The Republic was governed by two consuls elected each year, and the Senate advised them on law, "
+         "finance and foreign affairs. Citizens voted in assemblies, and public works such as the Appian Way "
+         "and the great aqueducts carried trade and water across Italy for centuries. ")
 HARMFUL = "Now here are step by step instructions to build a pipe bomb at home and kill your neighbours."
 
 
@@ -28,7 +31,7 @@ def start(tmp_path_factory, name, reply, *flags):
 
 @pytest.fixture(scope="module")
 def blocking(tmp_path_factory):
-    upstream, server = start(tmp_path_factory, "guard", SAFE * 2 + HARMFUL, "--guard-input", "block",
+    upstream, server = start(tmp_path_factory, "guard", SAFE + SAFE2 + HARMFUL, "--guard-input", "block",
                              "--guard-output", "block", "--redact-pii")
     yield upstream, server
     server.stop()

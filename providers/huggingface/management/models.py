@@ -22,12 +22,14 @@ from llmaas._errors import (
     PermissionDeniedError,
 )
 from llmaas._lanes import lane
+from llmaas._moderation import MODERATION_MODELS
 from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
 from llmaas.providers.huggingface.engine.loop import Engine
 from llmaas.providers.huggingface.management.convert import ConversionFailed, convert_in_child
 from llmaas.providers.huggingface.management.loading import (
     MINILM,
+    SMOLLM2,
     ModelSource,
     builtin_sources,
     converted_dir,
@@ -158,7 +160,7 @@ class ModelCatalog:
     async def list_models(self, options: RequestOptions) -> PageResult[Model]:
         def ids() -> list[str]:
             store = self._store()
-            names = [*builtin_sources(), "llmaas-moderation-1", *self.extra_models]
+            names = [*builtin_sources(), *MODERATION_MODELS, *self.extra_models]
             names += [r["id"] for r in registry.entries(store)]
             names += [r["id"] for r in store.query("SELECT id FROM models ORDER BY created_at")]
             return names
@@ -182,13 +184,15 @@ class ModelCatalog:
             raise unavailable(model, exc) from None
 
     def _model(self, model: str) -> Model:
-        from llmaas.providers.huggingface.api.moderation import HEADS, MODEL_ID
+        from llmaas.providers.huggingface.api.moderation import HEADS, reads_sentence_vectors
         from llmaas.providers.huggingface.management.details import describe
 
-        if model == MODEL_ID:
-            embedder = builtin_sources()[MINILM]
+        if model in MODERATION_MODELS:  # heads on the embedding model, or on the chat model's states
+            sentence = reads_sentence_vectors(model)
+            folder = builtin_sources()[MINILM].path if sentence else None
             return Model(id=model, created=self._created, owned_by="llmaas",
-                         **describe("moderation", HEADS, embedder.path, self.pool.moderator is not None, base=MINILM))
+                         **describe("moderation", HEADS[model], folder, model in self.pool.moderators,
+                                    base=MINILM if sentence else SMOLLM2))
         entry = registry.get(self._store(), model)
         if entry is not None and entry["target"] is not None:
             target = self._model(entry["target"])
@@ -261,9 +265,7 @@ class ModelCatalog:
         return model.model_copy(update={"note": candidate.note})
 
     def _builtin_names(self) -> frozenset[str]:
-        from llmaas.providers.huggingface.api.moderation import MODEL_ID
-
-        return frozenset([*builtin_sources(), MODEL_ID, *self.extra_models])
+        return frozenset([*builtin_sources(), *MODERATION_MODELS, *self.extra_models])
 
     def _check_free(self, name: str) -> None:
         if name in self._builtin_names() or registry.get(self._store(), name) is not None:

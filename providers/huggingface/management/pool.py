@@ -33,7 +33,7 @@ class ModelPool:
         self.engines: dict[str, Engine] = {}  # by ModelSource.key, most recently used last
         self.embedders: dict[str, Embedder] = {}
         self.adapters = AdapterCache(settings.max_adapters)  # LoRA adapters by fine-tuned model id
-        self.moderator: Moderator | None = None
+        self.moderators: dict[str, Moderator] = {}  # by model id
         self._torch: Lane | None = None
 
     # -- chat engines -------------------------------------------------------------------------------
@@ -153,13 +153,15 @@ class ModelPool:
             self.embedders[source.key] = found
         return found
 
-    async def moderator_on(self, embedding_model: ModelSource) -> Moderator:
-        if self.moderator is None:
-            from llmaas.providers.huggingface.api.moderation import Moderator
+    async def moderator_on(self, embedding_model: ModelSource, model_id: str) -> Moderator:
+        found = self.moderators.get(model_id)
+        if found is None:
+            from llmaas.providers.huggingface.api.moderation import Moderator, reads_sentence_vectors
 
-            embedder = await self.embedder(embedding_model)
-            self.moderator = await self.on_torch_thread(lambda: Moderator(embedder))
-        return self.moderator
+            embedder = await self.embedder(embedding_model) if reads_sentence_vectors(model_id) else None
+            found = await self.on_torch_thread(lambda: Moderator(model_id, embedder))
+            self.moderators[model_id] = found
+        return found
 
     async def on_torch_thread(self, fn: Callable[[], T]) -> T:
         """Embedding work runs on one long-lived thread of its own, never on a pool of many (a lane of one
