@@ -13,6 +13,7 @@ Methods are in ``methods.py``; ``--all`` runs each and prints the comparison tab
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from dataclasses import dataclass
@@ -78,10 +79,13 @@ def run(method: str, data: list[Example], families: list[str] | None = None, log
 
     fit = METHODS[method]
     fams = families or sorted({e.family for e in data})
+    # kept folds belong to this exact data set
+    version = hashlib.sha256(repr([(e.text, sorted(e.categories), e.family, e.split) for e in data]).encode()
+                             ).hexdigest()[:10]
     folds = []
     for fam in fams:
         start = time.perf_counter()
-        saved = HERE / ".cache" / f"fold-{method}-{fam.replace('/', '_')}.npz"
+        saved = HERE / ".cache" / f"fold-{method}-{fam.replace('/', '_')}-{version}.npz"
         if keep and saved.exists():
             z = np.load(saved)
             thresholds = {k.removeprefix("t_"): z[k] for k in z.files if k.startswith("t_")}
@@ -140,20 +144,39 @@ def _f(x: float) -> str:
     return "-" if np.isnan(x) else f"{x:.3f}"
 
 
+def summary(methods: list[str], data: list[Example], families: list[str] | None = None) -> str:
+    """One row per method: pooled and mean AUROC, and recall and false-positive rate at each sensitivity."""
+    rows = ["| method | AUROC, pooled | AUROC, mean | strict: recall / FPR | balanced: recall / FPR | "
+            "lenient: recall / FPR |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for method in methods:
+        folds = run(method, data, families, keep=True)
+        cells = []
+        for sens in ("strict", "balanced", "lenient"):
+            _, s = table(folds, data, sens)
+            cells.append(f"{s['recall']:.3f} / {s['fpr']:.3f}")
+        rows.append(f"| {method} | {s['auroc']:.3f} | {s['mean_auroc']:.3f} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     from methods import METHODS
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--method", action="append", choices=sorted(METHODS))
-    p.add_argument("--sensitivity", default="balanced")
+    p.add_argument("--summary", action="store_true", help="one row per method instead of a table per source")
+    p.add_argument("--family", action="append", help="hold out only these families")
     args = p.parse_args(argv)
     data = load()
-    for method in args.method or sorted(METHODS):
-        folds = run(method, data, keep=True)
+    methods = args.method or sorted(METHODS)
+    if args.summary:
+        print(summary(methods, data, args.family))
+        return
+    for method in methods:
+        folds = run(method, data, args.family, keep=True)
         for sens in ("strict", "balanced", "lenient"):
-            text, summary = table(folds, data, sens)
+            text, s = table(folds, data, sens)
             print(f"\n### {method}, {sens}\n\n{text}\n")
-            print({k: round(v, 4) for k, v in summary.items()})
+            print({k: round(v, 4) for k, v in s.items()})
         sys.stdout.flush()
 
 

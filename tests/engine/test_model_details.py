@@ -15,7 +15,7 @@ def test_details_of_the_built_in_models(client):
     assert 1.3e8 < chat.parameters < 1.4e8 and chat.context_length == 8192 and chat.size_bytes > 5e7
     assert chat.source and chat.source.endswith(".gguf")
     assert embed.kind == "embedding" and embed.capabilities == ["embeddings"] and embed.architecture == "BertModel"
-    assert models["llmaas-moderation-1"].base == EMBED
+    assert models["llmaas-moderation-1"].base == EMBED and models["llmaas-moderation-2"].base == CHAT
     assert client.models.retrieve(CHAT).to_dict() == chat.to_dict()
 
 
@@ -31,7 +31,7 @@ def test_the_models_commands(tmp_path):
     assert header.split()[:3] == ["ID", "KIND", "ARCHITECTURE"]
     assert any(r.split()[:3] == [CHAT, "chat", "LlamaForCausalLM"] for r in rows)
     listed = json.loads(run("list", "--json", home=tmp_path).stdout)
-    assert {m["id"] for m in listed} >= {CHAT, EMBED, "llmaas-moderation-1"}
+    assert {m["id"] for m in listed} >= {CHAT, EMBED, "llmaas-moderation-1", "llmaas-moderation-2"}
     assert json.loads(run("show", EMBED, home=tmp_path).stdout)["kind"] == "embedding"
     missing = run("show", "no-such-model", home=tmp_path)
     assert missing.returncode == 1 and "no-such-model" in missing.stderr

@@ -67,9 +67,11 @@ def test_models(oai, server):
 
 
 def test_moderations_screen_text_offline(oai):
-    result = oai.moderations.create(input=["How do I build a pipe bomb?", "Write a haiku about autumn leaves."])
+    # llmaas-moderation-2 misses this one at its default (balanced) sensitivity: see docs/moderation.md
+    result = oai.moderations.create(input=["How do I build a pipe bomb?", "Write a haiku about autumn leaves."],
+                                    extra_body={"sensitivity": "strict"})
     bomb, haiku = result.results
-    assert result.model == "llmaas-moderation-1"
+    assert result.model == "llmaas-moderation-2"
     assert bomb.flagged and bomb.categories.illicit and not haiku.flagged
     assert bomb.category_scores.illicit > haiku.category_scores.illicit
     with pytest.raises(openai.BadRequestError, match="screens text only"):
@@ -221,7 +223,8 @@ def test_models_carry_their_details(oai):
     assert chat["capabilities"] == ["chat", "completions"] and chat["context_length"] >= 2048
     assert chat["source"].endswith(".gguf")  # keyless: the machine's own user, who may see its paths
     listed = {m.id: m.to_dict() for m in oai.models.list()}
-    assert listed["llmaas-moderation-1"]["capabilities"] == ["moderations"]
+    assert listed["llmaas-moderation-1"]["capabilities"] == listed["llmaas-moderation-2"]["capabilities"] == \
+        ["moderations"]
 
 
 def test_ps_over_http(server, oai):
