@@ -120,9 +120,8 @@ def both(layer: int) -> Callable[[list[str]], np.ndarray]:
 def finetune_minilm(train: list[Example], calib: list[Example], epochs: int = 2, lr: float = 3e-5,
                     progress: bool = False) -> Model:
     """The embedding model's transformer layers and the heads trained together (binary cross-entropy per
-    head, classes balanced), from the sentence-transformers weights; the token embeddings stay as shipped
-    (so the model ships only the layers); texts cut at 64 tokens. ``Model.tensors`` holds what
-    llmaas-moderation-2 ships: the layers (float16) and the heads."""
+    head, classes balanced), from the sentence-transformers weights; the token embeddings stay as shipped;
+    texts cut at 64 tokens."""
     from train import embedder
 
     torch.manual_seed(0)
@@ -175,12 +174,7 @@ def finetune_minilm(train: list[Example], calib: list[Example], epochs: int = 2,
         out = [torch.sigmoid(head(embed(batch[i:i + 64]))).numpy() for i in range(0, len(batch), 64)]
         return np.concatenate(out) if out else np.zeros((0, y.shape[1]), dtype=np.float32)
 
-    tensors = {f"encoder.{k}": v.detach().to(torch.float16).numpy() for k, v in encoder.state_dict().items()
-               if not k.startswith("embeddings.")}
-    tensors["weights"] = (head.weight.detach() * 10).numpy()  # the heads read the unit vector times 10
-    tensors["bias"] = head.bias.detach().numpy()
-    return Model(score, calibrate_all(score([e.text for e in calib]), labels(calib)), _trusted(calib),
-                 tensors=tensors)
+    return Model(score, calibrate_all(score([e.text for e in calib]), labels(calib)), _trusted(calib))
 
 
 METHODS: dict[str, Callable[[list[Example], list[Example]], Model]] = {
