@@ -39,23 +39,22 @@ SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 TOP = [k for k, c in enumerate(CATEGORIES) if "/" not in c]
 
 
-def heads_file(model_id: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """A moderation model's tensors and metadata (what it reads: ``encoder``, ``layer``; its ``rule``)."""
+def heads_metadata(model_id: str) -> dict[str, str]:
+    """A moderation model's metadata (what it reads: ``encoder``, ``layer``; its ``rule``), without its
+    tensors."""
     from safetensors import safe_open
-    from safetensors.numpy import load_file  # pyright: ignore[reportUnknownVariableType]
 
     path = HEADS[model_id]
     if not path.exists():
         raise UnsupportedFeatureError("hf", f"moderations with {model_id} without its trained heads ({path} is "
                                             "missing; `make moderation-model` makes them)")
     with safe_open(str(path), "np") as f:  # pyright: ignore[reportUnknownVariableType]
-        meta = cast("dict[str, str]", f.metadata() or {})  # pyright: ignore[reportUnknownMemberType]
-    return load_file(str(path)), meta
+        return cast("dict[str, str]", f.metadata() or {})  # pyright: ignore[reportUnknownMemberType]
 
 
-def reads_sentence_vectors(model_id: str) -> bool:
-    """Whether the model's heads read the built-in embedding model (else the built-in chat model)."""
-    return heads_file(model_id)[1].get("encoder", "all-minilm-l6-v2") == "all-minilm-l6-v2"
+def reads_sentence_vectors(meta: dict[str, str]) -> bool:
+    """Whether heads with this metadata read the built-in embedding model (else the built-in chat model)."""
+    return meta.get("encoder", "all-minilm-l6-v2") == "all-minilm-l6-v2"
 
 
 class Moderator:
@@ -63,12 +62,15 @@ class Moderator:
     torch thread. ``embedder`` is the loaded embedding model, for the models that read it."""
 
     def __init__(self, model_id: str = MODEL_ID, embedder: Any = None) -> None:
+        from safetensors.numpy import load_file  # pyright: ignore[reportUnknownVariableType]
+
         from llmaas.providers.huggingface.api.moderation_encoders import ChatStateEncoder, SentenceEncoder
 
-        data, meta = heads_file(model_id)
+        meta = heads_metadata(model_id)
+        data = load_file(str(HEADS[model_id]))
         self.id = model_id
         self.rule: str = meta.get("rule", "categories")  # what flags: the any-harm head alone, or any category too
-        if reads_sentence_vectors(model_id):
+        if reads_sentence_vectors(meta):
             self.encoder: Any = SentenceEncoder(embedder)
         else:
             from llmaas.providers.huggingface.management.loading import builtin_sources, ensure_converted

@@ -184,11 +184,11 @@ class ModelCatalog:
             raise unavailable(model, exc) from None
 
     def _model(self, model: str) -> Model:
-        from llmaas.providers.huggingface.api.moderation import HEADS, reads_sentence_vectors
+        from llmaas.providers.huggingface.api.moderation import HEADS, heads_metadata, reads_sentence_vectors
         from llmaas.providers.huggingface.management.details import describe
 
         if model in MODERATION_MODELS:  # heads on the embedding model, or on the chat model's states
-            sentence = reads_sentence_vectors(model)
+            sentence = reads_sentence_vectors(heads_metadata(model))
             folder = builtin_sources()[MINILM].path if sentence else None
             return Model(id=model, created=self._created, owned_by="llmaas",
                          **describe("moderation", HEADS[model], folder, model in self.pool.moderators,

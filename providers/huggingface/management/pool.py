@@ -156,9 +156,13 @@ class ModelPool:
     async def moderator_on(self, embedding_model: ModelSource, model_id: str) -> Moderator:
         found = self.moderators.get(model_id)
         if found is None:
-            from llmaas.providers.huggingface.api.moderation import Moderator, reads_sentence_vectors
+            from llmaas.providers.huggingface.api.moderation import (
+                Moderator,
+                heads_metadata,
+                reads_sentence_vectors,
+            )
 
-            embedder = await self.embedder(embedding_model) if reads_sentence_vectors(model_id) else None
+            embedder = await self.embedder(embedding_model) if reads_sentence_vectors(heads_metadata(model_id)) else None
             found = await self.on_torch_thread(lambda: Moderator(model_id, embedder))
             self.moderators[model_id] = found
         return found
