@@ -164,7 +164,9 @@ class Engine:
 
     @property
     def queue_depth(self) -> int:
-        return len(self._waiting) + (self._partial is not None)
+        """Requests not yet answered a first token: handed in but not yet taken by the engine thread, waiting,
+        or being prefilled (a long prompt part way through counts once)."""
+        return self._inbox.qsize() + len(self._waiting) + max(len(self._admitting), self._partial is not None)
 
     @property
     def running(self) -> int:
