@@ -15,14 +15,15 @@ class Preset:
     base_url: str
     api_key_env: str | None
     key_required: bool = True
+    batches: bool = False  # serves OpenAI's Batches API (/v1/batches over the files API)
 
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("openai", "https://api.openai.com/v1", "OPENAI_API_KEY"),
-        Preset("groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
-        Preset("together", "https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+        Preset("openai", "https://api.openai.com/v1", "OPENAI_API_KEY", batches=True),
+        Preset("groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", batches=True),
+        Preset("together", "https://api.together.xyz/v1", "TOGETHER_API_KEY", batches=True),
         Preset("fireworks", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),
         Preset("deepseek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
         Preset("mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),

@@ -17,6 +17,7 @@ from ._provider import Provider
 from ._sync import Runner
 from .discovery import create as create_provider
 from .discovery import known_names, speaks_openai, split_model
+from .resources.batches import AsyncBatches, Batches
 from .resources.chat import AsyncChat, Chat
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ class AsyncClient:
         self.fine_tuning = AsyncFineTuning(self)
         self.moderations = AsyncModerations(self)
         self.responses = AsyncResponses(self)
+        self.batches = AsyncBatches(self)
 
     @property
     def request_defaults(self) -> dict[str, Any]:
@@ -230,6 +232,7 @@ class Client:
         self.fine_tuning = FineTuning(self._async.fine_tuning, r)
         self.moderations = Moderations(self._async.moderations, r)
         self.responses = Responses(self._async.responses, r)
+        self.batches = Batches(self._async.batches, r)
 
     __init__.__doc__ = AsyncClient.__doc__
 

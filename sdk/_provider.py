@@ -18,6 +18,8 @@ from ._pagination import PageResult
 if TYPE_CHECKING:
     from .lib.responses_service import ResponsesService
     from .types import (
+        Batch,
+        BatchRequest,
         ChatCompletion,
         ChatCompletionChunk,
         ChatCompletionRequest,
@@ -56,6 +58,7 @@ class Capability(str, Enum):
     FILES = "files"
     FINE_TUNING = "fine_tuning"
     RESPONSES = "responses"
+    BATCHES = "batches"
 
     def __str__(self) -> str:
         return self.value
@@ -142,6 +145,11 @@ class Provider(Protocol):
     async def delete_response(self, response_id: str, options: RequestOptions) -> ResponseDeleted: ...
     async def cancel_response(self, response_id: str, options: RequestOptions) -> Response: ...
     async def list_response_input_items(self, response_id: str, params: dict[str, Any], options: RequestOptions) -> ResponseInputItemList: ...
+
+    async def create_batch(self, req: BatchRequest, options: RequestOptions) -> Batch: ...
+    async def retrieve_batch(self, batch_id: str, options: RequestOptions) -> Batch: ...
+    async def list_batches(self, params: dict[str, Any], options: RequestOptions) -> PageResult[Batch]: ...
+    async def cancel_batch(self, batch_id: str, options: RequestOptions) -> Batch: ...
 
     async def aclose(self) -> None: ...
 
@@ -238,6 +246,18 @@ class BaseProvider:
 
     async def list_response_input_items(self, response_id: str, params: dict[str, Any], options: RequestOptions) -> Any:
         raise self._refuse("the Responses API")
+
+    async def create_batch(self, req: Any, options: RequestOptions) -> Any:
+        raise self._refuse("batches")
+
+    async def retrieve_batch(self, batch_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("batches")
+
+    async def list_batches(self, params: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("batches")
+
+    async def cancel_batch(self, batch_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("batches")
 
     async def aclose(self) -> None:
         return None

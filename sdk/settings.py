@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from llmaas.store.batch_files import BatchLimits
     from llmaas.store.training_files import TrainingLimits
 
 PREFIX = "LLMAAS_"
@@ -103,6 +104,9 @@ class EngineSettings(_Settings):
         "auto", description="the engine's C++ kernels for bf16 models; auto: where they build, else torch ops")
     prefill_chunk: int = Field(512, ge=16, description="prompts longer than this are prefilled a chunk per engine "
                                                        "step, between decode steps")
+    batch_rows_busy: int = Field(0, ge=0, description="batch-request sequences that keep decoding while interactive "
+                                                      "requests run or wait (the others give up their slots and run "
+                                                      "again later); 0: interactive requests have the engine alone")
     max_engines: int = Field(2, ge=1, description="chat models loaded at once; an idle one is stopped to load "
                                                   "another")
     max_adapters: int = Field(8, ge=1, description="LoRA adapters (fine-tuned models) kept loaded; the least "
@@ -209,6 +213,30 @@ class FineTuningSettings(_Settings):
                               max_example_bytes=self.ft_max_example_kb * 1024)
 
 
+class BatchSettings(_Settings):
+    """Batches, on a server and in process alike: what one input file may hold (checked at upload, each refusal
+    naming the line), what one key may have in flight, and how many of its requests run at once."""
+
+    KIND = "batches"
+
+    batch_max_requests: int = Field(50_000, ge=1, le=50_000, description="requests (lines) in one batch file; "
+                                                                         "OpenAI's 50,000 is the ceiling")
+    batch_max_mb: float = Field(200.0, gt=0, le=200.0, description="size of one batch file in MB; OpenAI's 200 is "
+                                                                   "the ceiling")
+    batch_max_in_flight: int = Field(8, ge=1, description="batches one key may have in progress at once (a key's "
+                                                          "own limit, 'llmaas keys limits --batches', wins)")
+    batch_max_enqueued_tokens: int | None = Field(None, ge=1, description="tokens (estimated: prompt size and "
+                                                                          "output limit) one key may have enqueued "
+                                                                          "in unfinished batches; none by default")
+    batch_concurrency: int = Field(32, ge=1, description="batch requests kept in the engine at once; the engine "
+                                                         "runs them in capacity interactive requests leave idle")
+
+    def limits(self) -> BatchLimits:
+        from llmaas.store.batch_files import BatchLimits
+
+        return BatchLimits(max_requests=self.batch_max_requests, max_bytes=int(self.batch_max_mb * 1_000_000))
+
+
 #: variables read by the SDK and the command line themselves, outside the two settings objects above:
 #: name -> (type, help)
 CLIENT_VARIABLES: dict[str, tuple[str, str]] = {
@@ -236,7 +264,7 @@ def _kind(annotation: Any) -> str:
 def variables() -> list[tuple[str, str, str, str]]:
     """(variable, type, default, help) for every ``LLMAAS_*`` variable, engine and server settings first."""
     rows: list[tuple[str, str, str, str]] = []
-    settings: tuple[type[_Settings], ...] = (EngineSettings, ServerSettings, FineTuningSettings)
+    settings: tuple[type[_Settings], ...] = (EngineSettings, ServerSettings, FineTuningSettings, BatchSettings)
     for cls in settings:
         for name, info in cls.model_fields.items():
             default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]

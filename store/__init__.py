@@ -146,6 +146,51 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE api_keys ADD COLUMN guard_sensitivity TEXT;
     """,
+    # 10: batches (the Batches API): a batch, each of its requests with its answer once it has one, usage
+    # rows marked with the batch they belong to, and per-key limits on batches in flight and their tokens
+    """
+    CREATE TABLE batches (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        endpoint TEXT NOT NULL,
+        model TEXT,
+        input_file_id TEXT NOT NULL,
+        completion_window TEXT NOT NULL,
+        status TEXT NOT NULL,
+        metadata TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        in_progress_at INTEGER,
+        finalizing_at INTEGER,
+        completed_at INTEGER,
+        failed_at INTEGER,
+        expired_at INTEGER,
+        cancelling_at INTEGER,
+        cancelled_at INTEGER,
+        output_file_id TEXT,
+        error_file_id TEXT,
+        errors TEXT,
+        total INTEGER NOT NULL,
+        enqueued_tokens INTEGER NOT NULL
+    );
+    CREATE INDEX batches_owner ON batches (owner, created_at);
+    CREATE INDEX batches_status ON batches (status);
+    CREATE TABLE batch_requests (
+        batch_id TEXT NOT NULL REFERENCES batches(id),
+        line INTEGER NOT NULL,
+        custom_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        result TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (batch_id, line)
+    );
+    CREATE INDEX batch_requests_state ON batch_requests (batch_id, state, line);
+    ALTER TABLE usage ADD COLUMN batch_id TEXT;
+    ALTER TABLE api_keys ADD COLUMN max_batches INTEGER;
+    ALTER TABLE api_keys ADD COLUMN max_batch_tokens INTEGER;
+    """,
 ]
 
 ROLES = ("user", "admin")
@@ -333,7 +378,8 @@ class Store:
 
     def set_limits(self, key: str, rpm_limit: int | None = UNSET, tpd_limit: int | None = UNSET,
                    max_tokens: int | None = UNSET, max_seconds: int | None = UNSET,
-                   guard_sensitivity: str | None = UNSET) -> sqlite3.Row:
+                   guard_sensitivity: str | None = UNSET, max_batches: int | None = UNSET,
+                   max_batch_tokens: int | None = UNSET) -> sqlite3.Row:
         """Change the limits given (None: unlimited, or for the two bounds on one request and the guardrail
         sensitivity, the server's), keep the others; return the updated key."""
         row = self.find_key(key)
@@ -341,7 +387,8 @@ class Store:
         if guard_sensitivity is not UNSET:
             changes["guard_sensitivity"] = check_sensitivity(guard_sensitivity)
         for column, value in (("rpm_limit", rpm_limit), ("tpd_limit", tpd_limit), ("max_tokens", max_tokens),
-                              ("max_seconds", max_seconds)):
+                              ("max_seconds", max_seconds), ("max_batches", max_batches),
+                              ("max_batch_tokens", max_batch_tokens)):
             if value is not UNSET:
                 changes[column] = check_limit(column.removesuffix("_limit"), value)
         if changes:
@@ -372,11 +419,12 @@ class Store:
     # -- usage --------------------------------------------------------------------------------------
 
     def record_usage(self, key_id: str | None, endpoint: str, model: str | None, prompt_tokens: int,
-                     completion_tokens: int, latency_ms: float, status: int) -> None:
+                     completion_tokens: int, latency_ms: float, status: int, batch_id: str | None = None) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO usage (key_id, endpoint, model, prompt_tokens, completion_tokens, latency_ms, "
-                       "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (key_id, endpoint, model, prompt_tokens, completion_tokens, latency_ms, status, time.time()))
+                       "status, created_at, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key_id, endpoint, model, prompt_tokens, completion_tokens, latency_ms, status, time.time(),
+                        batch_id))
 
     def tokens_since(self, key_id: str, since: float) -> int:
         row = self.query("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage "

@@ -23,6 +23,7 @@ from llmaas._provider import BaseProvider, Capability
 from llmaas._threads import to_thread
 from llmaas.lib.responses_service import ResponsesService
 from llmaas.providers.huggingface.api import chat, completions
+from llmaas.providers.huggingface.api.batches import InProcessBatches
 from llmaas.providers.huggingface.api.files import StoreFiles
 from llmaas.providers.huggingface.api.fine_tuning import FineTuningJobs
 from llmaas.providers.huggingface.api.requests import chat_prompt, completion_prompts, sampling_params
@@ -42,6 +43,8 @@ from llmaas.providers.huggingface.model.adapters import Adapter, load_adapter
 from llmaas.resources._base import build_request
 from llmaas.settings import EngineSettings
 from llmaas.types import (
+    Batch,
+    BatchRequest,
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -82,7 +85,7 @@ class HuggingFaceProvider(BaseProvider):
                                                      Capability.MODELS, Capability.MODELS_WRITE, Capability.MODELS_MANAGE,
                                                      Capability.FILES,
                                                      Capability.FINE_TUNING, Capability.MODERATIONS,
-                                                     Capability.RESPONSES})
+                                                     Capability.RESPONSES, Capability.BATCHES})
 
     def __init__(self, *, models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
                  home: str | None = None, settings: EngineSettings | None = None, timeout: Any = None,
@@ -112,6 +115,7 @@ class HuggingFaceProvider(BaseProvider):
         self.catalog = ModelCatalog(self.files.store, self.pool, self.extra_models, allow_paths, self.model_dirs,
                                     progress)
         self.jobs = FineTuningJobs(self.files.store, self.catalog.model_names, allow_paths, self.catalog.fingerprint)
+        self.batches = InProcessBatches(self.files.store, self)
 
     # -- engines ------------------------------------------------------------------------------------
 
@@ -383,7 +387,22 @@ class HuggingFaceProvider(BaseProvider):
                                         options: RequestOptions) -> ResponseInputItemList:
         return await self.responses_service().input_items(response_id, params)
 
+    # -- batches ------------------------------------------------------------------------------------
+
+    async def create_batch(self, req: BatchRequest, options: RequestOptions) -> Batch:
+        return await self.batches.create(req)
+
+    async def retrieve_batch(self, batch_id: str, options: RequestOptions) -> Batch:
+        return await self.batches.retrieve(batch_id)
+
+    async def list_batches(self, params: dict[str, Any], options: RequestOptions) -> PageResult[Batch]:
+        return await self.batches.list(params)
+
+    async def cancel_batch(self, batch_id: str, options: RequestOptions) -> Batch:
+        return await self.batches.cancel(batch_id)
+
     async def aclose(self) -> None:
+        await self.batches.aclose()
         self.files.close()
         await self.pool.aclose()
 

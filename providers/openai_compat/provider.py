@@ -18,6 +18,8 @@ from llmaas._options import RequestOptions
 from llmaas._pagination import PageResult
 from llmaas._provider import ALL_CAPABILITIES, BaseProvider, Capability
 from llmaas.types import (
+    Batch,
+    BatchRequest,
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -79,7 +81,8 @@ class OpenAICompatProvider(BaseProvider):
         if preset is None:
             raise UnknownProviderError(name, list(PRESETS))
         # a named service is not an llmaas server: registering, aliases, load and unload are refused up front
-        kwargs.setdefault("capabilities", ALL_CAPABILITIES - {Capability.MODELS_MANAGE})
+        refused = {Capability.MODELS_MANAGE} | (set() if preset.batches else {Capability.BATCHES})
+        kwargs.setdefault("capabilities", ALL_CAPABILITIES - refused)
         return cls(name=name, base_url=base_url or _preset_url(preset), api_key=_preset_key(preset, api_key), **kwargs)
 
     @property
@@ -211,6 +214,18 @@ class OpenAICompatProvider(BaseProvider):
                                            options: RequestOptions) -> PageResult[FineTuningJobCheckpoint]:
         return await self._page(f"fine_tuning/jobs/{_seg(job_id)}/checkpoints", FineTuningJobCheckpoint,
                                 params, options)
+
+    async def create_batch(self, req: BatchRequest, options: RequestOptions) -> Batch:
+        return await self.http.json("POST", "batches", Batch, options, json=req.to_body(options.extra_body))
+
+    async def retrieve_batch(self, batch_id: str, options: RequestOptions) -> Batch:
+        return await self.http.json("GET", f"batches/{_seg(batch_id)}", Batch, options)
+
+    async def list_batches(self, params: dict[str, Any], options: RequestOptions) -> PageResult[Batch]:
+        return await self._page("batches", Batch, params, options)
+
+    async def cancel_batch(self, batch_id: str, options: RequestOptions) -> Batch:
+        return await self.http.json("POST", f"batches/{_seg(batch_id)}/cancel", Batch, options)
 
     async def _page(self, path: str, item: type[M], params: dict[str, Any], options: RequestOptions) -> PageResult[M]:
         query = {k: v for k, v in params.items() if v is not None}

@@ -20,6 +20,7 @@ from .chat import (
     TopLogprob,
     UserMessage,
 )
+from .batches import Batch, BatchError, BatchErrors, BatchRequest, BatchRequestCounts, BatchUsage
 from .common import CompletionUsage, DeletedObject, ErrorObject, ErrorResponse, StreamOptions
 from .completions import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest
 from .create_params import (
@@ -73,6 +74,12 @@ from .responses import (
 )
 
 __all__ = [
+    "Batch",
+    "BatchError",
+    "BatchErrors",
+    "BatchRequest",
+    "BatchRequestCounts",
+    "BatchUsage",
     "Response",
     "ResponseCreateRequest",
     "ResponseDeleted",

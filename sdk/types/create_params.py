@@ -177,6 +177,14 @@ class ResponseInputItemsListParams(RequestOptionsParams, total=False):
     order: Literal["asc", "desc"] | None
 
 
+class BatchCreateParams(RequestOptionsParams, total=False):
+    input_file_id: Required[str]
+    endpoint: Required[str]
+    completion_window: str
+    metadata: dict[str, str] | None
+    output_expires_after: dict[str, object] | None
+
+
 class PageParams(RequestOptionsParams, total=False):
     limit: int | None
     after: str | None

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from llmaas._errors import BadRequestError, NotFoundError
 from llmaas.settings import FineTuningSettings
 from llmaas.store import FILE_PURPOSES, file_object
+from llmaas.store.batch_files import check_upload
 from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
 
 from ._common import caller
@@ -32,6 +33,8 @@ async def upload(request: Request, file: UploadFile = File(...), purpose: str = 
         raise BadRequestError("the uploaded file is empty", status_code=400, param="file")
     if purpose == "fine-tune":
         await state.run(_check_jsonl, content)
+    elif purpose == "batch":
+        await state.run(check_upload, content)
     name = file.filename or "upload"
     try:
         name.encode("utf-8")

@@ -51,6 +51,10 @@ class StoreFiles:
                 await to_thread(check_jsonl, content, FineTuningSettings.resolve().limits())
             except InvalidTrainingFile as exc:
                 raise BadRequestError(str(exc), status_code=400, param="file", code="invalid_file") from None
+        if purpose == "batch":
+            from llmaas.store.batch_files import check_upload
+
+            await to_thread(check_upload, content)
         store = self.store()
         return _file(await to_thread(store.add_file, None, filename, purpose, content))
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from llmaas._errors import APIStatusError, InternalServerError, RateLimitError
+from llmaas._priority import BATCH
 from llmaas._threads import call_soon_threadsafe
 from llmaas._usage import track
 from llmaas.providers.huggingface.engine.detokenizer import IncrementalText
@@ -102,6 +103,7 @@ class EngineConfig:
     initial_capacity: int = 512
     prefill_tokens_per_step: int = 1024  # prompt tokens prefilled per turn, between decode steps
     prefill_chunk: int = 512  # a longer prompt is prefilled this many tokens a turn (chunked prefill)
+    batch_rows_busy: int = 0  # batch sequences kept decoding while interactive requests run or wait
 
 
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -123,6 +125,8 @@ class Engine:
         self.threads = threads
         self._inbox: queue.SimpleQueue[GenerationRequest | None] = queue.SimpleQueue()
         self._waiting: deque[GenerationRequest] = deque()
+        self._batch_waiting: deque[GenerationRequest] = deque()  # batch work: admitted when interactive allows
+        self.preempted: int = 0
         self._running: list[Sequence] = []
         self._admitting: list[GenerationRequest] = []
         self._partial: PartialPrefill | None = None
@@ -166,14 +170,16 @@ class Engine:
     def queue_depth(self) -> int:
         """Requests not yet answered a first token: handed in but not yet taken by the engine thread, waiting,
         or being prefilled (a long prompt part way through counts once)."""
-        return self._inbox.qsize() + len(self._waiting) + max(len(self._admitting), self._partial is not None)
+        return (self._inbox.qsize() + len(self._waiting) + len(self._batch_waiting)
+                + max(len(self._admitting), self._partial is not None))
 
     @property
     def running(self) -> int:
         return len(self._running)
 
     def submit(self, request: GenerationRequest) -> None:
-        if len(self._waiting) + self._inbox.qsize() >= self.config.max_waiting:
+        queued = len(self._batch_waiting) if request.batch else len(self._waiting)
+        if queued + self._inbox.qsize() >= self.config.max_waiting:
             raise RateLimitError(
                 f"the engine queue is full ({self.config.max_waiting} requests waiting); retry shortly",
                 status_code=429, code="queue_full", type="rate_limit_error", retry_after=1.0,
@@ -186,6 +192,7 @@ class Engine:
         every choice, then one Done. Closing the stream, dropping it, or cancelling the task that awaits it
         cancels the request; its slots are free at the next step."""
         request = GenerationRequest(prompt, params, n, call_soon_threadsafe(), adapter)
+        request.batch = BATCH.get()
         self.submit(request)
         track(request)
         return RequestStream(request)
@@ -239,7 +246,7 @@ class Engine:
                                  code="model_unloaded", type="server_error", retry_after=1.0)
         self._fail_running(stopped)
         self._fail_admitting(stopped)
-        left = [*self._waiting, *([self._partial.request] if self._partial is not None else [])]
+        left = [*self._waiting, *self._batch_waiting, *([self._partial.request] if self._partial is not None else [])]
         while True:
             try:
                 item = self._inbox.get_nowait()
@@ -252,13 +259,16 @@ class Engine:
                 request.failed = True
                 request.push(Failed(stopped))
         self._waiting.clear()
+        self._batch_waiting.clear()
         self._partial = None
         self.model = None
         self._counts = self._bitmask = None
 
     def _turn(self) -> None:
-        self._take_inbox(block=not self._running and not self._waiting and self._partial is None)
+        self._take_inbox(block=not self._running and not self._waiting and not self._batch_waiting
+                         and self._partial is None)
         self._drop_cancelled()
+        self._preempt()
         self._admit()
         if self._running:
             self._decode_step()
@@ -271,6 +281,8 @@ class Engine:
         while True:
             if item is None:
                 self._stopping = True
+            elif item.batch:
+                self._batch_waiting.append(item)
             else:
                 self._waiting.append(item)
             try:
@@ -305,12 +317,49 @@ class Engine:
             self._partial = None
         if any(r.cancelled for r in self._waiting):
             self._waiting = deque(r for r in self._waiting if not r.cancelled)
+        if any(r.cancelled for r in self._batch_waiting):
+            self._batch_waiting = deque(r for r in self._batch_waiting if not r.cancelled)
         gone = [s for s in self._running if s.request.cancelled]
         if gone:
             self._retire(gone)
 
+    def _interactive_busy(self) -> bool:
+        """Whether interactive requests run or wait: batch work then keeps to ``batch_rows_busy`` sequences."""
+        return bool(self._waiting) or (self._partial is not None and not self._partial.request.batch) or \
+            any(not s.request.batch for s in self._running)
+
+    def _preempt(self) -> None:
+        """Interactive requests take the slots batch sequences hold: while interactive requests run or wait, batch
+        requests beyond ``batch_rows_busy`` sequences (the most recently started first, which lose the least) end
+        with a retryable ``preempted`` error; a batch runner queues them again."""
+        if not self._interactive_busy():
+            return
+        batch_seqs = [s for s in self._running if s.request.batch]
+        allowed = self.config.batch_rows_busy
+        if self._waiting and self.model is not None:  # what the waiting interactive requests need besides
+            free = self.model.slots - len(self._running)
+            allowed = min(allowed, max(0, len(batch_seqs) - max(0, self._waiting[0].n - free)))
+        if len(batch_seqs) <= allowed:
+            return
+        requests: list[GenerationRequest] = []
+        for seq in reversed(batch_seqs):
+            if seq.request not in requests:
+                requests.append(seq.request)
+        left = len(batch_seqs)
+        error = APIStatusError("an interactive request took this batch request's slot; it runs again",
+                               status_code=503, code="preempted", type="server_error", retry_after=0.0)
+        for request in requests:
+            if left <= allowed:
+                break
+            mine = [s for s in self._running if s.request is request]
+            self._fail_request(request, error, mine)
+            left -= len(mine)
+            self.preempted += 1
+
     def _admit(self) -> None:
-        """Move waiting requests into free slots, up to the prefill token budget, and prefill them together."""
+        """Move waiting requests into free slots, up to the prefill token budget, and prefill them together:
+        interactive requests first; batch requests while no interactive request waits, and while interactive
+        ones run only up to ``batch_rows_busy`` batch sequences."""
         model = self.model
         assert model is not None
         if self._partial is not None:  # a long prompt part way through: its next chunk, nothing else
@@ -320,20 +369,25 @@ class Engine:
         chunk = self.config.prefill_chunk if model.chunked_prefill else 0
         batch: list[GenerationRequest] = []
         used = len(self._running)
-        while self._waiting:
-            request = self._waiting[0]
-            if used + request.n > model.slots:
-                if used:
+        queue, room = self._waiting, model.slots
+        if not queue:
+            queue = self._batch_waiting
+            if any(not s.request.batch for s in self._running):
+                room = min(room, used + self.config.batch_rows_busy - sum(s.request.batch for s in self._running))
+        while queue:
+            request = queue[0]
+            if used + request.n > room:
+                if used or room < model.slots:
                     break
                 model.allocate(request.n, model.capacity)  # a lone request with a large n
             if chunk and len(request.prompt) > chunk:
                 if not batch:  # first in line: start its chunked prefill (the batch so far goes first)
-                    self._waiting.popleft()
+                    queue.popleft()
                     self._start_partial(request)
                 break
             if batch and len(request.prompt) > budget:
                 break
-            self._waiting.popleft()
+            queue.popleft()
             batch.append(request)
             used += request.n
             budget -= len(request.prompt)

@@ -98,6 +98,7 @@ class GenerationRequest:
         self.completion_tokens = 0
         self.open_choices = n
         self.failed = False
+        self.batch = False  # batch work: admitted after interactive requests, preempted by them
 
     def push(self, item: Event) -> None:
         try:
