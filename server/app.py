@@ -21,7 +21,8 @@ from .gate import Gate
 from .guard import Guard
 from .limits import Limiter
 from .metrics import Metrics
-from .routes import dashboard, files, fine_tuning, inference, models, responses, service
+from .batch_work import batch_runner
+from .routes import batches, dashboard, files, fine_tuning, inference, models, responses, service
 from .state import ServerConfig, ServerState
 
 log: logging.Logger = logging.getLogger("llmaas.server")
@@ -49,9 +50,11 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
             state.ready = True
         state.jobs.recover()
         state.jobs.kick()
+        state.batches.start()
         try:
             yield
         finally:
+            await state.batches.stop()
             await state.jobs.stop()
             if warm is not None:
                 warm.cancel()
@@ -61,9 +64,10 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
 
     app = FastAPI(title="llmaas", version="0.1.0", lifespan=lifespan,
                   description="OpenAI-compatible API over llmaas providers")
+    state.batches = batch_runner(state)
     app.state.llmaas = state
     errors.install(app)
-    for module in (inference, responses, models, files, fine_tuning, service, dashboard):
+    for module in (inference, responses, models, files, fine_tuning, batches, service, dashboard):
         app.include_router(module.router)
     app.add_middleware(Gate, state=state)
     if config.cors_origins:  # outermost: it answers preflights, which carry no key

@@ -13,6 +13,7 @@ from llmaas._lanes import lane
 from llmaas._provider import Provider
 from llmaas.guardrails import Guardrails
 from llmaas.store import ANYONE, Store
+from llmaas.store.batches.runner import BatchRunner
 from llmaas.store.jobs.runner import JobRunner
 
 from .bounds import TurnBounds
@@ -63,6 +64,7 @@ class ServerState:
     metrics: Metrics
     jobs: JobRunner
     guard: Guard
+    batches: BatchRunner = field(init=False)  # set once the state exists (it runs requests through it)
     ready: bool = False
     started_at: float = field(default_factory=time.time)
 
