@@ -85,7 +85,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _limits(row: Any) -> str:
-    bounds = "".join(f" {name}={row[name]}" for name in ("max_tokens", "max_seconds", "guard_sensitivity")
+    bounds = "".join(f" {name}={row[name]}" for name in ("max_tokens", "max_seconds", "guard_sensitivity",
+                                                          "max_batches", "max_batch_tokens")
                      if row[name] is not None)
     return f"rpm={row['rpm_limit'] or 'unlimited'} tpd={row['tpd_limit'] or 'unlimited'}{bounds}"
 
@@ -120,7 +121,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
         elif args.action == "limits":
             row = store.set_limits(args.key, getattr(args, "rpm", UNSET), getattr(args, "tpd", UNSET),
                                    getattr(args, "max_tokens", UNSET), getattr(args, "max_seconds", UNSET),
-                                   getattr(args, "guard_sensitivity", UNSET))
+                                   getattr(args, "guard_sensitivity", UNSET), getattr(args, "batches", UNSET),
+                                   getattr(args, "batch_tokens", UNSET))
             print(f"limits of {row['id']} ({row['name']}): {_limits(row)}")
     except (KeyError_, ValueError) as exc:
         print(f"llmaas: {exc}", file=sys.stderr)
@@ -225,6 +227,10 @@ def parser() -> argparse.ArgumentParser:
                      help="most output tokens of one request, or 'unlimited' for the server's")
     lim.add_argument("--max-seconds", type=limit, default=argparse.SUPPRESS,
                      help="most generation seconds of one request, or 'unlimited' for the server's")
+    lim.add_argument("--batches", type=limit, default=argparse.SUPPRESS,
+                     help="batches in flight at once, or 'unlimited' for the server's (LLMAAS_BATCH_MAX_IN_FLIGHT)")
+    lim.add_argument("--batch-tokens", type=limit, default=argparse.SUPPRESS,
+                     help="tokens enqueued in unfinished batches, or 'unlimited' for the server's")
     lim.add_argument("--guard-sensitivity", type=sensitivity, default=argparse.SUPPRESS,
                      help="strict, balanced or lenient guardrails for this key, or 'server' for the server's")
     k.set_defaults(func=cmd_keys)
@@ -234,8 +240,9 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--json", action="store_true")
     u.set_defaults(func=cmd_usage)
 
-    from . import cli_fine_tune, cli_models
+    from . import cli_batch, cli_fine_tune, cli_models
 
+    cli_batch.add_parser(sub)
     cli_fine_tune.add_parser(sub)
     cli_models.add_parser(sub)
     return p

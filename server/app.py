@@ -17,11 +17,11 @@ from llmaas.store import Store
 from llmaas.store.jobs.runner import JobRunner
 
 from . import errors
+from .batch_work import batch_runner
 from .gate import Gate
 from .guard import Guard
 from .limits import Limiter
 from .metrics import Metrics
-from .batch_work import batch_runner
 from .routes import batches, dashboard, files, fine_tuning, inference, models, responses, service
 from .state import ServerConfig, ServerState
 

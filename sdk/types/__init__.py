@@ -1,5 +1,6 @@
 """The wire format: pydantic models shared by the SDK (which sends them) and the server (which validates them)."""
 
+from .batches import Batch, BatchError, BatchErrors, BatchRequest, BatchRequestCounts, BatchUsage
 from .chat import (
     AssistantMessage,
     ChatCompletion,
@@ -20,7 +21,6 @@ from .chat import (
     TopLogprob,
     UserMessage,
 )
-from .batches import Batch, BatchError, BatchErrors, BatchRequest, BatchRequestCounts, BatchUsage
 from .common import CompletionUsage, DeletedObject, ErrorObject, ErrorResponse, StreamOptions
 from .completions import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest
 from .create_params import (

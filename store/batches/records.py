@@ -96,7 +96,7 @@ def batch_object(store: Store, row: sqlite3.Row) -> dict[str, Any]:
     for name in ("created_at", "in_progress_at", "expires_at", "finalizing_at", "completed_at", "failed_at",
                  "expired_at", "cancelling_at", "cancelled_at"):
         out[name] = row[name]
-    return out
+    return {k: v for k, v in out.items() if v is not None or k == "metadata"}  # the spec's optional fields
 
 
 def list_rows(store: Store, sees: str | None, limit: int, after: str | None) -> tuple[list[sqlite3.Row], bool]:
@@ -145,7 +145,7 @@ def record(store: Store, batch: sqlite3.Row, line: int, ok: bool, result: dict[s
             return False
         db.execute("INSERT INTO usage (key_id, endpoint, model, prompt_tokens, completion_tokens, latency_ms, status, "
                    "created_at, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (batch["owner"], "batch:" + batch["endpoint"].removeprefix("/v1/"), batch["model"], input_tokens,
+                   (batch["owner"], "batch:" + batch["endpoint"].removeprefix("/v1/").replace("/", "."), batch["model"], input_tokens,
                     output_tokens, latency_ms, status, time.time(), batch["id"]))
     return True
 
