@@ -1,0 +1,73 @@
+"""Batches in process, and the engine's priorities: interactive requests are admitted before batch requests
+and take the slots batch sequences hold (the batch request runs again and its answer is whole)."""
+
+import asyncio
+import json
+import time
+
+import pytest
+
+import llmaas
+from llmaas._priority import BATCH
+
+from .conftest import CHAT
+
+MSG = [{"role": "user", "content": "Tell me about dragons."}]
+
+
+def test_client_batches_in_process_answer_every_line(client):
+    lines = [{"custom_id": f"c{i}", "method": "POST", "url": "/v1/completions",
+              "body": {"model": CHAT, "prompt": f"{i} plus {i} is", "max_tokens": 4, "temperature": 0}}
+             for i in range(5)]
+    upload = client.files.create(file=("c.jsonl", "\n".join(map(json.dumps, lines)).encode()), purpose="batch")
+    batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/completions")
+    assert batch.completion_window == "24h" and batch.request_counts.total == 5
+    deadline = time.time() + 120
+    while batch.status != "completed" and time.time() < deadline:
+        time.sleep(0.2)
+        batch = client.batches.retrieve(batch.id)
+    assert batch.status == "completed" and batch.request_counts.completed == 5
+    out = [json.loads(x) for x in client.files.content(batch.output_file_id).decode().splitlines()]
+    direct = client.completions.create(model=CHAT, prompt="3 plus 3 is", max_tokens=4, temperature=0)
+    assert next(x for x in out if x["custom_id"] == "c3")["response"]["body"]["choices"][0]["text"] == \
+        direct.choices[0].text  # the same answer as the interactive call
+    assert batch.id in [b.id for b in client.batches.list()]
+    with pytest.raises(llmaas.NotFoundError):
+        client.batches.retrieve("batch_missing")
+
+
+def test_a_provider_without_batches_refuses_before_any_call():
+    with llmaas.Client(provider="deepseek", api_key="unused") as c, pytest.raises(llmaas.UnsupportedFeatureError):
+        c.batches.create(input_file_id="file-x", endpoint="/v1/chat/completions")
+
+
+async def test_interactive_requests_take_the_slots_of_batch_sequences():
+    from llmaas.providers.huggingface import HuggingFaceProvider
+
+    async with llmaas.AsyncClient(provider=HuggingFaceProvider(progress=False, max_num_seqs=4)) as c:
+        await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=2)
+        engine = next(iter(c.provider().pool.engines.values()))
+        preempted_seen = []
+
+        async def batch_request():
+            BATCH.set(True)
+            while True:
+                try:
+                    return await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=48, temperature=0,
+                                                           extra_body={"ignore_eos": True})
+                except llmaas.APIStatusError as exc:
+                    assert exc.code == "preempted"
+                    preempted_seen.append(exc)
+
+        batch = [asyncio.create_task(batch_request()) for _ in range(4)]
+        while engine.running < 4:
+            await asyncio.sleep(0.01)
+        steps = engine.steps
+        answer = await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=8, temperature=0,
+                                                 extra_body={"ignore_eos": True})
+        # the interactive request ran beside no batch sequence: it finished within a few steps of its own
+        assert answer.usage.completion_tokens == 8 and engine.steps - steps <= 12
+        done = await asyncio.gather(*batch)
+        assert preempted_seen and engine.preempted >= 1
+        assert all(d.usage.completion_tokens == 48 for d in done)  # whole answers, each run again from the start
+        assert len({d.choices[0].message.content for d in done}) == 1  # greedy: identical after preemption
