@@ -32,11 +32,13 @@ with llmaas.Client() as client:
                                  purpose="batch")
     batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
                                   completion_window="24h", metadata={"example": "batch_classify"})
-    print(f"batch {batch.id}: {batch.request_counts.total} requests")
+    print(f"batch {batch.id}: {len(requests)} requests")
     while batch.status not in ("completed", "failed", "expired", "cancelled"):
         time.sleep(1)
         batch = client.batches.retrieve(batch.id)
-        print(f"  {batch.status}: {batch.request_counts.completed} done, {batch.request_counts.failed} failed")
+        if batch.request_counts is not None:
+            print(f"  {batch.status}: {batch.request_counts.completed} done, {batch.request_counts.failed} failed")
+    assert batch.output_file_id is not None, batch
     answers = [json.loads(line) for line in client.files.content(batch.output_file_id).decode().splitlines()]
 
 labels = {a["custom_id"]: json.loads(a["response"]["body"]["choices"][0]["message"]["content"])["label"]
@@ -45,4 +47,5 @@ right = sum(labels[k] == expected[k] for k in labels)
 print(f"{len(labels)} tickets labelled, {right} as their shipped label ({right / len(labels):.0%}); "
       f"a 135M-parameter model is a weak classifier, the batch is the point")
 print("labels given:", dict(collections.Counter(labels.values())))
-print(f"tokens: {batch.usage.input_tokens} in, {batch.usage.output_tokens} out")
+if batch.usage is not None:
+    print(f"tokens: {batch.usage.input_tokens} in, {batch.usage.output_tokens} out")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cli_fine_tune import _clock
+from .cli_fine_tune import clock
 
 FINAL = ("completed", "failed", "expired", "cancelled")
 
@@ -28,7 +28,7 @@ def progress_line(batch: Any, rate: float | None, width: int = 24) -> str:
     filled = min(width, round(width * finished / total))
     line = f"{finished}/{counts.total} [{'#' * filled}{'-' * (width - filled)}] {counts.failed} failed"
     if rate:
-        line += f" | {rate:.1f} req/s | {_clock((counts.total - finished) / rate)} left"
+        line += f" | {rate:.1f} req/s | {clock((counts.total - finished) / rate)} left"
     return line
 
 
@@ -81,7 +81,8 @@ def _run(args: argparse.Namespace, client: Any) -> int:
             print(f"llmaas batch: no such file: {path}", file=sys.stderr)
             return 2
         upload = client.files.create(file=(path.name, path.read_bytes()), purpose="batch")
-        metadata = dict(m.split("=", 1) for m in args.metadata or [])
+        pairs: list[str] = args.metadata or []
+        metadata = {k: v for k, _, v in (p.partition("=") for p in pairs)}
         try:
             batch = batches.create(input_file_id=upload.id, endpoint=args.endpoint, completion_window=args.window,
                                    metadata=metadata or None)

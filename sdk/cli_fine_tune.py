@@ -16,7 +16,7 @@ from typing import Any, TextIO
 FINAL = ("succeeded", "failed", "cancelled")
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
     seconds = max(0, int(seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
         f"{seconds // 60}:{seconds % 60:02d}"
@@ -31,7 +31,7 @@ def progress_line(data: dict[str, Any], eta: float | None, width: int = 24) -> s
         line += f" (validation {float(data['valid_loss']):.4f})"
     line += f" | {float(data.get('tokens_per_second', 0)):.0f} tok/s"
     if eta is not None:
-        line += f" | {_clock(eta)} left"
+        line += f" | {clock(eta)} left"
     return line
 
 

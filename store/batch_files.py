@@ -160,13 +160,12 @@ def parse_batch_file(content: bytes, limits: BatchLimits | None = None, endpoint
     return BatchFile(url, model, lines)
 
 
-def check_upload(content: bytes) -> None:
+def check_upload(content: bytes, limits: BatchLimits) -> None:
     """A file uploaded with purpose ``batch``: every line checked now (its endpoint is checked again when a batch
     names one); a BadRequestError names the first bad line."""
     from llmaas._errors import BadRequestError
-    from llmaas.settings import BatchSettings
 
     try:
-        parse_batch_file(content, BatchSettings.resolve().limits())
+        parse_batch_file(content, limits)
     except InvalidBatchFile as exc:
         raise BadRequestError(str(exc), status_code=400, param="file", code=exc.code) from None

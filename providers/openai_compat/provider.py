@@ -81,7 +81,7 @@ class OpenAICompatProvider(BaseProvider):
         if preset is None:
             raise UnknownProviderError(name, list(PRESETS))
         # a named service is not an llmaas server: registering, aliases, load and unload are refused up front
-        refused = {Capability.MODELS_MANAGE} | (set() if preset.batches else {Capability.BATCHES})
+        refused: set[Capability] = {Capability.MODELS_MANAGE} | (set() if preset.batches else {Capability.BATCHES})
         kwargs.setdefault("capabilities", ALL_CAPABILITIES - refused)
         return cls(name=name, base_url=base_url or _preset_url(preset), api_key=_preset_key(preset, api_key), **kwargs)
 

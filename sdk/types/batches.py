@@ -31,7 +31,7 @@ class BatchError(ResponseModel):
 
 class BatchErrors(ResponseModel):
     object: str = "list"
-    data: list[BatchError] = Field(default_factory=list)
+    data: list[BatchError] = Field(default_factory=list[BatchError])
 
 
 class BatchRequestCounts(ResponseModel):

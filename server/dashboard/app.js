@@ -146,9 +146,25 @@ async function loadJobs() {
   fill("jobs", rows);
 }
 
+async function loadBatches() {
+  const batches = (await api("/v1/batches?limit=20")).data;
+  fill("batches", batches.map((b) => {
+    const counts = b.request_counts || {total: 0, completed: 0, failed: 0};
+    const progress = document.createElement("td");
+    const bar = document.createElement("progress");
+    bar.max = Math.max(1, counts.total);
+    bar.value = counts.completed + counts.failed;
+    bar.title = `${counts.completed + counts.failed} of ${counts.total}`;
+    progress.append(bar);
+    return [cell(b.id), cell(b.endpoint), cell(b.model), cell(b.status, `status-${b.status}`), progress,
+            cell(counts.completed, "num"), cell(counts.failed, "num"), cell(counts.total, "num"),
+            cell(b.usage ? b.usage.output_tokens : null, "num")];
+  }));
+}
+
 async function refresh() {
   try {
-    await Promise.all([loadModels(), loadRunning(), loadUsage(), loadJobs()]);
+    await Promise.all([loadModels(), loadRunning(), loadUsage(), loadJobs(), loadBatches()]);
     $("error").hidden = true;
     $("status").textContent = `updated ${new Date().toLocaleTimeString()}${state.key ? "" : " (no key)"}`;
     document.body.dataset.loaded = "true";

@@ -22,10 +22,11 @@ def _service(state: Any) -> BatchService:
 @router.post("/batches")
 async def create(body: BatchRequest, request: Request) -> Any:
     state, who = caller(request)
-    row = await state.run(state.store.query, "SELECT max_batches, max_batch_tokens FROM api_keys WHERE id = ?",
-                          (who.key_id,)) if who.key_id else []
-    limits = (row[0]["max_batches"], row[0]["max_batch_tokens"]) if row else (None, None)
-    return await _service(state).create(body.model_dump(exclude_none=True), who.key_id, who.sees, *limits)
+    rows: list[Any] = await state.run(state.store.query, "SELECT max_batches, max_batch_tokens FROM api_keys WHERE "
+                                      "id = ?", (who.key_id,)) if who.key_id else []
+    most: int | None = rows[0]["max_batches"] if rows else None
+    most_tokens: int | None = rows[0]["max_batch_tokens"] if rows else None
+    return await _service(state).create(body.model_dump(exclude_none=True), who.key_id, who.sees, most, most_tokens)
 
 
 @router.get("/batches")

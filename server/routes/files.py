@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from llmaas._errors import BadRequestError, NotFoundError
-from llmaas.settings import FineTuningSettings
+from llmaas.settings import BatchSettings, FineTuningSettings
 from llmaas.store import FILE_PURPOSES, file_object
 from llmaas.store.batch_files import check_upload
 from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
@@ -34,7 +34,7 @@ async def upload(request: Request, file: UploadFile = File(...), purpose: str = 
     if purpose == "fine-tune":
         await state.run(_check_jsonl, content)
     elif purpose == "batch":
-        await state.run(check_upload, content)
+        await state.run(check_upload, content, BatchSettings.resolve().limits())
     name = file.filename or "upload"
     try:
         name.encode("utf-8")

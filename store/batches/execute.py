@@ -74,7 +74,7 @@ def provider_executor(provider: Provider, prepare: Prepare | None = None,
             log.exception("a batch request failed")
             return Outcome(500, _error(500, f"internal error: {type(exc).__name__}"))
         data = json.loads(result.model_dump_json())
-        usage = data.get("usage") or {}
+        usage: dict[str, Any] = data.get("usage") or {}
         used_in = int(usage.get("prompt_tokens", usage.get("input_tokens", 0)) or 0)
         used_out = int(usage.get("completion_tokens", usage.get("output_tokens", 0)) or 0)
         return Outcome(200, data, used_in, used_out)

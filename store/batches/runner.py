@@ -169,8 +169,9 @@ class BatchRunner:
                 outcome = await self.execute(batch, json.loads(row["body"]))
             finally:
                 BATCH.reset(token)
-            if outcome.retry:
-                await asyncio.sleep(RETRY_DELAY)
+            if outcome.retry:  # preempted: queued again at once (the engine admits it when there is room)
+                if outcome.body.get("error", {}).get("code") != "preempted":
+                    await asyncio.sleep(RETRY_DELAY)
                 return
             result = {"id": "batch_req_" + secrets.token_hex(12), "custom_id": row["custom_id"],
                       "response": {"status_code": outcome.status, "request_id": "req_" + secrets.token_hex(12),

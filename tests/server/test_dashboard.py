@@ -1,8 +1,10 @@
 """The dashboard: its JSON routes (usage over time, moderation flags) per key, and the page itself in a real
 headless browser (Playwright driving the system's Chromium) after real traffic."""
 
+import json
 import os
 import shutil
+import time
 
 import httpx
 import pytest
@@ -43,6 +45,15 @@ def watched(tmp_path_factory):
             with pytest.raises(llmaas.NotFoundError):
                 client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "Hi"}])
             client.moderations.create(input=HARMFUL)
+    with llmaas.Client(base_url=s.base_url, api_key=s.keys["alice"], max_retries=0) as client:  # a finished batch
+        lines = [{"custom_id": f"b{i}", "method": "POST", "url": "/v1/chat/completions",
+                  "body": {"model": CHAT, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}}
+                 for i in range(2)]
+        upload = client.files.create(file=("b.jsonl", "\n".join(map(json.dumps, lines)).encode()), purpose="batch")
+        batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions")
+        while batch.status != "completed":
+            time.sleep(0.2)
+            batch = client.batches.retrieve(batch.id)
     yield s
     s.stop()
 
@@ -56,7 +67,8 @@ def series(server, key, **params):
 def test_usage_over_time_is_each_keys_own_and_everyones_for_an_admin(watched):
     mine = series(watched, watched.keys["alice"], window=3600)
     chats = [p for p in mine["data"] if p["model"] == CHAT]
-    assert sum(p["requests"] for p in chats) == 3 and all(p["errors"] == 0 for p in chats)
+    # three chat requests and the two of alice's batch
+    assert sum(p["requests"] for p in chats) == 5 and all(p["errors"] == 0 for p in chats)
     assert sum(p["errors"] for p in mine["data"]) == 1  # the unknown model
     assert all(p["latency_p50_ms"] <= p["latency_p95_ms"] for p in mine["data"])
     assert "key_id" not in mine["data"][0]
@@ -66,7 +78,7 @@ def test_usage_over_time_is_each_keys_own_and_everyones_for_an_admin(watched):
     for p in everyone["data"]:
         if p["model"] == CHAT:
             per_key[p["key_name"]] = per_key.get(p["key_name"], 0) + p["requests"]
-    assert per_key == {"alice": 3, "bob": 1}
+    assert per_key == {"alice": 5, "bob": 1}
     r = httpx.get(watched.base_url + "/usage/series", params={"key": "someone"},
                   headers={"Authorization": f"Bearer {watched.keys['bob']}"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "admin_required"
@@ -106,21 +118,25 @@ def open_dashboard(server, key):
             keys = page.locator("#usage-keys tbody tr td:first-child").all_inner_texts()
             by_key = page.locator("#chart-keys circle.point").count()
             loss = page.locator("#jobs circle.point").count()
+            batches = page.locator("#batches tbody tr").all_inner_texts()
+            done = [page.locator("#batches progress").nth(i).get_attribute("value") for i in range(len(batches))]
             assert errors == [], errors
-            return models, points, requests, flags, keys, by_key, loss
+            return models, points, requests, flags, keys, by_key, loss, batches, done
         finally:
             browser.close()
 
 
 def test_the_dashboard_draws_models_and_usage_in_a_real_browser(watched):
-    models, points, requests, flags, keys, by_key, loss = open_dashboard(watched, watched.keys["root"])
+    models, points, requests, flags, keys, by_key, loss, batches, done = open_dashboard(watched, watched.keys["root"])
     assert CHAT in models
     assert points >= 1 and requests >= 2 and flags >= 1  # usage drawn with data points
     assert {"alice", "bob"} <= set(keys) and by_key >= 2  # an admin sees every key's usage
     assert loss == 12  # alice's job's loss curve, a point per step
+    assert len(batches) == 1 and "completed" in batches[0] and done == ["2"]  # alice's batch, with its progress
 
 
 def test_an_ordinary_key_sees_its_own_usage_on_the_dashboard(watched):
-    models, points, _, _, keys, _, loss = open_dashboard(watched, watched.keys["bob"])
+    models, points, _, _, keys, _, loss, batches, _ = open_dashboard(watched, watched.keys["bob"])
     assert CHAT in models and points >= 1
     assert set(keys) == {"this key"} and loss == 0  # neither others' usage nor alice's job
+    assert batches == []  # nor alice's batch

@@ -52,9 +52,10 @@ class StoreFiles:
             except InvalidTrainingFile as exc:
                 raise BadRequestError(str(exc), status_code=400, param="file", code="invalid_file") from None
         if purpose == "batch":
+            from llmaas.settings import BatchSettings
             from llmaas.store.batch_files import check_upload
 
-            await to_thread(check_upload, content)
+            await to_thread(check_upload, content, BatchSettings.resolve().limits())
         store = self.store()
         return _file(await to_thread(store.add_file, None, filename, purpose, content))
 

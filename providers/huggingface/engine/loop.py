@@ -104,6 +104,7 @@ class EngineConfig:
     prefill_tokens_per_step: int = 1024  # prompt tokens prefilled per turn, between decode steps
     prefill_chunk: int = 512  # a longer prompt is prefilled this many tokens a turn (chunked prefill)
     batch_rows_busy: int = 0  # batch sequences kept decoding while interactive requests run or wait
+    batch_prefill_tokens: int = 128  # batch prompt tokens prefilled per turn: an interactive arrival waits less
 
 
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -372,6 +373,7 @@ class Engine:
         queue, room = self._waiting, model.slots
         if not queue:
             queue = self._batch_waiting
+            budget = min(budget, self.config.batch_prefill_tokens)
             if any(not s.request.batch for s in self._running):
                 room = min(room, used + self.config.batch_rows_busy - sum(s.request.batch for s in self._running))
         while queue:

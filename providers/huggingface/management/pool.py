@@ -53,7 +53,7 @@ class ModelPool:
         s = self.settings
         return EngineConfig(max_num_seqs=s.max_num_seqs, max_waiting=s.max_waiting, kv_cache_gb=s.kv_cache_gb,
                             prefill_chunk=s.prefill_chunk, prefill_tokens_per_step=max(1024, s.prefill_chunk),
-                            batch_rows_busy=s.batch_rows_busy)
+                            batch_rows_busy=s.batch_rows_busy, batch_prefill_tokens=s.batch_prefill_tokens)
 
     def load_chat(self, source: ModelSource) -> LoadedModel:
         """Load a chat model on the engine's thread: the compact model where it implements the architecture,
