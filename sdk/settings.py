@@ -107,9 +107,9 @@ class EngineSettings(_Settings):
     batch_rows_busy: int = Field(0, ge=0, description="batch-request sequences that keep decoding while interactive "
                                                       "requests run or wait (the others give up their slots and run "
                                                       "again later); 0: interactive requests have the engine alone")
-    batch_prefill_tokens: int = Field(128, ge=1, description="batch-request prompt tokens prefilled per engine step "
-                                                             "(a batch prompt longer than this still goes in whole, "
-                                                             "alone): smaller keeps an interactive arrival's wait short")
+    batch_prefill_tokens: int = Field(1024, ge=1, description="batch-request prompt tokens prefilled per engine step "
+                                                              "(a longer batch prompt still goes in whole, alone); "
+                                                              "an interactive arrival interrupts such a step")
     max_engines: int = Field(2, ge=1, description="chat models loaded at once; an idle one is stopped to load "
                                                   "another")
     max_adapters: int = Field(8, ge=1, description="LoRA adapters (fine-tuned models) kept loaded; the least "

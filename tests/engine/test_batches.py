@@ -71,3 +71,37 @@ async def test_interactive_requests_take_the_slots_of_batch_sequences():
         assert preempted_seen and engine.preempted >= 1
         assert all(d.usage.completion_tokens == 48 for d in done)  # whole answers, each run again from the start
         assert len({d.choices[0].message.content for d in done}) == 1  # greedy: identical after preemption
+
+
+def test_a_step_given_up_part_way_leaves_the_cache_as_it_was():
+    """The engine gives up a batch-only step when an interactive request arrives; the next step over the same
+    rows must give exactly the logits an uninterrupted step gives (the cache entries the partial step wrote at
+    the rows' current positions are written again)."""
+    import torch
+
+    from llmaas.providers.huggingface.model.protocol import StepInterrupted
+
+    from .conftest import engine_model
+
+    lm, tok = engine_model(dtype="float32")
+    prompts = [torch.tensor(tok.encode(t), dtype=torch.long) for t in ("The sea is", "Dragons fly over")]
+    lm.allocate(2, 64)
+    first = lm.prefill(prompts, [0, 1]).argmax(-1)
+    positions = torch.tensor([len(p) for p in prompts], dtype=torch.long)
+    reference = lm.decode(first, positions).clone()
+    lm.allocate(2, 64)
+    lm.prefill(prompts, [0, 1])
+    asked = []
+    lm.interrupt = lambda: len(asked) > 10 or asked.append(1) is not None  # give up after ten layers
+    with pytest.raises(StepInterrupted):
+        lm.decode(first, positions)
+    lm.interrupt = None
+    assert torch.equal(lm.decode(first, positions), reference)
+    asked.clear()  # a prefill given up part way, then done again, gives the same first logits
+    lm.interrupt = lambda: len(asked) > 10 or asked.append(1) is not None
+    lm.allocate(2, 64)
+    with pytest.raises(StepInterrupted):
+        lm.prefill(prompts, [0, 1])
+    lm.interrupt = None
+    assert torch.equal(lm.prefill(prompts, [0, 1]).argmax(-1), first)
+    assert torch.equal(lm.decode(first, positions), reference)

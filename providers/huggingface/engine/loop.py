@@ -42,7 +42,7 @@ from llmaas.providers.huggingface.engine.streams import (
     TokenEvent,
 )
 from llmaas.providers.huggingface.model.hf import Tokenizer
-from llmaas.providers.huggingface.model.protocol import LanguageModel
+from llmaas.providers.huggingface.model.protocol import LanguageModel, StepInterrupted, interruptible
 
 if TYPE_CHECKING:
     from llguidance import LLExecutor, LLMatcher
@@ -104,7 +104,7 @@ class EngineConfig:
     prefill_tokens_per_step: int = 1024  # prompt tokens prefilled per turn, between decode steps
     prefill_chunk: int = 512  # a longer prompt is prefilled this many tokens a turn (chunked prefill)
     batch_rows_busy: int = 0  # batch sequences kept decoding while interactive requests run or wait
-    batch_prefill_tokens: int = 128  # batch prompt tokens prefilled per turn: an interactive arrival waits less
+    batch_prefill_tokens: int = 1024  # batch prompt tokens prefilled per turn (an interactive arrival interrupts it)
 
 
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -128,6 +128,9 @@ class Engine:
         self._waiting: deque[GenerationRequest] = deque()
         self._batch_waiting: deque[GenerationRequest] = deque()  # batch work: admitted when interactive allows
         self.preempted: int = 0
+        self.interrupted: int = 0  # batch-only decode steps given up for an interactive arrival
+        self._interactive_arrived = threading.Event()  # set by submit, cleared when the inbox is taken
+        self._batch_only_step = False
         self._running: list[Sequence] = []
         self._admitting: list[GenerationRequest] = []
         self._partial: PartialPrefill | None = None
@@ -186,6 +189,8 @@ class Engine:
                 status_code=429, code="queue_full", type="rate_limit_error", retry_after=1.0,
             )
         self._inbox.put(request)
+        if not request.batch:
+            self._interactive_arrived.set()
 
     def generate(self, prompt: list[int], params: SamplingParams, n: int = 1,
                  adapter: Adapter | None = None) -> RequestStream:
@@ -218,6 +223,7 @@ class Engine:
         try:
             loaded = self._load()
             self.model, self.tokenizer, self.stop_ids = loaded.model, loaded.tokenizer, loaded.stop_ids
+            interruptible(self.model, lambda: self._batch_only_step and self._interactive_arrived.is_set())
             cap = min(self.config.initial_capacity, self.model.max_len)
             self.model.allocate(self._slot_limit(cap), cap)
         except BaseException as exc:  # noqa: BLE001 - reported to every caller
@@ -275,6 +281,7 @@ class Engine:
             self._decode_step()
 
     def _take_inbox(self, block: bool) -> None:
+        self._interactive_arrived.clear()  # what arrived so far is taken below
         try:
             item = self._inbox.get(timeout=0.5) if block else self._inbox.get_nowait()
         except queue.Empty:
@@ -457,8 +464,18 @@ class Engine:
         try:
             masks = self._masks_begin([(m, j) for j, m in enumerate(firsts) if m is not None], len(batch))
             model.use_adapters([r.adapter for r in batch])
-            logits = model.prefill([torch.tensor(r.prompt, dtype=torch.long) for r in batch], first_slots)
+            self._batch_only_step = all(r.batch for r in batch)  # given up for an interactive arrival
+            try:
+                logits = model.prefill([torch.tensor(r.prompt, dtype=torch.long) for r in batch], first_slots)
+            finally:
+                self._batch_only_step = False
             self._masks_apply(masks, logits)
+        except StepInterrupted:  # batch requests only: back to the front of their queue, to be prefilled later
+            if masks is not None:
+                masks.future.result()
+            self._batch_waiting.extendleft(reversed(batch))
+            self.interrupted += 1
+            return
         except Exception as exc:  # a bug: these requests fail, the running ones go on
             log.exception("prefill failed")
             for request in batch:
@@ -521,7 +538,18 @@ class Engine:
         positions = torch.tensor([s.pos for s in seqs], dtype=torch.long)
         masks = self._masks_begin([(s.matcher, i) for i, s in enumerate(seqs) if s.matcher is not None], len(seqs))
         model.use_adapters([s.request.adapter for s in seqs])
-        logits = model.decode(tokens, positions)
+        # a step over batch sequences only is given up when an interactive request arrives: they are about to
+        # give up their slots to it, and it need not wait for the step's end
+        self._batch_only_step = all(s.request.batch for s in seqs)
+        try:
+            logits = model.decode(tokens, positions)
+        except StepInterrupted:
+            if masks is not None:
+                masks.future.result()
+            self.interrupted += 1
+            return
+        finally:
+            self._batch_only_step = False
         self._masks_apply(masks, logits)
         for s in seqs:
             s.pos += 1  # the fed token is in the cache now

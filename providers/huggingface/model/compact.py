@@ -33,6 +33,7 @@ from llmaas.providers.huggingface.model.linear import (
     LoraTerm,
     Projection,
 )
+from llmaas.providers.huggingface.model.protocol import StepInterrupted
 from llmaas.providers.huggingface.model.quant import DynamicInt8, Int4, exact_int4, quantize_int8
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ class CompactLM:
         self._cos32: torch.Tensor = cos[0].float().contiguous()  # the native decode kernel's tables
         self._sin32: torch.Tensor = sin[0].float().contiguous()
         self.native: NativeKernels | None = None  # native.py's kernels, for a bf16 model
+        self.interrupt: Callable[[], bool] | None = None  # asked between a decode step's layers: give up now?
         self.k_cache: torch.Tensor = torch.empty(0)
         self.v_cache: torch.Tensor = torch.empty(0)
         self.int8_max_batch: int = 0  # decode steps with at most this many sequences use weight-only kernels
@@ -419,12 +421,15 @@ class CompactLM:
         return attend
 
     def _forward_full(self, tokens: torch.Tensor, kernel: str, lora: bool, sink: Sink | None = None,
-                      observe: Observer | None = None) -> torch.Tensor:
-        """Hidden states ``[n, P, hidden]`` of whole sequences from position 0."""
+                      observe: Observer | None = None, interrupt: Callable[[], bool] | None = None) -> torch.Tensor:
+        """Hidden states ``[n, P, hidden]`` of whole sequences from position 0 (``interrupt``: asked between
+        layers, StepInterrupted when it says so)."""
         n, p = tokens.shape
         x = self.embed[tokens]
         x = x.float()  # the residual stream stays float32 (bf16 rounding of it cost 0.7% top-1 agreement)
         for layer in self.layers:
+            if interrupt is not None and interrupt():
+                raise StepInterrupted
             attend = self._causal_attention(n, p, None if sink is None else (lambda k, v, i=layer.index: sink(i, k, v)))
             x = self._block(x, layer, kernel, lora, attend, observe)
         return x
@@ -449,7 +454,7 @@ class CompactLM:
                 self.k_cache[i, slot, :, :, : lengths[j]] = k[j, :, : lengths[j]].transpose(-1, -2)
                 self.v_cache[i, slot, :, : lengths[j]] = v[j, :, : lengths[j]]
 
-        x = self._forward_full(tokens, kernel, lora=True, sink=sink)
+        x = self._forward_full(tokens, kernel, lora=True, sink=sink, interrupt=self.interrupt)
         last = x[torch.arange(n), torch.tensor(lengths) - 1]  # [n, hidden]
         return self._logits(last, kernel)
 
@@ -549,6 +554,9 @@ class CompactLM:
         x = self.embed[tokens]
         x = x.float()  # the residual stream stays float32 (bf16 rounding of it cost 0.7% top-1 agreement)
         attention = self._native_decode(positions) if self.native is not None else self._torch_decode(positions)
+        interrupt = self.interrupt
         for i, layer in enumerate(self.layers):
+            if interrupt is not None and interrupt():
+                raise StepInterrupted
             x = self._block(x, layer, kernel, True, partial(attention, i))
         return self._logits(x, kernel)

@@ -9,9 +9,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import torch
 
     from llmaas.providers.huggingface.model.adapters import Adapter
+
+
+class StepInterrupted(Exception):
+    """A decode step given up part way (``interrupt`` said so): nothing of it is kept but cache entries at the
+    rows' current positions, which the next step over those rows writes again."""
+
+
+def interruptible(model: object, check: Callable[[], bool]) -> None:
+    """Let ``model`` give up a decode step between layers when ``check()`` is true (models that can: the
+    compact model; others run every step to its end)."""
+    if hasattr(model, "interrupt"):
+        model.interrupt = check  # type: ignore[attr-defined]
 
 
 class LanguageModel(Protocol):
