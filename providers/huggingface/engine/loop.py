@@ -461,6 +461,7 @@ class Engine:
             first_slots.append(slot)
             slot += request.n
         firsts = [r.params.constraint.matcher() if r.params.constraint is not None else None for r in batch]
+        masks: PendingMasks | None = None
         try:
             masks = self._masks_begin([(m, j) for j, m in enumerate(firsts) if m is not None], len(batch))
             model.use_adapters([r.adapter for r in batch])
