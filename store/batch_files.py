@@ -127,7 +127,7 @@ def parse_batch_file(content: bytes, limits: BatchLimits | None = None, endpoint
         if row["method"] != "POST":
             raise InvalidBatchFile(f"line {number}: method must be 'POST', got {row['method']!r}", number,
                                    "invalid_method")
-        if row["url"] not in ENDPOINTS:
+        if not isinstance(row["url"], str) or row["url"] not in ENDPOINTS:
             raise InvalidBatchFile(f"line {number}: url {row['url']!r} cannot be batched; use one of "
                                    f"{', '.join(ENDPOINTS)}", number, "invalid_url")
         if url is None:

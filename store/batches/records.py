@@ -18,7 +18,7 @@ from llmaas.store.batch_files import BatchFile
 UNFINISHED = ("validating", "in_progress", "finalizing", "cancelling")
 FINAL = ("completed", "failed", "expired", "cancelled")
 OUTPUT_PURPOSE = "batch_output"
-WINDOW = re.compile(r"^(\d+)(s|m|h|d)$")
+WINDOW = re.compile(r"^(\d{1,9})(s|m|h|d)$")
 UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_WINDOW = 7 * 86400
 
