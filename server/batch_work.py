@@ -25,10 +25,7 @@ def owner_of(state: ServerState, batch: sqlite3.Row) -> Caller:
     if not rows or rows[0]["revoked_at"] is not None:
         raise AuthenticationError(f"the key {key_id} that created this batch was revoked", status_code=401,
                                   code="invalid_api_key")
-    row = rows[0]
-    return Caller(row["id"], row["name"], admin=row["role"] == "admin", tpd_limit=row["tpd_limit"],
-                  max_tokens=row["max_tokens"], max_seconds=row["max_seconds"],
-                  guard_sensitivity=row["guard_sensitivity"])
+    return Caller.of_key(rows[0])
 
 
 def batch_runner(state: ServerState) -> BatchRunner:

@@ -175,9 +175,7 @@ class Gate:
             raise _Refused(exc) from None
         except Exception:  # a limiter bug must not turn into an error for a paying caller
             log.exception("rate limiter failed; request allowed")
-        return Caller(row["id"], row["name"], admin=row["role"] == "admin", tpd_limit=row["tpd_limit"],
-                      max_tokens=row["max_tokens"], max_seconds=row["max_seconds"],
-                      guard_sensitivity=row["guard_sensitivity"])
+        return Caller.of_key(row)
 
 
 def _too_large(limit: int, multipart: bool) -> Any:

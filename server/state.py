@@ -49,6 +49,13 @@ class Caller:
     max_seconds: int | None = None
     guard_sensitivity: str | None = None  # this key's guardrail sensitivity (None: the server's)
 
+    @classmethod
+    def of_key(cls, row: Any) -> Caller:
+        """The caller an api_keys row stands for."""
+        return cls(row["id"], row["name"], admin=row["role"] == "admin", tpd_limit=row["tpd_limit"],
+                   max_tokens=row["max_tokens"], max_seconds=row["max_seconds"],
+                   guard_sensitivity=row["guard_sensitivity"])
+
     @property
     def sees(self) -> str | None:
         """The owner filter for what this caller may read: its own rows, or everyone's for an admin."""

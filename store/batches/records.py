@@ -55,13 +55,6 @@ def insert_batch(store: Store, owner: str | None, body: dict[str, Any], parsed: 
     return batch_object(store, get_row(store, batch_id, owner))  # type: ignore[arg-type]
 
 
-def in_flight(store: Store, owner: str | None) -> tuple[int, int]:
-    marks = ",".join("?" * len(UNFINISHED))
-    row = store.query(f"SELECT COUNT(*), COALESCE(SUM(enqueued_tokens), 0) FROM batches WHERE owner IS ? AND status IN "
-                      f"({marks})", (owner, *UNFINISHED))[0]
-    return int(row[0]), int(row[1])
-
-
 def get_row(store: Store, batch_id: str, sees: str | None) -> sqlite3.Row | None:
     rows = store.query("SELECT * FROM batches WHERE id = ? AND (? = '*' OR owner IS ?)", (batch_id, sees, sees))
     return rows[0] if rows else None
