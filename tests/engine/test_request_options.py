@@ -37,7 +37,8 @@ def test_a_streams_timeout_ends_it_with_a_timeout_error(client):
 
 def test_a_client_wide_timeout_applies_in_process():
     with llmaas.Client(timeout=0.5, provider_options={"hf": {"progress": False}}) as c:
-        c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=2)  # loads the model: not timed
+        # loads the model (never timed), then 2 tokens: on a loaded machine that alone may pass 0.5 s
+        c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=2, timeout=120)
         with pytest.raises(llmaas.APITimeoutError):
             c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=3000, extra_body={"ignore_eos": True})
 

@@ -21,6 +21,16 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def _text(value: Any) -> str | None:
+    """A config value shown as text, or None where the file holds something else there (a list, a number)."""
+    return value if isinstance(value, str) and value else None
+
+
+def _count(value: Any) -> int | None:
+    """A config value shown as a positive integer, or None where the file holds anything else."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63 else None
+
+
 def describe(kind: str, files: Path | None, config_folder: Path | None, loaded: bool,
              base: str | None = None) -> dict[str, Any]:
     """The extra fields of ``Model`` for one model. ``config_folder`` holds its config.json and weights
@@ -35,12 +45,12 @@ def describe(kind: str, files: Path | None, config_folder: Path | None, loaded: 
         if not is_object(config):
             config = {}
         names = config.get("architectures")
-        out["architecture"] = str(names[0]) if is_array(names) and names else config.get("model_type")
-        out["context_length"] = config.get("max_position_embeddings")
-        out["dtype"] = config.get("torch_dtype") or config.get("dtype")
+        out["architecture"] = str(names[0]) if is_array(names) and names else _text(config.get("model_type"))
+        out["context_length"] = _count(config.get("max_position_embeddings"))
+        out["dtype"] = _text(config.get("torch_dtype")) or _text(config.get("dtype"))
         if kind != "fine-tuned":
             out["parameters"] = parameter_count(config_folder)  # type: ignore[arg-type]
-        model_type = config.get("model_type")
+        model_type = _text(config.get("model_type"))
         if kind == "embedding":
             out["engine"] = "sentence-transformers"
         elif kind in ("chat", "fine-tuned") and model_type:
