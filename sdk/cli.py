@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -149,6 +150,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="llmaas", description="llmaas: large language models as a service",
                                 allow_abbrev=False)
     p.add_argument("--home", help="data directory (default: $LLMAAS_HOME or the user cache)")
+    p.add_argument("--database-url", metavar="URL",
+                   help="the store's PostgreSQL database, shared by several front doors (default: "
+                        "$LLMAAS_DATABASE_URL, else SQLite in the data directory)")
+    p.add_argument("--blob-dir", metavar="FOLDER",
+                   help="the store's files folder, shared by front doors on a PostgreSQL store (default: "
+                        "$LLMAAS_BLOB_DIR, else blobs/ in the data directory)")
     sub = p.add_subparsers(dest="command", required=True)
 
     from llmaas.settings import help_text
@@ -250,6 +257,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # a flag wins over its variable, for this process and every process it starts (the fine-tuning worker)
+    if args.database_url:
+        os.environ["LLMAAS_DATABASE_URL"] = args.database_url
+    if args.blob_dir:
+        os.environ["LLMAAS_BLOB_DIR"] = os.path.abspath(args.blob_dir)
     return args.func(args)
 
 

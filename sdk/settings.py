@@ -240,6 +240,20 @@ class BatchSettings(_Settings):
         return BatchLimits(max_requests=self.batch_max_requests, max_bytes=int(self.batch_max_mb * 1_000_000))
 
 
+class StoreSettings(_Settings):
+    """Where the store keeps its state: every process that opens it (a server, its workers, the in-process
+    client's batches and fine-tuning jobs, the CLI's key commands) reads these."""
+
+    KIND = "store"
+
+    database_url: str | None = Field(None, description="a PostgreSQL database for the store "
+                                                       "(postgresql://user:password@host:port/name), shared by "
+                                                       "several front doors (default: SQLite in LLMAAS_HOME)")
+    blob_dir: str | None = Field(None, description="the folder of files, adapters and batch outputs; front doors "
+                                                   "sharing a PostgreSQL store share it over a network filesystem "
+                                                   "(default: LLMAAS_HOME/blobs)")
+
+
 #: variables read by the SDK and the command line themselves, outside the two settings objects above:
 #: name -> (type, help)
 CLIENT_VARIABLES: dict[str, tuple[str, str]] = {
@@ -267,7 +281,8 @@ def _kind(annotation: Any) -> str:
 def variables() -> list[tuple[str, str, str, str]]:
     """(variable, type, default, help) for every ``LLMAAS_*`` variable, engine and server settings first."""
     rows: list[tuple[str, str, str, str]] = []
-    settings: tuple[type[_Settings], ...] = (EngineSettings, ServerSettings, FineTuningSettings, BatchSettings)
+    settings: tuple[type[_Settings], ...] = (EngineSettings, ServerSettings, StoreSettings, FineTuningSettings,
+                                             BatchSettings)
     for cls in settings:
         for name, info in cls.model_fields.items():
             default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]

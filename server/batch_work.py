@@ -3,7 +3,6 @@ bound, its deadline, its guardrails screening the input), through the server's p
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from llmaas._errors import AuthenticationError
@@ -11,12 +10,13 @@ from llmaas._options import RequestOptions
 from llmaas.settings import BatchSettings
 from llmaas.store.batches.execute import provider_executor
 from llmaas.store.batches.runner import BatchRunner
+from llmaas.store.database import Record
 
 from .bounds import bound_tokens, options_for
 from .state import Caller, ServerState
 
 
-def owner_of(state: ServerState, batch: sqlite3.Row) -> Caller:
+def owner_of(state: ServerState, batch: Record) -> Caller:
     """The key a batch belongs to, as a caller (keyless: the machine's own user); a revoked key's batch stops."""
     key_id = batch["owner"]
     if key_id is None:
@@ -29,13 +29,13 @@ def owner_of(state: ServerState, batch: sqlite3.Row) -> Caller:
 
 
 def batch_runner(state: ServerState) -> BatchRunner:
-    async def prepare(batch: sqlite3.Row, req: Any) -> Any:
+    async def prepare(batch: Record, req: Any) -> Any:
         who = await state.run(owner_of, state, batch)
         req = bound_tokens(state.config.bounds, who, req)
         req, _ = await state.guard.screen_input(req, who)
         return req
 
-    def options(batch: sqlite3.Row) -> RequestOptions:
+    def options(batch: Record) -> RequestOptions:
         try:
             who = owner_of(state, batch)
         except AuthenticationError:

@@ -21,6 +21,7 @@ from llmaas._errors import (
     UnsupportedFeatureError,
     error_type,
 )
+from llmaas.store.database import StoreUnavailable
 from llmaas.types._base import invalid_param
 
 log: logging.Logger = logging.getLogger("llmaas.server")
@@ -65,6 +66,9 @@ def error_response(exc: BaseException) -> JSONResponse:
                             type="server_error")
         return envelope(exc.status_code, exc.message, param=exc.param, code=exc.code, type=exc.type,
                         headers=_retry_headers(exc) or None)
+    if isinstance(exc, StoreUnavailable):
+        return envelope(503, f"{exc}; retry shortly", code="store_unavailable", type="server_error",
+                        headers={"Retry-After": "1"})
     if isinstance(exc, APITimeoutError):
         return envelope(504, f"the upstream API did not answer in time: {exc.message}", code="upstream_timeout",
                         type="server_error")

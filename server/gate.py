@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmaas._errors import APIStatusError, AuthenticationError, PermissionDeniedError, RateLimitError
-from llmaas.store import hash_key
+from llmaas.store import StoreUnavailable, hash_key
 
 from . import errors
 from .state import Caller, ServerState
@@ -88,6 +88,8 @@ class Gate:
             who = await self._admit(scope, headers)
         except _Refused as refused:
             return await _answer(scope, receive, send, errors.from_exception(refused.error))
+        except StoreUnavailable as exc:  # the key cannot be checked now: 503, retry shortly
+            return await _answer(scope, receive, send, errors.error_response(exc))
         scope.setdefault("state", {})["llmaas_caller"] = who
         if scope["method"] not in BODY_METHODS:
             return await self.app(scope, receive, send)
@@ -169,12 +171,11 @@ class Gate:
             raise _Refused(AuthenticationError(
                 f"Incorrect API key provided: {shown}. Keys are listed by 'llmaas keys list'.", status_code=401,
                 code="invalid_api_key"))
-        try:
-            self.state.limiter.check_rate(row["id"], row["rpm_limit"])
-        except RateLimitError as exc:
-            raise _Refused(exc) from None
-        except Exception:  # a limiter bug must not turn into an error for a paying caller
-            log.exception("rate limiter failed; request allowed")
+        if self.state.limiter.rpm_of(row["rpm_limit"]) is not None:
+            try:
+                await self.state.run(self.state.limiter.check_rate, row["id"], row["rpm_limit"])
+            except RateLimitError as exc:
+                raise _Refused(exc) from None
         return Caller.of_key(row)
 
 

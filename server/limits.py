@@ -1,19 +1,19 @@
-"""Per-key limits: requests per minute (sliding window, in memory) and tokens per day (from the store).
+"""Per-key limits: requests per minute (a sliding window) and tokens per day, both kept in the store
+(``llmaas.store.quotas``), so that front doors sharing one database grant a key its limit once between them.
 
 Tokens per day hold under concurrency: a request reserves the most it can use (its prompt, estimated from
 above, plus ``max_tokens`` for each of its ``n`` choices) when it is admitted, and the reservation is settled
-to the real usage when it ends. Requests that would overrun the quota together are refused.
+to the real usage when it ends. Requests that would overrun the quota together are refused, on whichever
+front doors they arrive.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from llmaas._errors import RateLimitError
-from llmaas.store import Store
+from llmaas.store import Store, quotas
 
 DAY = 86400.0
 OPEN_COMPLETION_RESERVE = 16384  # held per choice for a request without max_tokens
@@ -25,6 +25,7 @@ NO_POINT_WAITING = 60.0  # past this, a retry loop would only sleep: say x-shoul
 class Reservation:
     key_id: str
     tokens: int
+    hold_id: str
     settled: bool = False
 
 
@@ -33,31 +34,26 @@ class Limiter:
         self.store = store
         self.default_rpm = default_rpm
         self.default_tpd = default_tpd
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._reserved: dict[str, int] = defaultdict(int)
-        self._lock = threading.Lock()
 
     def tpd_of(self, tpd: int | None) -> int | None:
         return tpd if tpd is not None else self.default_tpd
 
+    def rpm_of(self, rpm: int | None) -> int | None:
+        return rpm if rpm is not None else self.default_rpm
+
     def check_rate(self, key_id: str, rpm: int | None) -> None:
-        """Count one request against the key's requests per minute, or raise RateLimitError with the wait."""
-        rpm = rpm if rpm is not None else self.default_rpm
+        """Count one request against the key's requests per minute, or raise RateLimitError with the wait
+        (blocking: call off the event loop)."""
+        rpm = self.rpm_of(rpm)
         if rpm is None:
             return
         if rpm < 1:  # a store edited by hand: refuse clearly rather than fail
             raise _refuse(f"this key's request limit is {rpm} per minute: it may not make requests",
                           "requests_per_minute", None)
-        now = time.time()
-        with self._lock:
-            hits = self._hits[key_id]
-            while hits and hits[0] <= now - 60:
-                hits.popleft()
-            if len(hits) >= rpm:
-                wait = 60 - (now - hits[0])
-                raise _refuse(f"rate limit reached for this key: {rpm} requests per minute; retry in {wait:.1f} s",
-                              "requests_per_minute", max(wait, 0.1))
-            hits.append(now)
+        wait = quotas.count_request(self.store, key_id, rpm)
+        if wait is not None:
+            raise _refuse(f"rate limit reached for this key: {rpm} requests per minute; retry in {wait:.1f} s",
+                          "requests_per_minute", wait)
 
     def reserve(self, key_id: str, tpd: int | None, prompt: int, completion: int | None, n: int = 1
                 ) -> Reservation | None:
@@ -68,38 +64,35 @@ class Limiter:
         tpd = self.tpd_of(tpd)
         if tpd is None:
             return None
-        with self._lock:  # the check and the hold are one step: concurrent requests cannot both pass
-            now = time.time()
-            used = self.store.tokens_since(key_id, now - DAY)
-            held = self._reserved[key_id]
-            if completion is None:
-                completion = max(1, min((tpd - used - held - prompt) // max(n, 1), OPEN_COMPLETION_RESERVE))
-            tokens = prompt + completion * n
-            if tokens > tpd:
-                raise _refuse(f"this request may use up to {tokens} tokens, more than this key's limit of {tpd} "
+        limit = tpd
+
+        def decide(standing: quotas.Standing) -> int:  # seen and held in one step, on every front door
+            used, held = standing.used, standing.held
+            per_choice = completion if completion is not None else \
+                max(1, min((limit - used - held - prompt) // max(n, 1), OPEN_COMPLETION_RESERVE))
+            tokens = prompt + per_choice * n
+            if tokens > limit:
+                raise _refuse(f"this request may use up to {tokens} tokens, more than this key's limit of {limit} "
                               "tokens per day: send a shorter prompt or a smaller max_tokens", "tokens_per_day", None)
-            if used + held + tokens > tpd:
-                wait = self._wait_for(key_id, used + held + tokens - tpd, now)
+            if used + held + tokens > limit:
+                wait = self._wait_for(key_id, used + held + tokens - limit, time.time())
                 shown = f" ({held} held by requests in flight)" if held else ""
                 when = f"; enough frees up in {_human(wait)}" if wait is not None else \
                     "; retry when requests in flight finish"
-                raise _refuse(f"token limit reached for this key: {used} of {tpd} tokens used in the last 24 hours"
+                raise _refuse(f"token limit reached for this key: {used} of {limit} tokens used in the last 24 hours"
                               f"{shown}, and this request may use up to {tokens}{when}", "tokens_per_day",
                               wait if wait is not None else 1.0)
-            self._reserved[key_id] += tokens
-        return Reservation(key_id, tokens)
+            return tokens
+
+        hold_id, tokens = quotas.hold(self.store, key_id, time.time() - DAY, decide)
+        return Reservation(key_id, tokens, hold_id)
 
     def release(self, reservation: Reservation | None) -> None:
-        """Give a reservation back (its request's real usage is in the store by now)."""
+        """Give a reservation back (its request's real usage is in the store by now; blocking)."""
         if reservation is None or reservation.settled:
             return
         reservation.settled = True
-        with self._lock:
-            left = self._reserved[reservation.key_id] - reservation.tokens
-            if left > 0:
-                self._reserved[reservation.key_id] = left
-            else:
-                self._reserved.pop(reservation.key_id, None)
+        quotas.release(self.store, reservation.hold_id)
 
     def _wait_for(self, key_id: str, excess: int, now: float) -> float | None:
         """Seconds until records leaving the 24-hour window free ``excess`` tokens; None if only requests in

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from llmaas._errors import ConfigurationError
 from llmaas._lanes import configure as configure_lane
 from llmaas.guardrails import Guardrails
 from llmaas.settings import ServerSettings
@@ -86,6 +87,13 @@ def serve(host: str = LOOPBACK, port: int = 8000, *, provider: str = "hf", model
 
     home = home or home_dir()
     store = Store(home)
+    if store.dialect == "postgresql":  # front doors on one database must share one blobs folder
+        from llmaas.store.blob_check import BlobFolderNotShared, check_shared_blobs
+
+        try:
+            check_shared_blobs(store)
+        except (BlobFolderNotShared, OSError) as exc:
+            raise ConfigurationError(str(exc)) from None
     store.remove_orphans()
     if not store.keys_ever_created() and not is_loopback(host):
         print(f"llmaas: no API key exists, so the server binds to {LOOPBACK} only instead of {host}. "

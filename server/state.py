@@ -95,7 +95,8 @@ class ServerState:
             await self.run(self.store.record_usage, caller.key_id, endpoint, model, prompt, completion,
                            latency * 1000, status)
         finally:
-            self.limiter.release(reservation)
+            if reservation is not None:
+                await self.run(self.limiter.release, reservation)
         self.metrics.requests.labels(endpoint, str(status)).inc()
         self.metrics.latency.labels(endpoint).observe(latency)
         if model and (prompt or completion) and status < 400:

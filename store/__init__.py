@@ -1,9 +1,12 @@
-"""The store: one SQLite database (WAL) and a blobs folder under ``LLMAAS_HOME``.
+"""The store: a database and a blobs folder. The database is SQLite (WAL, ``llmaas.db`` under
+``LLMAAS_HOME``) by default, or PostgreSQL when ``LLMAAS_DATABASE_URL`` names one, so that several front
+doors share keys, usage, limits, files and jobs; the blobs are under ``LLMAAS_BLOB_DIR`` (by default
+``LLMAAS_HOME/blobs``), a folder front doors on several machines share over a network filesystem.
 
 Every state change is one transaction, so a crash or kill loses nothing acknowledged. The schema evolves
-through numbered migrations recorded in ``PRAGMA user_version``, applied inside one write transaction so
-that several processes opening a fresh home at once agree. The store holds key hashes, prompts (in files)
-and usage: its folders are 0700 and its files 0600.
+through Alembic revisions (``migrations/``), applied inside one write transaction so that several processes
+opening a fresh store at once agree. The store holds key hashes, prompts (in files) and usage: its folders
+are 0700 and its files 0600.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import hashlib
 import logging
 import os
 import secrets
-import sqlite3
-import threading
 import time
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -22,176 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from llmaas._moderation import SENSITIVITIES
+from llmaas.store import schema
+from llmaas.store.database import Connection, Database, Record, StoreUnavailable
 
-MIGRATIONS: list[str] = [
-    # 1: keys, usage, files
-    """
-    CREATE TABLE api_keys (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        prefix TEXT NOT NULL,
-        hash TEXT NOT NULL UNIQUE,
-        created_at INTEGER NOT NULL,
-        revoked_at INTEGER,
-        rpm_limit INTEGER,
-        tpd_limit INTEGER
-    );
-    CREATE TABLE usage (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        key_id TEXT,
-        endpoint TEXT NOT NULL,
-        model TEXT,
-        prompt_tokens INTEGER NOT NULL DEFAULT 0,
-        completion_tokens INTEGER NOT NULL DEFAULT 0,
-        latency_ms REAL NOT NULL,
-        status INTEGER NOT NULL,
-        created_at REAL NOT NULL
-    );
-    CREATE INDEX usage_key_time ON usage (key_id, created_at);
-    CREATE TABLE files (
-        id TEXT PRIMARY KEY,
-        owner TEXT,
-        filename TEXT NOT NULL,
-        purpose TEXT NOT NULL,
-        bytes INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        status TEXT NOT NULL DEFAULT 'processed'
-    );
-    """,
-    # 2: fine-tuning jobs, their events and checkpoints, and the registry of models made here
-    """
-    CREATE TABLE fine_tuning_jobs (
-        id TEXT PRIMARY KEY,
-        owner TEXT,
-        body TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created_at INTEGER NOT NULL
-    );
-    CREATE TABLE fine_tuning_events (
-        id TEXT PRIMARY KEY,
-        job_id TEXT NOT NULL REFERENCES fine_tuning_jobs(id),
-        seq INTEGER NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX fine_tuning_events_job ON fine_tuning_events (job_id, seq);
-    CREATE TABLE fine_tuning_checkpoints (
-        id TEXT PRIMARY KEY,
-        job_id TEXT NOT NULL REFERENCES fine_tuning_jobs(id),
-        step INTEGER NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE TABLE models (
-        id TEXT PRIMARY KEY,
-        owner TEXT,
-        base TEXT NOT NULL,
-        path TEXT,
-        created_at INTEGER NOT NULL
-    );
-    """,
-    # 3: roles: an admin key sees every key's usage and manages models
-    """
-    ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
-    """,
-    # 4: the model registry: models registered from a folder or GGUF file, and aliases (one namespace)
-    """
-    CREATE TABLE registered_models (
-        id TEXT PRIMARY KEY,
-        owner TEXT,
-        path TEXT,
-        target TEXT,
-        kind TEXT NOT NULL,
-        engine TEXT,
-        created_at INTEGER NOT NULL,
-        CHECK ((path IS NULL) != (target IS NULL))
-    );
-    """,
-    # 5: what moderation flagged, and where (the guardrails' input and output, the moderations endpoint)
-    """
-    CREATE TABLE moderation_flags (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        key_id TEXT,
-        source TEXT NOT NULL,
-        categories TEXT NOT NULL,
-        created_at REAL NOT NULL
-    );
-    CREATE INDEX moderation_flags_time ON moderation_flags (created_at);
-    """,
-    # 6: an adapter is tied to the exact weights it was trained on (their hash), so a new model registered
-    # under an old name never serves an old adapter
-    """
-    ALTER TABLE registered_models ADD COLUMN weights_sha256 TEXT;
-    ALTER TABLE models ADD COLUMN base_sha256 TEXT;
-    """,
-    # 7: stored responses (the Responses API): the response, its input items, and the whole conversation a
-    # follow-up (previous_response_id) continues from
-    """
-    CREATE TABLE responses (
-        id TEXT PRIMARY KEY,
-        owner TEXT,
-        created_at INTEGER NOT NULL,
-        previous_id TEXT,
-        body TEXT NOT NULL,
-        input_items TEXT NOT NULL,
-        conversation TEXT NOT NULL
-    );
-    CREATE INDEX responses_owner ON responses (owner, created_at);
-    """,
-    # 8: per-key bounds on one request: output tokens and generation seconds (None: the server's)
-    """
-    ALTER TABLE api_keys ADD COLUMN max_tokens INTEGER;
-    ALTER TABLE api_keys ADD COLUMN max_seconds INTEGER;
-    """,
-    # 9: per-key guardrail sensitivity: how readily moderation flags this key's text (None: the server's)
-    """
-    ALTER TABLE api_keys ADD COLUMN guard_sensitivity TEXT;
-    """,
-    # 10: batches (the Batches API): a batch, each of its requests with its answer once it has one, usage
-    # rows marked with the batch they belong to, and per-key limits on batches in flight and their tokens
-    """
-    CREATE TABLE batches (
-        id TEXT PRIMARY KEY,
-        owner TEXT,
-        endpoint TEXT NOT NULL,
-        model TEXT,
-        input_file_id TEXT NOT NULL,
-        completion_window TEXT NOT NULL,
-        status TEXT NOT NULL,
-        metadata TEXT,
-        created_at INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL,
-        in_progress_at INTEGER,
-        finalizing_at INTEGER,
-        completed_at INTEGER,
-        failed_at INTEGER,
-        expired_at INTEGER,
-        cancelling_at INTEGER,
-        cancelled_at INTEGER,
-        output_file_id TEXT,
-        error_file_id TEXT,
-        errors TEXT,
-        total INTEGER NOT NULL,
-        enqueued_tokens INTEGER NOT NULL
-    );
-    CREATE INDEX batches_owner ON batches (owner, created_at);
-    CREATE INDEX batches_status ON batches (status);
-    CREATE TABLE batch_requests (
-        batch_id TEXT NOT NULL REFERENCES batches(id),
-        line INTEGER NOT NULL,
-        custom_id TEXT NOT NULL,
-        body TEXT NOT NULL,
-        state TEXT NOT NULL DEFAULT 'pending',
-        result TEXT,
-        input_tokens INTEGER NOT NULL DEFAULT 0,
-        output_tokens INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (batch_id, line)
-    );
-    CREATE INDEX batch_requests_state ON batch_requests (batch_id, state, line);
-    ALTER TABLE usage ADD COLUMN batch_id TEXT;
-    ALTER TABLE api_keys ADD COLUMN max_batches INTEGER;
-    ALTER TABLE api_keys ADD COLUMN max_batch_tokens INTEGER;
-    """,
-]
+__all__ = ["ANYONE", "Connection", "Record", "Store", "StoreUnavailable"]
 
 ROLES = ("user", "admin")
 FILE_PURPOSES = frozenset({"assistants", "batch", "fine-tune", "vision", "user_data", "evals"})
@@ -228,7 +63,7 @@ def check_sensitivity(value: object) -> str | None:
     raise ValueError(f"guard_sensitivity must be one of {', '.join(SENSITIVITIES)} (or the server's), got {value!r}")
 
 
-def file_object(row: sqlite3.Row) -> dict[str, Any]:
+def file_object(row: Record) -> dict[str, Any]:
     """A files row as the API shows it (OpenAI's File object)."""
     return {"id": row["id"], "object": "file", "bytes": row["bytes"], "created_at": row["created_at"],
             "filename": row["filename"], "purpose": row["purpose"], "status": row["status"],
@@ -244,50 +79,45 @@ def hash_key(secret: str) -> str:
 
 
 class Store:
-    def __init__(self, home: str | os.PathLike[str]) -> None:
+    """``home``: the folder of the SQLite database and, by default, the blobs. ``database_url``: a
+    PostgreSQL database instead (``postgresql://user@host:port/name``); ``blob_dir``: the blobs' folder."""
+
+    def __init__(self, home: str | os.PathLike[str], database_url: str | None = None,
+                 blob_dir: str | os.PathLike[str] | None = None) -> None:
+        if database_url is None or blob_dir is None:  # LLMAAS_DATABASE_URL, LLMAAS_BLOB_DIR
+            from llmaas.settings import StoreSettings
+
+            configured = StoreSettings.resolve()
+            database_url = database_url if database_url is not None else configured.database_url
+            blob_dir = blob_dir if blob_dir is not None else configured.blob_dir
         self.home: Path = private_dir(Path(home))
-        self.blobs: Path = private_dir(self.home / "blobs")
+        self.blobs: Path = private_dir(Path(blob_dir) if blob_dir else self.home / "blobs")
         self.path: Path = self.home / "llmaas.db"
-        if not self.path.exists():  # created 0600 first: SQLite gives -wal and -shm the same mode
-            # (never open and close a descriptor of a database this process may have open already: closing
-            # it drops every POSIX lock the process holds on the file, SQLite's included, and another
-            # process could then take the database for unused and delete its WAL)
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._retry_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
+        if database_url and not database_url.startswith("sqlite"):
+            self.db = Database(database_url)
+        else:
+            if not self.path.exists():  # created 0600 first: SQLite gives -wal and -shm the same mode
+                # (never open and close a descriptor of a database this process may have open already:
+                # closing it drops every POSIX lock the process holds on the file, SQLite's included, and
+                # another process could then take the database for unused and delete its WAL)
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+            self.db = Database(f"sqlite:///{self.path}")
         self._keys_exist = False
         self.migrate()
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.chmod(f"{self.path}{suffix}", 0o600)
+        if self.db.dialect == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.chmod(f"{self.path}{suffix}", 0o600)
 
-    @staticmethod
-    def _retry_locked(call: Any, deadline: float = 30.0) -> Any:
-        """Changing the journal mode takes a lock SQLite's busy timeout does not wait for."""
-        end = time.monotonic() + deadline
-        while True:
-            try:
-                return call()
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > end:
-                    raise
-                time.sleep(0.05)
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.db.dialect
 
-    def migrate(self) -> int:
-        """Bring the schema up to date: the version is read and every step applied in one write
-        transaction, so a second process opening the same fresh home waits, then finds nothing to do."""
-        with self.transaction() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in filter(str.strip, script.split(";")):
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number}")
-        return len(MIGRATIONS)
+    def migrate(self) -> str:
+        """Bring the schema up to date; return the revision it was at before."""
+        return schema.migrate(self.db)
 
     def remove_orphans(self, min_age: float = ORPHAN_AGE) -> int:
         """Delete blobs no row points to and ``.part`` files an interrupted write left, once they are
@@ -310,23 +140,18 @@ class Store:
         return removed
 
     @contextmanager
-    def transaction(self) -> Generator[sqlite3.Connection, None, None]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def transaction(self, exclusive: bool = True, lock: str | None = None) -> Generator[Connection, None, None]:
+        """One write transaction; ``exclusive`` (the default) holds the store's write lock while it runs, so
+        that what it reads is not changed by another writer before it commits; ``lock`` holds a lock of
+        that name instead (one key's limits), where the database has such locks."""
+        with self.db.transaction(exclusive, lock) as db:
+            yield db
 
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Record]:
+        return self.db.query(sql, args)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
     # -- keys ---------------------------------------------------------------------------------------
 
@@ -351,10 +176,10 @@ class Store:
         self._keys_exist = True
         return key_id, secret
 
-    def list_keys(self) -> list[sqlite3.Row]:
+    def list_keys(self) -> list[Record]:
         return self.query("SELECT * FROM api_keys ORDER BY created_at, id")
 
-    def find_key(self, key: str, active_only: bool = False) -> sqlite3.Row:
+    def find_key(self, key: str, active_only: bool = False) -> Record:
         """The one key whose id or name is ``key``; KeyError_ when none is, or when several share the name."""
         sql = "SELECT * FROM api_keys WHERE (id = ? OR name = ?)" + (" AND revoked_at IS NULL" if active_only else "")
         rows = self.query(sql + " ORDER BY created_at, id", (key, key))
@@ -379,7 +204,7 @@ class Store:
     def set_limits(self, key: str, rpm_limit: int | None = UNSET, tpd_limit: int | None = UNSET,
                    max_tokens: int | None = UNSET, max_seconds: int | None = UNSET,
                    guard_sensitivity: str | None = UNSET, max_batches: int | None = UNSET,
-                   max_batch_tokens: int | None = UNSET) -> sqlite3.Row:
+                   max_batch_tokens: int | None = UNSET) -> Record:
         """Change the limits given (None: unlimited, or for the two bounds on one request and the guardrail
         sensitivity, the server's), keep the others; return the updated key."""
         row = self.find_key(key)
@@ -412,7 +237,7 @@ class Store:
             self._keys_exist = self.query("SELECT EXISTS (SELECT 1 FROM api_keys)")[0][0] == 1
         return self._keys_exist
 
-    def key_by_hash(self, digest: str) -> sqlite3.Row | None:
+    def key_by_hash(self, digest: str) -> Record | None:
         rows = self.query("SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL", (digest,))
         return rows[0] if rows else None
 
@@ -420,7 +245,7 @@ class Store:
 
     def record_usage(self, key_id: str | None, endpoint: str, model: str | None, prompt_tokens: int,
                      completion_tokens: int, latency_ms: float, status: int, batch_id: str | None = None) -> None:
-        with self.transaction() as db:
+        with self.transaction(exclusive=False) as db:
             db.execute("INSERT INTO usage (key_id, endpoint, model, prompt_tokens, completion_tokens, latency_ms, "
                        "status, created_at, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (key_id, endpoint, model, prompt_tokens, completion_tokens, latency_ms, status, time.time(),
@@ -444,9 +269,9 @@ class Store:
             where += " AND key_id = ?"
             args.append(key_id)
         rows = self.query(
-            "SELECT date(created_at, 'unixepoch') AS day, key_id, model, COUNT(*) AS requests, "
+            f"SELECT {self.db.day('created_at')} AS day, key_id, model, COUNT(*) AS requests, "
             "SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens, "
-            "SUM(status >= 400) AS errors, AVG(latency_ms) AS mean_latency_ms "
+            "SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, AVG(latency_ms) AS mean_latency_ms "
             f"FROM usage WHERE {where} GROUP BY day, key_id, model ORDER BY day, key_id, model", tuple(args))
         return [dict(r) for r in rows]
 
@@ -455,7 +280,7 @@ class Store:
     def blob_path(self, file_id: str) -> Path:
         return self.blobs / "files" / file_id
 
-    def add_file(self, owner: str | None, filename: str, purpose: str, content: bytes) -> sqlite3.Row:
+    def add_file(self, owner: str | None, filename: str, purpose: str, content: bytes) -> Record:
         file_id = new_id("file")
         path = self.blob_path(file_id)
         private_dir(path.parent)
@@ -472,14 +297,14 @@ class Store:
                         int(time.time())))
         return self.get_file(file_id, owner)  # type: ignore[return-value]
 
-    def get_file(self, file_id: str, owner: str | None) -> sqlite3.Row | None:
-        rows = self.query("SELECT * FROM files WHERE id = ? AND (? = '*' OR owner IS ?)", (file_id, owner, owner))
+    def get_file(self, file_id: str, owner: str | None) -> Record | None:
+        rows = self.query("SELECT * FROM files WHERE id = ? AND (? = '*' OR owner IS NOT DISTINCT FROM ?)", (file_id, owner, owner))
         return rows[0] if rows else None
 
     def list_files(self, owner: str | None, purpose: str | None, after: str | None, limit: int,
-                   order: str) -> tuple[list[sqlite3.Row], bool]:
+                   order: str) -> tuple[list[Record], bool]:
         desc = order != "asc"
-        sql, args = "SELECT * FROM files WHERE (? = '*' OR owner IS ?)", list[object]([owner, owner])
+        sql, args = "SELECT * FROM files WHERE (? = '*' OR owner IS NOT DISTINCT FROM ?)", list[object]([owner, owner])
         if purpose:
             sql += " AND purpose = ?"
             args.append(purpose)
@@ -496,7 +321,7 @@ class Store:
 
     def delete_file(self, file_id: str, owner: str | None) -> bool:
         with self.transaction() as db:
-            cur = db.execute("DELETE FROM files WHERE id = ? AND (? = '*' OR owner IS ?)", (file_id, owner, owner))
+            cur = db.execute("DELETE FROM files WHERE id = ? AND (? = '*' OR owner IS NOT DISTINCT FROM ?)", (file_id, owner, owner))
             deleted = cur.rowcount > 0
         if deleted:
             self.blob_path(file_id).unlink(missing_ok=True)

@@ -5,11 +5,10 @@ checks that a name is free and the insert happen in one transaction."""
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from pathlib import Path
 
-from llmaas.store import Store
+from llmaas.store import Record, Store
 from llmaas.store.jobs.records import ACTIVE, update_job
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -26,18 +25,18 @@ def check_name(name: object) -> str:
     return name
 
 
-def get(store: Store, name: str) -> sqlite3.Row | None:
+def get(store: Store, name: str) -> Record | None:
     rows = store.query("SELECT * FROM registered_models WHERE id = ?", (name,))
     return rows[0] if rows else None
 
 
-def entries(store: Store) -> list[sqlite3.Row]:
+def entries(store: Store) -> list[Record]:
     return store.query("SELECT * FROM registered_models ORDER BY created_at, id")
 
 
 def add(store: Store, name: str, owner: str | None, kind: str, *, path: str | None = None,
         target: str | None = None, engine: str | None = None, taken: frozenset[str] = frozenset(),
-        weights_sha256: str | None = None) -> sqlite3.Row:
+        weights_sha256: str | None = None) -> Record:
     """Register ``name`` (a model at ``path``, or an alias of ``target``). ``taken`` holds names the store
     does not know (built-in models); a name in it, in the registry or among fine-tuned models clashes."""
     check_name(name)
@@ -77,7 +76,7 @@ def tuned_from(store: Store, base: str) -> list[str]:
 
 def jobs_on(store: Store, base: str) -> list[str]:
     """Fine-tuning jobs queued or running on base model ``base``."""
-    rows = store.query("SELECT id FROM fine_tuning_jobs WHERE json_extract(body, '$.model') = ? "
+    rows = store.query(f"SELECT id FROM fine_tuning_jobs WHERE {store.db.json_text('body', 'model')} = ? "
                        "AND status IN (?, ?, ?) ORDER BY created_at", (base, *ACTIVE))
     return [r["id"] for r in rows]
 

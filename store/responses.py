@@ -8,10 +8,9 @@ or the in-process client, which sees the whole store)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
-from . import Store
+from . import Record, Store
 
 Item = dict[str, Any]
 MAX_LIST = 100
@@ -28,8 +27,8 @@ def save(store: Store, owner: str | None, body: dict[str, Any], input_items: lis
                     json.dumps(conversation, ensure_ascii=False)))
 
 
-def _row(store: Store, response_id: str, owner: str | None) -> sqlite3.Row | None:
-    rows = store.query("SELECT * FROM responses WHERE id = ? AND (? = '*' OR owner IS ?)",
+def _row(store: Store, response_id: str, owner: str | None) -> Record | None:
+    rows = store.query("SELECT * FROM responses WHERE id = ? AND (? = '*' OR owner IS NOT DISTINCT FROM ?)",
                        (response_id, owner, owner))
     return rows[0] if rows else None
 
@@ -53,10 +52,10 @@ def input_items(store: Store, response_id: str, owner: str | None) -> list[Item]
 
 def delete(store: Store, response_id: str, owner: str | None) -> bool:
     with store.transaction() as db:
-        cur = db.execute("DELETE FROM responses WHERE id = ? AND (? = '*' OR owner IS ?)",
+        cur = db.execute("DELETE FROM responses WHERE id = ? AND (? = '*' OR owner IS NOT DISTINCT FROM ?)",
                          (response_id, owner, owner))
         return cur.rowcount > 0
 
 
 def count(store: Store, owner: str | None) -> int:
-    return int(store.query("SELECT COUNT(*) FROM responses WHERE (? = '*' OR owner IS ?)", (owner, owner))[0][0])
+    return int(store.query("SELECT COUNT(*) FROM responses WHERE (? = '*' OR owner IS NOT DISTINCT FROM ?)", (owner, owner))[0][0])

@@ -33,7 +33,7 @@ def series(store: Store, key_id: str | None, window: float, bucket: float | None
     since = time.time() - window
     where, args = "created_at >= ?", list[object]([since])
     if key_id != ANYONE:
-        where += " AND key_id IS ?"
+        where += " AND key_id IS NOT DISTINCT FROM ?"
         args.append(key_id)
     rows = store.query(f"SELECT created_at, key_id, model, prompt_tokens, completion_tokens, latency_ms, status "
                        f"FROM usage WHERE {where} ORDER BY created_at", tuple(args))
@@ -53,7 +53,7 @@ def series(store: Store, key_id: str | None, window: float, bucket: float | None
         if by_key:
             point["key_id"] = key
         points.append(point)
-    flag_where = "created_at >= ?" + ("" if key_id == ANYONE else " AND key_id IS ?")
+    flag_where = "created_at >= ?" + ("" if key_id == ANYONE else " AND key_id IS NOT DISTINCT FROM ?")
     flag_rows = store.query(f"SELECT created_at, source FROM moderation_flags WHERE {flag_where}",
                             (since,) if key_id == ANYONE else (since, key_id))
     flags: dict[tuple[float, str], int] = defaultdict(int)

@@ -64,3 +64,14 @@ def model_dir(tmp_path_factory):
     GPT2LMHeadModel(config).save_pretrained(str(root / "tiny-gpt2"))
     tokenizer.save_pretrained(str(root / "tiny-gpt2"))
     return root
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster for the run (see tests/postgres.py); ``new_database()`` gives each
+    test a database of its own."""
+    from .postgres import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.close()

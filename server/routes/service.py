@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from llmaas._errors import PermissionDeniedError
 from llmaas._lanes import all_stats
 from llmaas.store import ANYONE
+from llmaas.store.database import StoreUnavailable
 from llmaas.store.usage_series import series
 
 from ..state import state_of
@@ -33,6 +34,11 @@ async def ready(request: Request) -> Any:
     stuck = sorted(name for name, s in lanes.items() if s["stuck"])
     if lanes.get("store", {}).get("stuck"):  # nothing stored can be read or written: not ready
         return JSONResponse({"status": "stuck", "stuck": stuck, "lanes": lanes}, status_code=503)
+    try:
+        await state.run(state.store.db.ping)
+    except StoreUnavailable as exc:  # PostgreSQL down or restarting: not ready until it answers again
+        return JSONResponse({"status": "store_unavailable", "error": str(exc), "lanes": lanes}, status_code=503,
+                            headers={"Retry-After": "1"})
     return {"status": "ready", "provider": state.provider.name, "model": state.config.default_model,
             "stuck": stuck, "lanes": lanes}
 

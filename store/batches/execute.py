@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +16,11 @@ from llmaas._errors import APIStatusError, APITimeoutError, error_type
 from llmaas._options import RequestOptions
 from llmaas._provider import Provider
 from llmaas.store.batch_files import request_model
+from llmaas.store.database import Record
 
 log: logging.Logger = logging.getLogger("llmaas.batches")
 
-Prepare = Callable[[sqlite3.Row, Any], Awaitable[Any]]
+Prepare = Callable[[Record, Any], Awaitable[Any]]
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Outcome:
     retry: bool = field(default=False)  # the engine was full or the model away: run it again later
 
 
-Execute = Callable[[sqlite3.Row, dict[str, Any]], Awaitable[Outcome]]
+Execute = Callable[[Record, dict[str, Any]], Awaitable[Outcome]]
 
 
 def _error(status: int, message: str, param: str | None = None, code: str | None = None,
@@ -53,8 +53,8 @@ async def _call(provider: Provider, endpoint: str, req: Any, options: RequestOpt
 
 
 def provider_executor(provider: Provider, prepare: Prepare | None = None,
-                      options: Callable[[sqlite3.Row], RequestOptions] | None = None) -> Execute:
-    async def execute(batch: sqlite3.Row, body: dict[str, Any]) -> Outcome:
+                      options: Callable[[Record], RequestOptions] | None = None) -> Execute:
+    async def execute(batch: Record, body: dict[str, Any]) -> Outcome:
         endpoint = batch["endpoint"]
         try:
             req = request_model(endpoint).model_validate(body)

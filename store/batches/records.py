@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import sqlite3
 import time
 from typing import Any
 
-from llmaas.store import Store
+from llmaas.store import Record, Store
 from llmaas.store.batch_files import BatchFile
 
 UNFINISHED = ("validating", "in_progress", "finalizing", "cancelling")
@@ -40,7 +39,7 @@ def insert_batch(store: Store, owner: str | None, body: dict[str, Any], parsed: 
     now = int(time.time())
     marks = ",".join("?" * len(UNFINISHED))
     with store.transaction() as db:
-        count, tokens = db.execute(f"SELECT COUNT(*), COALESCE(SUM(enqueued_tokens), 0) FROM batches WHERE owner IS ? "
+        count, tokens = db.execute(f"SELECT COUNT(*), COALESCE(SUM(enqueued_tokens), 0) FROM batches WHERE owner IS NOT DISTINCT FROM ? "
                                    f"AND status IN ({marks})", (owner, *UNFINISHED)).fetchone()
         if count >= most or (most_tokens is not None and tokens + parsed.tokens > most_tokens):
             return None
@@ -55,8 +54,8 @@ def insert_batch(store: Store, owner: str | None, body: dict[str, Any], parsed: 
     return batch_object(store, get_row(store, batch_id, owner))  # type: ignore[arg-type]
 
 
-def get_row(store: Store, batch_id: str, sees: str | None) -> sqlite3.Row | None:
-    rows = store.query("SELECT * FROM batches WHERE id = ? AND (? = '*' OR owner IS ?)", (batch_id, sees, sees))
+def get_row(store: Store, batch_id: str, sees: str | None) -> Record | None:
+    rows = store.query("SELECT * FROM batches WHERE id = ? AND (? = '*' OR owner IS NOT DISTINCT FROM ?)", (batch_id, sees, sees))
     return rows[0] if rows else None
 
 
@@ -71,7 +70,7 @@ def counts(store: Store, batch_id: str) -> dict[str, int]:
             "input_tokens": tokens_in, "output_tokens": tokens_out}
 
 
-def batch_object(store: Store, row: sqlite3.Row) -> dict[str, Any]:
+def batch_object(store: Store, row: Record) -> dict[str, Any]:
     """A batches row as the API shows it (OpenAI's Batch object), with its counts and usage so far."""
     c = counts(store, row["id"])
     errors = json.loads(row["errors"]) if row["errors"] else None
@@ -92,8 +91,8 @@ def batch_object(store: Store, row: sqlite3.Row) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None or k == "metadata"}  # the spec's optional fields
 
 
-def list_rows(store: Store, sees: str | None, limit: int, after: str | None) -> tuple[list[sqlite3.Row], bool]:
-    sql, args = "SELECT * FROM batches WHERE (? = '*' OR owner IS ?)", [sees, sees]
+def list_rows(store: Store, sees: str | None, limit: int, after: str | None) -> tuple[list[Record], bool]:
+    sql, args = "SELECT * FROM batches WHERE (? = '*' OR owner IS NOT DISTINCT FROM ?)", [sees, sees]
     if after:
         anchor = get_row(store, after, sees)
         if anchor is not None:
@@ -113,20 +112,20 @@ def set_status(store: Store, batch_id: str, status: str, only_if: tuple[str, ...
         return cur.rowcount == 1
 
 
-def runnable(store: Store) -> list[sqlite3.Row]:
+def runnable(store: Store) -> list[Record]:
     """Every batch a runner has work on, oldest first."""
     return store.query("SELECT * FROM batches WHERE status IN ('validating', 'in_progress', 'finalizing', "
                        "'cancelling') ORDER BY created_at, id")
 
 
-def pending(store: Store, batch_id: str, skip: set[int], limit: int) -> list[sqlite3.Row]:
+def pending(store: Store, batch_id: str, skip: set[int], limit: int) -> list[Record]:
     """Up to ``limit`` requests of the batch still unanswered, in file order, leaving out lines in ``skip``."""
     rows = store.query("SELECT line, custom_id, body FROM batch_requests WHERE batch_id = ? AND state = 'pending' "
                        "ORDER BY line LIMIT ?", (batch_id, limit + len(skip)))
     return [r for r in rows if r["line"] not in skip][:limit]
 
 
-def record(store: Store, batch: sqlite3.Row, line: int, ok: bool, result: dict[str, Any], input_tokens: int,
+def record(store: Store, batch: Record, line: int, ok: bool, result: dict[str, Any], input_tokens: int,
            output_tokens: int, latency_ms: float, status: int) -> bool:
     """A request's answer and its usage row, once: False if the request had an answer already."""
     with store.transaction() as db:

@@ -18,14 +18,13 @@ import json
 import logging
 import os
 import secrets
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 from llmaas._lanes import lane
 from llmaas._priority import BATCH
-from llmaas.store import Store
+from llmaas.store import Record, Store
 from llmaas.store.batches.execute import Execute
 from llmaas.store.batches.records import finish, pending, record, runnable
 
@@ -160,7 +159,7 @@ class BatchRunner:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _one(self, batch: sqlite3.Row, row: sqlite3.Row) -> None:
+    async def _one(self, batch: Record, row: Record) -> None:
         line = row["line"]
         try:
             token = BATCH.set(True)

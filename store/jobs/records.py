@@ -42,19 +42,19 @@ def create_job(store: Store, owner: str | None, body: dict[str, Any],
     }
     with store.transaction() as db:
         if most is not None:
-            active = db.execute("SELECT COUNT(*) FROM fine_tuning_jobs WHERE owner IS ? AND status IN (?, ?, ?)",
+            active = db.execute("SELECT COUNT(*) FROM fine_tuning_jobs WHERE owner IS NOT DISTINCT FROM ? AND status IN (?, ?, ?)",
                                 (owner, *ACTIVE)).fetchone()[0]
             if active >= most:
                 return None
-        db.execute("INSERT INTO fine_tuning_jobs (id, owner, body, status, created_at) VALUES (?, ?, ?, ?, ?)",
-                   (job_id, owner, json.dumps(job), "queued", job["created_at"]))
+        db.execute("INSERT INTO fine_tuning_jobs (id, owner, body, status, created_at, queued_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (job_id, owner, json.dumps(job), "queued", job["created_at"], time.time()))
         _event(db, job_id, "Fine-tuning job created and queued")
     return job
 
 
 def get_job(store: Store, job_id: str, owner: str | None = ANYONE) -> dict[str, Any] | None:
     """The job (with its private fields: ``public`` strips them), if ``owner`` may see it."""
-    rows = store.query("SELECT body, owner FROM fine_tuning_jobs WHERE id = ? AND (? = '*' OR owner IS ?)",
+    rows = store.query("SELECT body, owner FROM fine_tuning_jobs WHERE id = ? AND (? = '*' OR owner IS NOT DISTINCT FROM ?)",
                        (job_id, owner, owner))
     return {**json.loads(rows[0]["body"]), "owner": rows[0]["owner"]} if rows else None
 
@@ -102,12 +102,13 @@ def next_queued(store: Store) -> str | None:
     """The job to run next: keys take turns. Among the keys with a queued job, the one whose last job started
     longest ago (or never) goes first, with its oldest queued job; so one key's hundred jobs wait behind
     every other key's next one instead of in front of them."""
+    started = store.db.json_text("body", "started_at")
     rows = store.query(
         "SELECT q.id FROM fine_tuning_jobs q "
-        "LEFT JOIN (SELECT owner, MAX(CAST(json_extract(body, '$.started_at') AS REAL)) AS last "
-        "           FROM fine_tuning_jobs WHERE json_extract(body, '$.started_at') IS NOT NULL GROUP BY owner) s "
-        "ON s.owner IS q.owner "
-        "WHERE q.status = 'queued' ORDER BY COALESCE(s.last, 0), q.created_at, q.rowid LIMIT 1")
+        f"LEFT JOIN (SELECT owner, MAX(CAST({started} AS REAL)) AS last "
+        f"           FROM fine_tuning_jobs WHERE {started} IS NOT NULL GROUP BY owner) s "
+        "ON s.owner IS NOT DISTINCT FROM q.owner "
+        "WHERE q.status = 'queued' ORDER BY COALESCE(s.last, 0), q.created_at, COALESCE(q.queued_at, q.created_at), q.id LIMIT 1")
     return rows[0]["id"] if rows else None
 
 
@@ -129,8 +130,10 @@ def register_model(store: Store, model_id: str, owner: str | None, base: str, pa
     """Store a fine-tuned model (or checkpoint): its base by name and by the hash of the weights it was
     trained on."""
     with store.transaction() as db:
-        db.execute("INSERT OR REPLACE INTO models (id, owner, base, path, created_at, base_sha256) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", (model_id, owner, base, path, int(time.time()), base_sha256))
+        db.execute("INSERT INTO models (id, owner, base, path, created_at, base_sha256) VALUES (?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, base = excluded.base, "
+                   "path = excluded.path, created_at = excluded.created_at, base_sha256 = excluded.base_sha256",
+                   (model_id, owner, base, path, int(time.time()), base_sha256))
 
 
 def _event(db: Any, job_id: str, message: str, level: str = "info", type: str = "message",

@@ -122,7 +122,7 @@ class FineTuningService:
 
     async def list(self, sees: str | None, limit: int, after: str | None) -> tuple[list[dict[str, Any]], bool]:
         store = self._store()
-        sql, args = "SELECT body, created_at, id FROM fine_tuning_jobs WHERE (? = '*' OR owner IS ?)", [sees, sees]
+        sql, args = "SELECT body, created_at, id FROM fine_tuning_jobs WHERE (? = '*' OR owner IS NOT DISTINCT FROM ?)", [sees, sees]
         if after:
             anchor = await self.retrieve(after, sees)
             sql += " AND (created_at, id) < (?, ?)"

@@ -45,8 +45,8 @@ def test_keys_and_usage_work_without_torch_or_fastapi(tmp_path):
 
 
 def test_several_processes_can_open_one_fresh_home(tmp_path):
-    code = ("import sys\nfrom llmaas.store import Store, MIGRATIONS\n"
-            "s = Store(sys.argv[1])\nassert s.query('PRAGMA user_version')[0][0] == len(MIGRATIONS)\n"
+    code = ("import sys\nfrom llmaas.store import Store\nfrom llmaas.store.schema import HEAD\n"
+            "s = Store(sys.argv[1])\nassert s.query('SELECT version_num FROM alembic_version')[0][0] == HEAD\n"
             "s.create_key('p')\n")
     for attempt in range(3):
         home = tmp_path / f"home{attempt}"

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from llmaas.types.models import Model
 from llmaas.providers.huggingface.management.details import describe
+from llmaas.types.models import Model
 
 
 @pytest.mark.parametrize("config", [
