@@ -203,6 +203,9 @@ class FineTuningSettings(_Settings):
 
     KIND = "fine-tuning"
 
+    ft_worker: bool = Field(True, description="start a fine-tuning worker on this machine when jobs are queued "
+                                              "(false: leave training to workers on other machines sharing a "
+                                              "PostgreSQL store)")
     ft_max_queued_jobs: int = Field(4, ge=1, description="fine-tuning jobs one key may have queued or running at "
                                                          "once; the next one gets 429")
     ft_max_examples: int = Field(50_000, ge=1, description="examples (lines) in one fine-tuning file")

@@ -26,6 +26,7 @@ from .routes import batches, dashboard, files, fine_tuning, inference, models, r
 from .state import ServerConfig, ServerState
 
 log: logging.Logger = logging.getLogger("llmaas.server")
+JOB_POLL_SECONDS = 5.0  # how often a front door looks for fine-tuning jobs queued elsewhere
 
 
 def _engine_stat(provider: Provider, which: int) -> float:
@@ -50,10 +51,12 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
             state.ready = True
         state.jobs.recover()
         state.jobs.kick()
+        polling = asyncio.create_task(_poll_jobs(state))
         state.batches.start()
         try:
             yield
         finally:
+            polling.cancel()
             await state.batches.stop()
             await state.jobs.stop()
             if warm is not None:
@@ -74,6 +77,17 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["x-request-id", "retry-after", "x-should-retry"])
     return app
+
+
+async def _poll_jobs(state: ServerState, every: float = JOB_POLL_SECONDS) -> None:
+    """Start a fine-tuning worker when jobs wait that another process queued (a front door on another machine
+    sharing the store, a script on this home) or that a dead worker left behind."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await state.run(state.jobs.kick)
+        except Exception:  # noqa: BLE001 - a database that blinks: the next poll tries again
+            log.warning("could not look for queued fine-tuning jobs", exc_info=True)
 
 
 async def _warm_up(state: ServerState) -> None:

@@ -171,8 +171,9 @@ class Database:
             return
         if self._lock is not None:
             with self._lock:
-                begin = "BEGIN IMMEDIATE" if exclusive or lock else "BEGIN"
-                self._guard(lambda: self._conn.exec_driver_sql(begin))
+                # always IMMEDIATE: a deferred transaction that reads, then writes after another writer
+                # committed, fails at once instead of waiting its turn
+                self._guard(lambda: self._conn.exec_driver_sql("BEGIN IMMEDIATE"))
                 conn = self._local.conn = Connection(self._conn, self)
                 try:
                     yield conn
@@ -250,6 +251,11 @@ class Database:
         if self.dialect == "sqlite":
             return f"date({column}, 'unixepoch')"
         return f"to_char(to_timestamp({column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+    def skip_locked(self, alias: str) -> str:
+        """The clause that locks the rows a claiming SELECT picks from ``alias`` and passes over rows another
+        transaction holds (PostgreSQL); SQLite's one writer at a time needs none."""
+        return f" FOR UPDATE OF {alias} SKIP LOCKED" if self.dialect == "postgresql" else ""
 
     def json_text(self, column: str, field: str) -> str:
         """A top-level field of a JSON text column, as text (NULL where it is absent)."""

@@ -2,7 +2,9 @@
 client), working through every batch of a home in the engine's idle capacity.
 
 One runner per home works at a time: it holds ``batches.lock`` (an flock, released by the kernel when its
-process dies, so another front door or the next start takes over). It keeps up to ``concurrency`` requests in
+process dies, so the next start takes over). Front doors on several machines sharing a PostgreSQL store
+each run one; each batch is held by one runner at a time (a lease it renews at every turn, ``records.claim``),
+and a batch whose runner died is taken by another once its lease lapses. It keeps up to ``concurrency`` requests in
 the engine, marked as batch work so that interactive requests are admitted first and take their slots. Each
 answer is recorded as it comes (``records.record``): after ``kill -9`` the next runner starts from the
 requests still pending, and a request that ran twice is still answered once. A batch cancelled or past its
@@ -26,7 +28,8 @@ from llmaas._lanes import lane
 from llmaas._priority import BATCH
 from llmaas.store import Record, Store
 from llmaas.store.batches.execute import Execute
-from llmaas.store.batches.records import finish, pending, record, runnable
+from llmaas.store.batches.records import claim, finish, let_go, pending, record
+from llmaas.store.liveness import process_name
 
 log: logging.Logger = logging.getLogger("llmaas.batches")
 LOCK_NAME = "batches.lock"
@@ -42,6 +45,7 @@ class BatchRunner:
         self._main_task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.name = process_name(unique=True)  # the name its leases on batches carry
 
     # -- life ---------------------------------------------------------------------------------------
 
@@ -78,6 +82,9 @@ class BatchRunner:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._lock_fd is not None:
+            with contextlib.suppress(Exception):  # a database gone: the leases lapse by themselves
+                await self._run(let_go, self.store, self.name)
         self._unlock()
 
     @property
@@ -128,7 +135,7 @@ class BatchRunner:
 
     async def _step(self) -> None:
         now = time.time()
-        for batch in await self._run(runnable, self.store):
+        for batch in await self._run(claim, self.store, self.name):
             batch_id, status = batch["id"], batch["status"]
             if status == "cancelling" or now >= batch["expires_at"]:
                 final = "cancelled" if status == "cancelling" else "expired"

@@ -98,31 +98,64 @@ def add_checkpoint(store: Store, job_id: str, model_id: str, step: int, metrics:
                    (checkpoint["id"], job_id, step, json.dumps(checkpoint)))
 
 
-def next_queued(store: Store) -> str | None:
-    """The job to run next: keys take turns. Among the keys with a queued job, the one whose last job started
-    longest ago (or never) goes first, with its oldest queued job; so one key's hundred jobs wait behind
-    every other key's next one instead of in front of them."""
+LEASE = 90.0  # seconds without a heartbeat after which a running job's worker is taken for dead
+
+
+def _queue(store: Store) -> str:
+    """The queued jobs in the order they run: keys take turns. Among the keys with a queued job, the one whose
+    last job started longest ago (or never) goes first, with its oldest queued job; so one key's hundred jobs
+    wait behind every other key's next one instead of in front of them."""
     started = store.db.json_text("body", "started_at")
-    rows = store.query(
-        "SELECT q.id FROM fine_tuning_jobs q "
-        f"LEFT JOIN (SELECT owner, MAX(CAST({started} AS REAL)) AS last "
-        f"           FROM fine_tuning_jobs WHERE {started} IS NOT NULL GROUP BY owner) s "
-        "ON s.owner IS NOT DISTINCT FROM q.owner "
-        "WHERE q.status = 'queued' ORDER BY COALESCE(s.last, 0), q.created_at, COALESCE(q.queued_at, q.created_at), q.id LIMIT 1")
+    return ("SELECT q.id, q.owner, q.body FROM fine_tuning_jobs q "
+            f"LEFT JOIN (SELECT owner, MAX(CAST({started} AS REAL)) AS last "
+            f"           FROM fine_tuning_jobs WHERE {started} IS NOT NULL GROUP BY owner) s "
+            "ON s.owner IS NOT DISTINCT FROM q.owner "
+            "WHERE q.status = 'queued' "
+            "ORDER BY COALESCE(s.last, 0), q.created_at, COALESCE(q.queued_at, q.created_at), q.id LIMIT 1")
+
+
+def next_queued(store: Store) -> str | None:
+    """The job to run next (see ``_queue``), without claiming it."""
+    rows = store.query(_queue(store))
     return rows[0]["id"] if rows else None
 
 
-def fail_interrupted(store: Store) -> list[str]:
-    """At start: a job left running (its worker died with the server) fails with a reason; none stays
-    running forever."""
-    ids = [r["id"] for r in store.query("SELECT id FROM fine_tuning_jobs WHERE status IN ('running', "
-                                        "'validating_files')")]
-    for job_id in ids:
-        update_job(store, job_id, event="The job was interrupted (the server stopped while it ran)",
-                   status="failed", finished_at=int(time.time()),
-                   error={"code": "interrupted", "message": "the server stopped while the job ran; create it again",
-                          "param": None})
-    return ids
+def claim_next(store: Store, worker: str) -> dict[str, Any] | None:
+    """Take the next queued job for ``worker`` (``host:pid``): it becomes running, marked with the worker and
+    a heartbeat. Workers on several machines claim at once without taking one job twice: on PostgreSQL the
+    pick locks its row and passes over rows another claim holds (FOR UPDATE SKIP LOCKED)."""
+    now = time.time()
+    with store.transaction(exclusive=False) as db:
+        row = db.execute(_queue(store).replace(" LIMIT 1", " LIMIT 1" + store.db.skip_locked("q"))).fetchone()
+        if row is None:
+            return None
+        job = json.loads(row["body"])
+        attempts = int(job.get("attempts", 0)) + 1
+        job.update(status="running", attempts=attempts, started_at=now)
+        changed = db.execute("UPDATE fine_tuning_jobs SET status = 'running', body = ?, worker = ?, heartbeat_at = ? "
+                             "WHERE id = ? AND status = 'queued'", (json.dumps(job), worker, now, row["id"]))
+        if changed.rowcount != 1:
+            return None
+        _event(db, row["id"], "Fine-tuning started" if attempts == 1 else "Fine-tuning resumed")
+    return {**job, "owner": row["owner"]}
+
+
+def heartbeat(store: Store, job_id: str, worker: str) -> bool:
+    """Say the worker is still on the job; False when the job is no longer its (taken back, cancelled)."""
+    with store.transaction(exclusive=False) as db:
+        changed = db.execute("UPDATE fine_tuning_jobs SET heartbeat_at = ? WHERE id = ? AND worker = ? "
+                             "AND status IN ('running', 'validating_files')", (time.time(), job_id, worker))
+        return changed.rowcount == 1
+
+
+def abandoned(store: Store, alive: Any) -> list[str]:
+    """Running jobs whose worker is gone: none recorded (a job from before workers were), a heartbeat older
+    than ``LEASE``, or ``alive(worker)`` False (a worker on this machine whose process has exited)."""
+    rows = store.query("SELECT id, worker, heartbeat_at FROM fine_tuning_jobs "
+                       "WHERE status IN ('running', 'validating_files')")
+    stale = time.time() - LEASE
+    return [r["id"] for r in rows
+            if r["worker"] is None or (r["heartbeat_at"] or 0) < stale or not alive(r["worker"])]
 
 
 def register_model(store: Store, model_id: str, owner: str | None, base: str, path: str,

@@ -64,9 +64,12 @@ def worker_pid(home: Path) -> int | None:
 
 
 class JobRunner:
-    def __init__(self, store: Store, threads: int | None = None) -> None:
+    def __init__(self, store: Store, threads: int | None = None, enabled: bool | None = None) -> None:
+        from llmaas.settings import FineTuningSettings
+
         self.store = store
         self.threads = threads or int(os.environ.get("LLMAAS_FT_THREADS", "1"))
+        self.enabled = FineTuningSettings.resolve().ft_worker if enabled is None else enabled
         self.process: subprocess.Popen[bytes] | None = None
 
     def recover(self) -> None:
@@ -75,7 +78,10 @@ class JobRunner:
 
     def kick(self) -> None:
         """Start a worker if there is work (a queued job, or a running one whose worker died) and no worker
-        holds the lock. Cheap: a lock probe and a query."""
+        holds the lock. Cheap: a lock probe and a query. Nothing where this machine runs no worker
+        (LLMAAS_FT_WORKER=false): workers elsewhere claim the jobs from the shared store."""
+        if not self.enabled:
+            return
         if self.process is not None and self.process.poll() is None:
             return
         if worker_running(self.store.home):

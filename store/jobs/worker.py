@@ -1,11 +1,14 @@
 """The fine-tuning worker: ``python -m llmaas.store.jobs.worker --home HOME``, a process of
 its own, so serving goes on while it trains, with a thread budget of its own (``--threads``).
 
-It holds the home's worker lock and drains the queue: for each job it claims it (queued to running), trains a
+It holds the home's worker lock and drains the queue: for each job it claims it (queued to running, marked
+with this worker; on a PostgreSQL store workers on several machines claim from one queue, each job once)
+and keeps a heartbeat on it while it trains. It trains a
 LoRA adapter with a metrics event per step and a checkpoint per epoch (each registered as a model), stops
 within a step of the job being cancelled, writes the result files (a CSV of the metrics and a PNG of the loss
 curves), registers ``ft:<base>:<suffix>:<job>`` and marks the job succeeded, or failed with the reason.
-A job it finds running under no worker was interrupted: it resumes from the last checkpoint.
+A job whose worker died (its heartbeat stopped, or its process on this machine is gone) was interrupted: it
+goes back to the queue and resumes from the last checkpoint.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -21,19 +25,23 @@ from typing import Any
 from llmaas.providers.huggingface.tuning.results import write_results
 from llmaas.store import Store
 from llmaas.store.jobs.records import (
-    FINAL,
+    abandoned,
     add_checkpoint,
     add_metrics,
     checkpoints_of,
+    claim_next,
     get_job,
+    heartbeat,
     next_queued,
     register_model,
     update_job,
 )
 from llmaas.store.jobs.runner import worker_lock
+from llmaas.store.liveness import alive, process_name
 
 AUTO = {"n_epochs": 3, "batch_size": 4, "learning_rate_multiplier": 1.0}
 MAX_ATTEMPTS = 3  # a job interrupted this many times (a worker killed, out of memory) fails
+HEARTBEAT = 10.0  # seconds between a worker's heartbeats on its job (records.LEASE without one: taken for dead)
 
 
 def model_id(job: dict[str, Any]) -> str:
@@ -58,10 +66,10 @@ def _rows(store: Store, file_id: str | None) -> list[dict[str, Any]]:
 
 
 def recover(store: Store) -> None:
-    """Jobs left running by a worker that died (no worker holds the lock but this one): back to the queue,
-    to resume from their last checkpoint, or failed after ``MAX_ATTEMPTS``."""
-    for row in store.query("SELECT id FROM fine_tuning_jobs WHERE status IN ('running', 'validating_files')"):
-        job = get_job(store, row["id"])
+    """Jobs left running by a worker that died: back to the queue, to resume from their last checkpoint, or
+    failed after ``MAX_ATTEMPTS``."""
+    for job_id in abandoned(store, alive):
+        job = get_job(store, job_id)
         if job is None:
             continue
         attempts = int(job.get("attempts", 1))
@@ -78,15 +86,35 @@ def recover(store: Store) -> None:
                        only_if=frozenset({"running", "validating_files"}), estimated_finish=None)
 
 
-def run(store: Store, job_id: str, threads: int) -> int:
-    job = get_job(store, job_id)
-    if job is None:
-        return 0
-    owner, attempts = job["owner"], int(job.get("attempts", 0)) + 1
-    job = update_job(store, job_id, event="Fine-tuning started" if attempts == 1 else "Fine-tuning resumed",
-                     only_if=frozenset({"queued"}), status="running", attempts=attempts, started_at=time.time())
-    if job is None:
-        return 0  # cancelled (or taken) before it started
+class _Heartbeat(threading.Thread):
+    """Keeps the worker's claim on its job fresh while it trains."""
+
+    def __init__(self, store: Store, job_id: str, worker: str) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-{job_id}")
+        self.store, self.job_id, self.worker = store, job_id, worker
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(HEARTBEAT):
+            try:
+                if not heartbeat(self.store, self.job_id, self.worker):
+                    return  # cancelled or finished: the training loop sees it at its next step
+            except Exception:  # noqa: BLE001 - a database that blinks: the next beat tries again
+                traceback.print_exc()
+
+
+def run(store: Store, job: dict[str, Any], threads: int, worker: str) -> int:
+    """Train a job this worker has claimed (it is running, marked with ``worker``)."""
+    beat = _Heartbeat(store, job["id"], worker)
+    beat.start()
+    try:
+        return _train(store, job, threads)
+    finally:
+        beat.done.set()
+
+
+def _train(store: Store, job: dict[str, Any], threads: int) -> int:
+    job_id, owner = job["id"], job["owner"]
     try:
         from llmaas.providers.huggingface.management.loading import ensure_converted, resolve_source
         from llmaas.providers.huggingface.tuning.training import Checkpoint, TrainingConfig, train_lora
@@ -156,17 +184,16 @@ def run(store: Store, job_id: str, threads: int) -> int:
 
 
 def drain(store: Store, threads: int) -> None:
-    """Run queued jobs, oldest first, while holding the home's worker lock; return when none is left. A job
-    queued while the lock is being let go is seen by the check after it."""
+    """Claim and run queued jobs, in the queue's order, while holding the home's worker lock; return when none
+    is left. A job queued while the lock is being let go is seen by the check after it."""
+    me = process_name()
     while True:
         with worker_lock(store.home) as mine:
             if not mine:
-                return  # another worker has the queue
+                return  # another worker has this home's queue
             recover(store)
-            while (job_id := next_queued(store)) is not None:
-                job = get_job(store, job_id)
-                if job is not None and job["status"] not in FINAL:
-                    run(store, job_id, threads)
+            while (job := claim_next(store, me)) is not None:
+                run(store, job, threads, me)
         if next_queued(store) is None:
             return
 

@@ -113,10 +113,38 @@ def test_jobs_queue_take_turns_and_change_state_once(store):
     assert jobs.get_job(store, a1["id"])["status"] == "succeeded"
     assert jobs.get_job(store, a1["id"], "b") is None
     assert reg.jobs_on(store, "m") == [a2["id"], b1["id"]] or set(reg.jobs_on(store, "m")) == {a2["id"], b1["id"]}
-    assert set(jobs.fail_interrupted(store)) == {b1["id"]}
+    assert jobs.abandoned(store, lambda worker: True) == [b1["id"]]  # running with no worker recorded
     jobs.register_model(store, "ft:m:x", "a", "m", "/tmp/x")
     jobs.register_model(store, "ft:m:x", "a", "m", "/tmp/y")  # written again: replaced, not doubled
     assert reg.tuned_from(store, "m") == ["ft:m:x"]
+
+
+def test_workers_on_several_machines_claim_each_job_once(store, tmp_path):
+    """Eight claimers on two Store objects (two machines' workers on one database) drain 12 jobs."""
+    url = store.db.url if store.dialect == "postgresql" else None
+    second = Store(tmp_path / "home", database_url=url)
+    made = {jobs.create_job(store, f"k{i % 3}", BODY)["id"] for i in range(12)}
+    claimed: list[tuple[str, str]] = []
+
+    def worker(s, name):
+        while (job := jobs.claim_next(s, name)) is not None:
+            claimed.append((job["id"], name))
+            assert job["status"] == "running" and job["owner"].startswith("k")
+
+    threads = [threading.Thread(target=worker, args=(s, f"host{i % 2}:{i}")) for i, s in enumerate([store, second] * 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(j for j, _ in claimed) == sorted(made)  # every job once, none twice
+    job_id, name = claimed[0]
+    assert jobs.heartbeat(store, job_id, name) and not jobs.heartbeat(store, job_id, "someone-else:1")
+    assert jobs.abandoned(store, lambda worker: True) == []  # every heartbeat is fresh
+    assert set(jobs.abandoned(store, lambda worker: worker != name)) == {j for j, n in claimed if n == name}
+    with store.transaction() as db:
+        db.execute("UPDATE fine_tuning_jobs SET heartbeat_at = ? WHERE id = ?", (time.time() - jobs.LEASE - 1, job_id))
+    assert jobs.abandoned(store, lambda worker: True) == [job_id]  # its worker went quiet: released
+    second.close()
 
 
 # -- batches ----------------------------------------------------------------------------------------------
@@ -282,3 +310,29 @@ def test_the_blobs_folder_is_a_setting(tmp_path):
     f = s.add_file("k", "a.txt", "batch", b"abc")
     assert (tmp_path / "shared-blobs" / "files" / f["id"]).read_bytes() == b"abc"
     assert oct(os.stat(tmp_path / "shared-blobs").st_mode & 0o777) == "0o700"
+
+
+def test_runners_on_two_doors_hold_each_batch_once_and_take_over_a_lapsed_one(store, tmp_path):
+    parsed = parse_batch_file(_lines(2))
+    body = {"input_file_id": "file-1", "completion_window": "24h"}
+    made = [batches.insert_batch(store, f"k{i}", body, parsed, 86400, most=5, most_tokens=None)["id"] for i in range(3)]
+    first = [r["id"] for r in batches.claim(store, "door-a", most=2)]
+    second = [r["id"] for r in batches.claim(store, "door-b")]
+    assert len(first) == 2 and set(first) | set(second) == set(made) and len(second) == 1  # each held once
+    assert [r["id"] for r in batches.claim(store, "door-a")] == first  # its own, renewed
+    with store.transaction() as db:
+        db.execute("UPDATE batches SET lease_until = ? WHERE runner = 'door-a'", (time.time() - 1,))
+    assert {r["id"] for r in batches.claim(store, "door-b")} == set(made)  # door a went quiet: b takes its batches
+    batches.let_go(store, "door-b")
+    assert {r["id"] for r in batches.claim(store, "door-a")} == set(made)
+
+
+def test_a_holder_on_this_machine_that_exited_is_dead_one_elsewhere_is_judged_by_its_lease():
+    from llmaas.store.liveness import alive, process_name
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    host = process_name().split(":")[0]
+    assert alive(process_name()) and alive(process_name(unique=True))
+    assert not alive(f"{host}:{child.pid}") and not alive(f"{host}:{child.pid}:abcd")
+    assert alive(f"another-machine:{child.pid}")
