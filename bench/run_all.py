@@ -16,6 +16,7 @@ SECTIONS = [
     ("engine: one stream against llama.cpp", "one_stream"),
     ("server", "server"),
     ("batches: throughput alone, and interactive latency while one runs", "batches"),
+    ("the store: SQLite and PostgreSQL, one front door and two", "store"),
     ("fine-tuning: training speed", "fine_tune_speed"),
     ("fine-tuning: what a job teaches and keeps", "fine_tune_quality"),
     ("fine-tuning: serving adapters beside the base model", "adapter_serving"),

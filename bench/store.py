@@ -4,7 +4,7 @@ tests start one):
 1. Hot paths, operations per second from one thread and from 8: a key lookup (every request), a usage row
    (every request), a quota hold and its release (every request of a key with a daily limit), a
    requests-per-minute count (every request of a key with one).
-2. The HTTP layer at 64 concurrent streams through one front door on each database (a key with a daily
+2. The HTTP layer at 64 concurrent streams (bench/server.py's measure) through one front door on each database (a key with a daily
    limit and a per-minute limit, so every request reads and writes the store): aggregate tokens/s and time to
    first token, and requests/s of 1-token completions.
 3. The quota across two front doors on one PostgreSQL: 32 concurrent requests split over both against a
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,9 @@ from llmaas.server.limits import Limiter  # noqa: E402
 from llmaas.server.serve import free_port  # noqa: E402
 from llmaas.store import Store, hash_key, quotas  # noqa: E402
 from tests.postgres import Cluster  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from server import level  # noqa: E402  (bench/server.py: 64 streams of 64 tokens, the same measure)
 
 MODEL = "smollm2-135m-instruct"
 SECONDS = 3.0
@@ -113,27 +115,10 @@ class Door:
         self.log.close()
 
 
-async def _stream(client: openai.AsyncOpenAI, i: int) -> tuple[float, int]:
-    start = time.perf_counter()
-    first, tokens = None, 0
-    stream = await client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": f"Tell me about the number {i}."}], max_tokens=32,
-        temperature=0, stream=True, stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
-    async for chunk in stream:
-        if first is None and chunk.choices and chunk.choices[0].delta.content:
-            first = time.perf_counter() - start
-        if chunk.usage:
-            tokens = chunk.usage.completion_tokens
-    return first or 0.0, tokens
-
-
 async def http_layer(door: Door, key: str) -> tuple[float, float, float]:
     async with openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{door.port}/v1", api_key=key, max_retries=0,
                                   timeout=600) as client:
-        await _stream(client, 0)
-        start = time.perf_counter()
-        results = await asyncio.gather(*(_stream(client, i) for i in range(64)))
-        tokens_per_s = sum(r[1] for r in results) / (time.perf_counter() - start)
+        tokens_per_s, ttft, _ = await level(client.chat.completions.create, 64)
         sem = asyncio.Semaphore(16)
 
         async def tiny(i: int) -> None:
@@ -143,7 +128,7 @@ async def http_layer(door: Door, key: str) -> tuple[float, float, float]:
         start = time.perf_counter()
         await asyncio.gather(*(tiny(i) for i in range(200)))
         rps = 200 / (time.perf_counter() - start)
-    return tokens_per_s, statistics.median(sorted(r[0] for r in results)), rps
+    return tokens_per_s, ttft, rps
 
 
 def quota_overrun(url: str, root: str) -> tuple[int, int, int]:
@@ -192,7 +177,7 @@ def main(skip_http: bool = False) -> str:
             (s1, s8), (p1, p8) = hot["SQLite"][path], hot["PostgreSQL"][path]
             lines.append(f"| {path} | {s1:,.0f} | {s8:,.0f} | {p1:,.0f} | {p8:,.0f} |")
         if not skip_http:
-            lines += ["", "| one front door, 64 streams of 32 tokens (key with per-minute and daily limits) | "
+            lines += ["", "| one front door, 64 streams of 64 tokens (key with per-minute and daily limits) | "
                           "tokens/s | TTFT p50 (s) | 1-token completions/s |", "| --- | ---: | ---: | ---: |"]
             for name, env in (("SQLite", {}), ("PostgreSQL", {"LLMAAS_DATABASE_URL": cluster.new_database(),
                                                                 "LLMAAS_BLOB_DIR": os.path.join(root, "pg-blobs")})):

@@ -14,7 +14,7 @@ from ._moderation import MODERATION_MODELS, SENSITIVITIES
 
 
 def _store(args: argparse.Namespace) -> Any:
-    # the store and the home need only the standard library: no torch, no fastapi
+    # the store needs SQLAlchemy (and psycopg for PostgreSQL), never torch or fastapi
     from llmaas._home import cache_home
     from llmaas.store import Store
 

@@ -92,10 +92,17 @@ class Database:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
 
     def __init__(self, url: str) -> None:
-        import sqlalchemy
-
         self.url = url
         self.dialect = "postgresql" if url.startswith(("postgresql", "postgres")) else "sqlite"
+        try:
+            import sqlalchemy
+
+            if self.dialect == "postgresql":
+                import psycopg  # noqa: F401
+        except ImportError as exc:
+            extra = "postgres" if self.dialect == "postgresql" else "server"
+            raise RuntimeError(f"the store needs {exc.name}, which is not installed: pip install "
+                               f"'llmaas[{extra}]'") from None
         self._local = threading.local()
         if self.dialect == "sqlite":
             # one connection, guarded by a lock, as SQLite serialises writers anyway; SQLAlchemy's

@@ -88,6 +88,9 @@ def test_usage_on_either_door_shows_both_doors_traffic(doors):
         rows = oai(door, key).get("/usage", cast_to=object)["data"]
         seen.append(sum(r["requests"] for r in rows))
     assert seen == [3, 3]
+    charts = [httpx.get(door.base_url + "/usage/series", params={"window": 3600},  # what the dashboard draws
+                        headers={"Authorization": f"Bearer {a.admin}"}).json()["data"] for door in (a, b)]
+    assert charts[0] == charts[1] and sum(p["requests"] for p in charts[0]) >= 3
 
 
 def test_a_file_uploaded_through_one_door_is_read_through_the_other(doors):
