@@ -11,6 +11,7 @@ read-then-write inside one transaction means the same on both. Hot paths that on
 from __future__ import annotations
 
 import functools
+import importlib
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -98,7 +99,7 @@ class Database:
             import sqlalchemy
 
             if self.dialect == "postgresql":
-                import psycopg  # noqa: F401
+                importlib.import_module("psycopg")
         except ImportError as exc:
             extra = "postgres" if self.dialect == "postgresql" else "server"
             raise RuntimeError(f"the store needs {exc.name}, which is not installed: pip install "
