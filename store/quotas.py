@@ -16,6 +16,7 @@ from llmaas.store import Store, new_id
 
 WINDOW = 60.0  # seconds: requests per minute
 HOLD_SECONDS = 3 * 3600.0  # a hold lapses after this, so a front door that died holds nothing for good
+HELD = "SELECT COALESCE(SUM(tokens), 0) FROM quota_holds WHERE key_id = ? AND lapses_at > ?"
 
 
 def count_request(store: Store, key_id: str, rpm: int, now: float | None = None) -> float | None:
@@ -47,8 +48,7 @@ def hold(store: Store, key_id: str, since: float, decide: Callable[[Standing], i
     with store.transaction(lock=f"tpd:{key_id}") as db:
         used = db.execute("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage "
                           "WHERE key_id = ? AND created_at >= ?", (key_id, since)).fetchone()[0]
-        held = db.execute("SELECT COALESCE(SUM(tokens), 0) FROM quota_holds WHERE key_id = ? AND lapses_at > ?",
-                          (key_id, now)).fetchone()[0]
+        held = db.execute(HELD, (key_id, now)).fetchone()[0]
         tokens = decide(Standing(int(used), int(held)))
         hold_id = new_id("hold")
         db.execute("DELETE FROM quota_holds WHERE key_id = ? AND lapses_at <= ?", (key_id, now))
@@ -64,7 +64,6 @@ def release(store: Store, hold_id: str) -> None:
 
 def held(store: Store, key_id: str) -> int:
     """Tokens the key's requests in flight hold now, on every front door."""
-    rows = store.query("SELECT COALESCE(SUM(tokens), 0) FROM quota_holds WHERE key_id = ? AND lapses_at > ?",
-                       (key_id, time.time()))
+    rows = store.query(HELD, (key_id, time.time()))
     return int(rows[0][0])
 
