@@ -202,6 +202,20 @@ def test_requests_per_minute_are_counted_in_the_store(store):
     assert quotas.count_request(store, "other", 3, now + 3) is None
 
 
+def test_concurrent_requests_on_two_doors_get_a_per_minute_limit_once(store, tmp_path):
+    url = store.db.url if store.dialect == "postgresql" else None
+    second = Store(tmp_path / "home", database_url=url)
+    waits = []
+    threads = [threading.Thread(target=lambda s=s: waits.append(quotas.count_request(s, "k", 5)))
+               for s in [store, second] * 8]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert waits.count(None) == 5 and len(waits) == 16  # exactly the limit, across both
+    second.close()
+
+
 def test_concurrent_holds_never_pass_the_quota_together(store, tmp_path):
     """Threads on two Store objects (two front doors on one database) hold 30 tokens each against 100."""
     url = store.db.url if store.dialect == "postgresql" else None
