@@ -12,6 +12,7 @@ import socket
 import time
 
 from llmaas.store import Store, private_dir
+from llmaas.store.liveness import process_name
 
 CHECKED = 16  # the most recent markers of other front doors read at start
 KEPT = 64  # markers kept in the database (and on disk) per store
@@ -25,7 +26,7 @@ def check_shared_blobs(store: Store) -> str:
     """Write this front door's marker, then read the others'; return the marker's id. Raises
     BlobFolderNotShared (or OSError when the folder cannot be written at all)."""
     folder = private_dir(store.blobs / "markers")
-    marker_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    marker_id = process_name(unique=True).replace(":", "-")
     token = secrets.token_hex(16)
     path = folder / marker_id
     with open(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "w") as fh:

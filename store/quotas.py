@@ -46,8 +46,7 @@ def hold(store: Store, key_id: str, since: float, decide: Callable[[Standing], i
     written in one locked step. Returns (hold id, tokens)."""
     now = time.time()
     with store.transaction(lock=f"tpd:{key_id}") as db:
-        used = db.execute("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage "
-                          "WHERE key_id = ? AND created_at >= ?", (key_id, since)).fetchone()[0]
+        used = store.tokens_since(key_id, since)  # read inside this transaction (the store's per-thread one)
         held = db.execute(HELD, (key_id, now)).fetchone()[0]
         tokens = decide(Standing(int(used), int(held)))
         hold_id = new_id("hold")

@@ -118,25 +118,24 @@ LEASE = 30.0  # seconds a runner holds a batch without renewing it; past that an
 
 def claim(store: Store, runner: str, most: int = 64) -> list[Record]:
     """The batches ``runner`` works on now, oldest first: those it holds (their lease renewed) and those no
-    runner holds, whose runner let its lease lapse, or whose runner on this machine has exited (taken). Runners in front doors sharing a PostgreSQL store
-    claim at once without taking one batch twice (FOR UPDATE SKIP LOCKED)."""
+    runner holds, whose runner let its lease lapse, or whose runner on this machine has exited (taken).
+    Runners in front doors sharing a PostgreSQL store claim at once without taking one batch twice (FOR
+    UPDATE SKIP LOCKED)."""
     now = time.time()
     held = store.query("SELECT DISTINCT runner FROM batches WHERE runner IS NOT NULL AND runner <> ? AND "
                        "status IN ('validating', 'in_progress', 'finalizing', 'cancelling')", (runner,))
     gone = [r["runner"] for r in held if not alive(r["runner"])] or [""]  # a runner on this machine that died
     marks = ",".join("?" * len(gone))
     with store.transaction(exclusive=False) as db:
-        rows = db.execute("SELECT b.id FROM batches b WHERE b.status IN ('validating', 'in_progress', 'finalizing', "
+        rows = db.execute("SELECT b.* FROM batches b WHERE b.status IN ('validating', 'in_progress', 'finalizing', "
                           f"'cancelling') AND (b.runner IS NULL OR b.runner = ? OR b.lease_until < ? "
                           f"OR b.runner IN ({marks})) ORDER BY b.created_at, b.id LIMIT ?" + store.db.skip_locked("b"),
                           (runner, now, *gone, most)).fetchall()
-        for row in rows:
-            db.execute("UPDATE batches SET runner = ?, lease_until = ? WHERE id = ?", (runner, now + LEASE, row["id"]))
-    if not rows:
-        return []
-    marks = ",".join("?" * len(rows))
-    return store.query(f"SELECT * FROM batches WHERE id IN ({marks}) AND runner = ? ORDER BY created_at, id",
-                       (*(r["id"] for r in rows), runner))
+        if rows:
+            ids = ",".join("?" * len(rows))
+            db.execute(f"UPDATE batches SET runner = ?, lease_until = ? WHERE id IN ({ids})",
+                       (runner, now + LEASE, *(r["id"] for r in rows)))
+    return rows
 
 
 def let_go(store: Store, runner: str) -> None:

@@ -3,9 +3,9 @@ client), working through every batch of a home in the engine's idle capacity.
 
 One runner per home works at a time: it holds ``batches.lock`` (an flock, released by the kernel when its
 process dies, so the next start takes over). Front doors on several machines sharing a PostgreSQL store
-each run one; each batch is held by one runner at a time (a lease it renews at every turn, ``records.claim``),
-and a batch whose runner died is taken by another once its lease lapses. It keeps up to ``concurrency`` requests in
-the engine, marked as batch work so that interactive requests are admitted first and take their slots. Each
+each run one; each batch is held by one runner at a time (a lease it renews at every turn,
+``records.claim``), and a batch whose runner died is taken by another once its lease lapses. It keeps up to
+``concurrency`` requests in the engine, marked as batch work so that interactive requests are admitted first and take their slots. Each
 answer is recorded as it comes (``records.record``): after ``kill -9`` the next runner starts from the
 requests still pending, and a request that ran twice is still answered once. A batch cancelled or past its
 window stops at once: its requests in flight are cancelled (freeing their engine slots at the next step) and

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from llmaas.store import ANYONE, Store, new_id
@@ -148,7 +149,7 @@ def heartbeat(store: Store, job_id: str, worker: str) -> bool:
         return changed.rowcount == 1
 
 
-def abandoned(store: Store, alive: Any) -> list[str]:
+def abandoned(store: Store, alive: Callable[[str], bool]) -> list[str]:
     """Running jobs whose worker is gone: none recorded (a job from before workers were), a heartbeat older
     than ``LEASE``, or ``alive(worker)`` False (a worker on this machine whose process has exited)."""
     rows = store.query("SELECT id, worker, heartbeat_at FROM fine_tuning_jobs "
