@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .bias_data import Pair, pairs
+from .tools import continuation_logprob
 
 NAME = "llmaas-bias-1"
 CHUNK = 32  # sentences per completions request
@@ -48,7 +49,7 @@ async def sentence_logprobs(client: Any, model: str, sentences: list[str]) -> li
         r = await client.completions.create(model=model, prompt=chunk, echo=True, logprobs=1, max_tokens=0,
                                             temperature=0)
         for choice in sorted(r.choices, key=lambda c: c.index):
-            out.append(sum(v for v in choice.logprobs.token_logprobs if v is not None))
+            out.append(continuation_logprob(choice.logprobs, 0))  # every token after the first
     return out
 
 
