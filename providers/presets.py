@@ -16,12 +16,13 @@ class Preset:
     api_key_env: str | None
     key_required: bool = True
     batches: bool = False  # serves OpenAI's Batches API (/v1/batches over the files API)
+    evals: bool = False  # serves OpenAI's Evals API (/v1/evals)
 
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("openai", "https://api.openai.com/v1", "OPENAI_API_KEY", batches=True),
+        Preset("openai", "https://api.openai.com/v1", "OPENAI_API_KEY", batches=True, evals=True),
         Preset("groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", batches=True),
         Preset("together", "https://api.together.xyz/v1", "TOGETHER_API_KEY", batches=True),
         Preset("fireworks", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),

@@ -19,6 +19,7 @@ from .discovery import create as create_provider
 from .discovery import known_names, speaks_openai, split_model
 from .resources.batches import AsyncBatches, Batches
 from .resources.chat import AsyncChat, Chat
+from .resources.evals import AsyncEvals, Evals
 
 if TYPE_CHECKING:
     from .guardrails import Guardrails
@@ -76,6 +77,8 @@ class AsyncClient:
     fine_tuning: AsyncFineTuning
     moderations: AsyncModerations
     responses: AsyncResponses
+    batches: AsyncBatches
+    evals: AsyncEvals
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         unknown = sorted(set(options) - CLIENT_OPTIONS)
@@ -129,6 +132,7 @@ class AsyncClient:
         self.moderations = AsyncModerations(self)
         self.responses = AsyncResponses(self)
         self.batches = AsyncBatches(self)
+        self.evals = AsyncEvals(self)
 
     @property
     def request_defaults(self) -> dict[str, Any]:
@@ -216,6 +220,8 @@ class Client:
     fine_tuning: FineTuning
     moderations: Moderations
     responses: Responses
+    batches: Batches
+    evals: Evals
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         self._runner = Runner()
@@ -233,6 +239,7 @@ class Client:
         self.moderations = Moderations(self._async.moderations, r)
         self.responses = Responses(self._async.responses, r)
         self.batches = Batches(self._async.batches, r)
+        self.evals = Evals(self._async.evals, r)
 
     __init__.__doc__ = AsyncClient.__doc__
 

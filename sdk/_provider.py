@@ -27,6 +27,11 @@ if TYPE_CHECKING:
         CompletionRequest,
         CreateEmbeddingResponse,
         EmbeddingRequest,
+        Eval,
+        EvalDeleted,
+        EvalRun,
+        EvalRunDeleted,
+        EvalRunOutputItem,
         FileDeleted,
         FileObject,
         FineTuningJob,
@@ -59,6 +64,7 @@ class Capability(str, Enum):
     FINE_TUNING = "fine_tuning"
     RESPONSES = "responses"
     BATCHES = "batches"
+    EVALS = "evals"
 
     def __str__(self) -> str:
         return self.value
@@ -150,6 +156,19 @@ class Provider(Protocol):
     async def retrieve_batch(self, batch_id: str, options: RequestOptions) -> Batch: ...
     async def list_batches(self, params: dict[str, Any], options: RequestOptions) -> PageResult[Batch]: ...
     async def cancel_batch(self, batch_id: str, options: RequestOptions) -> Batch: ...
+
+    async def create_eval(self, body: dict[str, Any], options: RequestOptions) -> Eval: ...
+    async def retrieve_eval(self, eval_id: str, options: RequestOptions) -> Eval: ...
+    async def update_eval(self, eval_id: str, body: dict[str, Any], options: RequestOptions) -> Eval: ...
+    async def list_evals(self, params: dict[str, Any], options: RequestOptions) -> PageResult[Eval]: ...
+    async def delete_eval(self, eval_id: str, options: RequestOptions) -> EvalDeleted: ...
+    async def create_eval_run(self, eval_id: str, body: dict[str, Any], options: RequestOptions) -> EvalRun: ...
+    async def retrieve_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> EvalRun: ...
+    async def list_eval_runs(self, eval_id: str, params: dict[str, Any], options: RequestOptions) -> PageResult[EvalRun]: ...
+    async def cancel_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> EvalRun: ...
+    async def delete_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> EvalRunDeleted: ...
+    async def list_eval_output_items(self, eval_id: str, run_id: str, params: dict[str, Any], options: RequestOptions) -> PageResult[EvalRunOutputItem]: ...
+    async def retrieve_eval_output_item(self, eval_id: str, run_id: str, item_id: str, options: RequestOptions) -> EvalRunOutputItem: ...
 
     async def aclose(self) -> None: ...
 
@@ -258,6 +277,43 @@ class BaseProvider:
 
     async def cancel_batch(self, batch_id: str, options: RequestOptions) -> Any:
         raise self._refuse("batches")
+
+    async def create_eval(self, body: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def retrieve_eval(self, eval_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def update_eval(self, eval_id: str, body: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def list_evals(self, params: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def delete_eval(self, eval_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def create_eval_run(self, eval_id: str, body: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def retrieve_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def list_eval_runs(self, eval_id: str, params: dict[str, Any], options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def cancel_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def delete_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def list_eval_output_items(self, eval_id: str, run_id: str, params: dict[str, Any],
+                                     options: RequestOptions) -> Any:
+        raise self._refuse("evals")
+
+    async def retrieve_eval_output_item(self, eval_id: str, run_id: str, item_id: str, options: RequestOptions) -> Any:
+        raise self._refuse("evals")
 
     async def aclose(self) -> None:
         return None

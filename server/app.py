@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from llmaas import AsyncClient
 from llmaas._options import RequestOptions
 from llmaas._provider import Capability, InProcess, Provider
 from llmaas.store import Store
+from llmaas.store.evals.runner import EvalRunner
 from llmaas.store.jobs.runner import JobRunner
 
 from . import errors
@@ -22,7 +24,7 @@ from .gate import Gate
 from .guard import Guard
 from .limits import Limiter
 from .metrics import Metrics
-from .routes import batches, dashboard, files, fine_tuning, inference, models, responses, service
+from .routes import batches, dashboard, evals, files, fine_tuning, inference, models, responses, service
 from .state import ServerConfig, ServerState
 
 log: logging.Logger = logging.getLogger("llmaas.server")
@@ -53,10 +55,12 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
         state.jobs.kick()
         polling = asyncio.create_task(_poll_jobs(state))
         state.batches.start()
+        state.evals.start()
         try:
             yield
         finally:
             polling.cancel()
+            await state.evals.stop()
             await state.batches.stop()
             await state.jobs.stop()
             if warm is not None:
@@ -68,9 +72,10 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
     app = FastAPI(title="llmaas", version="0.1.0", lifespan=lifespan,
                   description="OpenAI-compatible API over llmaas providers")
     state.batches = batch_runner(state)
+    state.evals = EvalRunner(store, AsyncClient(provider=provider))
     app.state.llmaas = state
     errors.install(app)
-    for module in (inference, responses, models, files, fine_tuning, batches, service, dashboard):
+    for module in (inference, responses, models, files, fine_tuning, batches, evals, service, dashboard):
         app.include_router(module.router)
     app.add_middleware(Gate, state=state)
     if config.cors_origins:  # outermost: it answers preflights, which carry no key

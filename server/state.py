@@ -14,6 +14,7 @@ from llmaas._provider import Provider
 from llmaas.guardrails import Guardrails
 from llmaas.store import ANYONE, Store
 from llmaas.store.batches.runner import BatchRunner
+from llmaas.store.evals.runner import EvalRunner
 from llmaas.store.jobs.runner import JobRunner
 
 from .bounds import TurnBounds
@@ -72,6 +73,7 @@ class ServerState:
     jobs: JobRunner
     guard: Guard
     batches: BatchRunner = field(init=False)  # set once the state exists (it runs requests through it)
+    evals: EvalRunner = field(init=False)
     ready: bool = False
     started_at: float = field(default_factory=time.time)
 

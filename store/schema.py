@@ -12,7 +12,7 @@ from typing import Any
 
 from llmaas.store.database import Database
 
-HEAD = "0011"  # the newest revision in migrations/versions (a test checks that Alembic agrees)
+HEAD = "0012"  # the newest revision in migrations/versions (a test checks that Alembic agrees)
 LEGACY_STEPS = 10  # the numbered steps before Alembic: revisions 0001 to 0010 are the same schema
 
 

@@ -24,6 +24,7 @@ from llmaas._threads import to_thread
 from llmaas.lib.responses_service import ResponsesService
 from llmaas.providers.huggingface.api import chat, completions
 from llmaas.providers.huggingface.api.batches import InProcessBatches
+from llmaas.providers.huggingface.api.evals import InProcessEvals
 from llmaas.providers.huggingface.api.files import StoreFiles
 from llmaas.providers.huggingface.api.fine_tuning import FineTuningJobs
 from llmaas.providers.huggingface.api.requests import chat_prompt, completion_prompts, sampling_params
@@ -52,6 +53,11 @@ from llmaas.types import (
     CompletionRequest,
     CreateEmbeddingResponse,
     EmbeddingRequest,
+    Eval,
+    EvalDeleted,
+    EvalRun,
+    EvalRunDeleted,
+    EvalRunOutputItem,
     FileDeleted,
     FileObject,
     FineTuningJob,
@@ -85,7 +91,8 @@ class HuggingFaceProvider(BaseProvider):
                                                      Capability.MODELS, Capability.MODELS_WRITE, Capability.MODELS_MANAGE,
                                                      Capability.FILES,
                                                      Capability.FINE_TUNING, Capability.MODERATIONS,
-                                                     Capability.RESPONSES, Capability.BATCHES})
+                                                     Capability.RESPONSES, Capability.BATCHES,
+                                                     Capability.EVALS})
 
     def __init__(self, *, models: dict[str, str] | None = None, progress: bool = True, allow_paths: bool = True,
                  home: str | None = None, settings: EngineSettings | None = None, timeout: Any = None,
@@ -116,6 +123,7 @@ class HuggingFaceProvider(BaseProvider):
                                     progress)
         self.jobs = FineTuningJobs(self.files.store, self.catalog.model_names, allow_paths, self.catalog.fingerprint)
         self.batches = InProcessBatches(self.files.store, self)
+        self.evals = InProcessEvals(self.files.store, self)
 
     # -- engines ------------------------------------------------------------------------------------
 
@@ -401,7 +409,48 @@ class HuggingFaceProvider(BaseProvider):
     async def cancel_batch(self, batch_id: str, options: RequestOptions) -> Batch:
         return await self.batches.cancel(batch_id)
 
+    # -- evals --------------------------------------------------------------------------------------
+
+    async def create_eval(self, body: dict[str, Any], options: RequestOptions) -> Eval:
+        return await self.evals.create(body)
+
+    async def retrieve_eval(self, eval_id: str, options: RequestOptions) -> Eval:
+        return await self.evals.retrieve(eval_id)
+
+    async def update_eval(self, eval_id: str, body: dict[str, Any], options: RequestOptions) -> Eval:
+        return await self.evals.update(eval_id, body)
+
+    async def list_evals(self, params: dict[str, Any], options: RequestOptions) -> PageResult[Eval]:
+        return await self.evals.list(params)
+
+    async def delete_eval(self, eval_id: str, options: RequestOptions) -> EvalDeleted:
+        return await self.evals.delete(eval_id)
+
+    async def create_eval_run(self, eval_id: str, body: dict[str, Any], options: RequestOptions) -> EvalRun:
+        return await self.evals.create_run(eval_id, body)
+
+    async def retrieve_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> EvalRun:
+        return await self.evals.retrieve_run(eval_id, run_id)
+
+    async def list_eval_runs(self, eval_id: str, params: dict[str, Any], options: RequestOptions) -> PageResult[EvalRun]:
+        return await self.evals.list_runs(eval_id, params)
+
+    async def cancel_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> EvalRun:
+        return await self.evals.cancel_run(eval_id, run_id)
+
+    async def delete_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> EvalRunDeleted:
+        return await self.evals.delete_run(eval_id, run_id)
+
+    async def list_eval_output_items(self, eval_id: str, run_id: str, params: dict[str, Any],
+                                     options: RequestOptions) -> PageResult[EvalRunOutputItem]:
+        return await self.evals.list_items(eval_id, run_id, params)
+
+    async def retrieve_eval_output_item(self, eval_id: str, run_id: str, item_id: str,
+                                        options: RequestOptions) -> EvalRunOutputItem:
+        return await self.evals.retrieve_item(eval_id, run_id, item_id)
+
     async def aclose(self) -> None:
+        await self.evals.aclose()
         await self.batches.aclose()
         self.files.close()
         await self.pool.aclose()

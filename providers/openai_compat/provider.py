@@ -27,6 +27,11 @@ from llmaas.types import (
     CompletionRequest,
     CreateEmbeddingResponse,
     EmbeddingRequest,
+    Eval,
+    EvalDeleted,
+    EvalRun,
+    EvalRunDeleted,
+    EvalRunOutputItem,
     FileDeleted,
     FileObject,
     FineTuningJob,
@@ -81,7 +86,11 @@ class OpenAICompatProvider(BaseProvider):
         if preset is None:
             raise UnknownProviderError(name, list(PRESETS))
         # a named service is not an llmaas server: registering, aliases, load and unload are refused up front
-        refused: set[Capability] = {Capability.MODELS_MANAGE} | (set() if preset.batches else {Capability.BATCHES})
+        refused: set[Capability] = {Capability.MODELS_MANAGE}
+        if not preset.batches:
+            refused.add(Capability.BATCHES)
+        if not preset.evals:
+            refused.add(Capability.EVALS)
         kwargs.setdefault("capabilities", ALL_CAPABILITIES - refused)
         return cls(name=name, base_url=base_url or _preset_url(preset), api_key=_preset_key(preset, api_key), **kwargs)
 
@@ -227,6 +236,46 @@ class OpenAICompatProvider(BaseProvider):
     async def cancel_batch(self, batch_id: str, options: RequestOptions) -> Batch:
         return await self.http.json("POST", f"batches/{_seg(batch_id)}/cancel", Batch, options)
 
+    async def create_eval(self, body: dict[str, Any], options: RequestOptions) -> Eval:
+        return await self.http.json("POST", "evals", Eval, options, json=_body(body, options))
+
+    async def retrieve_eval(self, eval_id: str, options: RequestOptions) -> Eval:
+        return await self.http.json("GET", f"evals/{_seg(eval_id)}", Eval, options)
+
+    async def update_eval(self, eval_id: str, body: dict[str, Any], options: RequestOptions) -> Eval:
+        return await self.http.json("POST", f"evals/{_seg(eval_id)}", Eval, options, json=_body(body, options))
+
+    async def list_evals(self, params: dict[str, Any], options: RequestOptions) -> PageResult[Eval]:
+        return await self._page("evals", Eval, params, options)
+
+    async def delete_eval(self, eval_id: str, options: RequestOptions) -> EvalDeleted:
+        return await self.http.json("DELETE", f"evals/{_seg(eval_id)}", EvalDeleted, options)
+
+    async def create_eval_run(self, eval_id: str, body: dict[str, Any], options: RequestOptions) -> EvalRun:
+        return await self.http.json("POST", f"evals/{_seg(eval_id)}/runs", EvalRun, options, json=_body(body, options))
+
+    async def retrieve_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> EvalRun:
+        return await self.http.json("GET", f"evals/{_seg(eval_id)}/runs/{_seg(run_id)}", EvalRun, options)
+
+    async def list_eval_runs(self, eval_id: str, params: dict[str, Any], options: RequestOptions) -> PageResult[EvalRun]:
+        return await self._page(f"evals/{_seg(eval_id)}/runs", EvalRun, params, options)
+
+    async def cancel_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> EvalRun:
+        return await self.http.json("POST", f"evals/{_seg(eval_id)}/runs/{_seg(run_id)}", EvalRun, options)
+
+    async def delete_eval_run(self, eval_id: str, run_id: str, options: RequestOptions) -> EvalRunDeleted:
+        return await self.http.json("DELETE", f"evals/{_seg(eval_id)}/runs/{_seg(run_id)}", EvalRunDeleted, options)
+
+    async def list_eval_output_items(self, eval_id: str, run_id: str, params: dict[str, Any],
+                                     options: RequestOptions) -> PageResult[EvalRunOutputItem]:
+        return await self._page(f"evals/{_seg(eval_id)}/runs/{_seg(run_id)}/output_items", EvalRunOutputItem, params,
+                                options)
+
+    async def retrieve_eval_output_item(self, eval_id: str, run_id: str, item_id: str,
+                                        options: RequestOptions) -> EvalRunOutputItem:
+        return await self.http.json("GET", f"evals/{_seg(eval_id)}/runs/{_seg(run_id)}/output_items/{_seg(item_id)}",
+                                    EvalRunOutputItem, options)
+
     async def _page(self, path: str, item: type[M], params: dict[str, Any], options: RequestOptions) -> PageResult[M]:
         query = {k: v for k, v in params.items() if v is not None}
         response = await self.http.send("GET", path, options, params=query)
@@ -236,6 +285,10 @@ class OpenAICompatProvider(BaseProvider):
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def _body(body: dict[str, Any], options: RequestOptions) -> dict[str, Any]:
+    return {**body, **(options.extra_body or {})}
 
 
 class _ListBody(BaseModel):

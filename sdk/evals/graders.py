@@ -4,7 +4,8 @@
   (contains, ignoring case); score 1 or 0.
 - ``text_similarity``: a metric of ``metrics.py`` or ``cosine`` (over the embedding model), passed at
   ``pass_threshold``.
-- ``python``: a function registered in this process with ``register_python_grader``. Code sent in a request is
+- ``python``: a function registered in this process with ``register_python_grader``, or installed as an
+  entry point of group ``llmaas.graders`` (how a server's admin offers one). Code sent in a request is
   never run: a grader with ``source`` is refused, in process and on the server alike.
 - ``label_model``: another model reads ``input`` (messages, templated) and answers one of ``labels``
   (constrained decoding holds it to them); passed when the label is in ``passing_labels``.
@@ -42,6 +43,27 @@ def register_python_grader(name: str, function: PythonGrader) -> None:
     if not name or not callable(function):
         raise ValueError("register_python_grader needs a name and a function")
     _PYTHON[name] = function
+
+
+_installed = False
+
+
+def _load_installed() -> None:
+    """Graders installed as packages (entry points of group ``llmaas.graders``, name -> function): how an
+    admin gives a server python graders, since code sent in a request is never run."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="llmaas.graders"):
+        try:
+            _PYTHON.setdefault(point.name, point.load())
+        except Exception:  # noqa: BLE001 - a broken package: its grader is not offered
+            import logging
+
+            logging.getLogger("llmaas.evals").exception("the python grader %r could not be loaded", point.name)
 
 
 @dataclass
@@ -120,6 +142,8 @@ def parse(spec: object, param: str, item_schema: dict[str, Any] | None, generate
         if "source" in spec:
             raise _bad(f"{param}: llmaas never runs code sent in a request; register the function in the "
                        "process (llmaas.evals.register_python_grader) and name it in 'function'", f"{param}.source")
+        if spec.get("function") not in _PYTHON:
+            _load_installed()
         if spec.get("function") not in _PYTHON:
             raise _bad(f"{param}.function names no registered python grader (registered: "
                        f"{', '.join(sorted(_PYTHON)) or 'none'})", f"{param}.function")

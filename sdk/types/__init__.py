@@ -31,6 +31,16 @@ from .create_params import (
     ModerationCreateParams,
 )
 from .embeddings import CreateEmbeddingResponse, Embedding, EmbeddingRequest, EmbeddingUsage
+from .evals import (
+    Eval,
+    EvalDeleted,
+    EvalGraderResult,
+    EvalRun,
+    EvalRunCriterionResult,
+    EvalRunDeleted,
+    EvalRunOutputItem,
+    EvalRunResultCounts,
+)
 from .files import FileDeleted, FileObject
 from .fine_tuning import (
     FineTuningJob,
@@ -80,6 +90,14 @@ __all__ = [
     "BatchRequest",
     "BatchRequestCounts",
     "BatchUsage",
+    "Eval",
+    "EvalDeleted",
+    "EvalGraderResult",
+    "EvalRun",
+    "EvalRunCriterionResult",
+    "EvalRunDeleted",
+    "EvalRunOutputItem",
+    "EvalRunResultCounts",
     "Response",
     "ResponseCreateRequest",
     "ResponseDeleted",

@@ -201,3 +201,39 @@ class JobListParams(PageParams, total=False):
 
 class ModelListParams(RequestOptionsParams, total=False):
     provider: str | None  # list another provider's models than the client's default
+
+
+class EvalCreateParams(RequestOptionsParams, total=False):
+    data_source_config: Required[dict[str, Any]]
+    """``{"type": "custom", "item_schema": {...JSON Schema...}, "include_sample_schema": True}``."""
+    testing_criteria: Required[list[dict[str, Any]]]
+    """Graders: ``string_check``, ``text_similarity``, ``python``, ``label_model``, ``score_model`` and
+    llmaas's ``multiple_choice``."""
+    name: str
+    metadata: dict[str, str] | None
+
+
+class EvalUpdateParams(RequestOptionsParams, total=False):
+    name: str
+    metadata: dict[str, str] | None
+
+
+class EvalListParams(PageParams, total=False):
+    order: Literal["asc", "desc"] | None
+
+
+class EvalRunCreateParams(RequestOptionsParams, total=False):
+    data_source: Required[dict[str, Any]]
+    """``jsonl``, ``completions`` or ``responses``, with a ``file_content`` or ``file_id`` source."""
+    name: str
+    metadata: dict[str, str] | None
+
+
+class EvalRunListParams(PageParams, total=False):
+    order: Literal["asc", "desc"] | None
+    status: Literal["queued", "in_progress", "completed", "canceled", "failed"] | None
+
+
+class OutputItemListParams(PageParams, total=False):
+    order: Literal["asc", "desc"] | None
+    status: Literal["pass", "fail", "error"] | None

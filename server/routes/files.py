@@ -12,6 +12,7 @@ from llmaas._errors import BadRequestError, NotFoundError
 from llmaas.settings import BatchSettings, FineTuningSettings
 from llmaas.store import FILE_PURPOSES, file_object
 from llmaas.store.batch_files import check_upload
+from llmaas.store.evals.service import check_evals_file
 from llmaas.store.training_files import InvalidTrainingFile, check_jsonl
 
 from ._common import caller
@@ -35,6 +36,8 @@ async def upload(request: Request, file: UploadFile = File(...), purpose: str = 
         await state.run(_check_jsonl, content)
     elif purpose == "batch":
         await state.run(check_upload, content, BatchSettings.resolve().limits())
+    elif purpose == "evals":
+        await state.run(check_evals_file, content)
     name = file.filename or "upload"
     try:
         name.encode("utf-8")

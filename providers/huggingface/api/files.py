@@ -56,6 +56,10 @@ class StoreFiles:
             from llmaas.store.batch_files import check_upload
 
             await to_thread(check_upload, content, BatchSettings.resolve().limits())
+        if purpose == "evals":
+            from llmaas.store.evals.service import check_evals_file
+
+            await to_thread(check_evals_file, content)
         store = self.store()
         return _file(await to_thread(store.add_file, None, filename, purpose, content))
 

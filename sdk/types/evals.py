@@ -1,0 +1,116 @@
+"""The Evals API: an eval (a data source config and testing criteria), its runs against models, and each
+run's graded items, in OpenAI's shapes. Graders and data sources are plain JSON objects (``dict``), as
+OpenAI's evals write them; the server checks them and names what is wrong."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from ._base import ResponseModel
+
+EvalRunStatus = Literal["queued", "in_progress", "completed", "canceled", "failed"]
+
+
+class Eval(ResponseModel):
+    keep_null: ClassVar[frozenset[str]] = frozenset({"metadata"})
+    id: str
+    object: Literal["eval"] = "eval"
+    name: str
+    created_at: int
+    data_source_config: dict[str, Any]
+    """``{"type": "custom", "schema": ...}`` as OpenAI shows it; llmaas keeps the ``item_schema`` it was given."""
+    testing_criteria: list[dict[str, Any]]
+    metadata: dict[str, str] | None = None
+
+
+class EvalDeleted(ResponseModel):
+    object: str = "eval.deleted"
+    deleted: bool
+    eval_id: str
+
+
+class EvalRunResultCounts(ResponseModel):
+    total: int
+    passed: int
+    failed: int
+    errored: int
+
+
+class EvalRunCriterionResult(ResponseModel):
+    testing_criteria: str
+    passed: int
+    failed: int
+    pass_rate: float | None = None
+    """llmaas's addition: passed / (passed + failed)."""
+    interval: list[float] | None = None
+    """llmaas's addition: the pass rate's 95% Wilson interval."""
+    mean_score: float | None = None
+    """llmaas's addition: the mean of the grader's scores."""
+
+
+class EvalRunModelUsage(ResponseModel):
+    model_name: str
+    invocation_count: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cached_tokens: int = 0
+
+
+class EvalRunError(ResponseModel):
+    code: str
+    message: str
+
+
+class EvalRun(ResponseModel):
+    keep_null: ClassVar[frozenset[str]] = frozenset({"metadata", "error"})
+    id: str
+    object: Literal["eval.run"] = "eval.run"
+    eval_id: str
+    name: str
+    model: str | None = None
+    status: EvalRunStatus
+    created_at: int
+    data_source: dict[str, Any]
+    error: EvalRunError | None = None
+    metadata: dict[str, str] | None = None
+    result_counts: EvalRunResultCounts
+    per_testing_criteria_results: list[EvalRunCriterionResult] = Field(default_factory=list[EvalRunCriterionResult])
+    per_model_usage: list[EvalRunModelUsage] = Field(default_factory=list[EvalRunModelUsage])
+    report_url: str | None = None
+    completed_at: int | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has ended (completed, canceled or failed)."""
+        return self.status in ("completed", "canceled", "failed")
+
+
+class EvalRunDeleted(ResponseModel):
+    object: str = "eval.run.deleted"
+    deleted: bool
+    run_id: str
+
+
+class EvalGraderResult(ResponseModel):
+    name: str
+    type: str | None = None
+    score: float
+    passed: bool
+    reason: str | None = None
+    sample: dict[str, Any] | None = None
+
+
+class EvalRunOutputItem(ResponseModel):
+    id: str
+    object: Literal["eval.run.output_item"] = "eval.run.output_item"
+    run_id: str
+    eval_id: str
+    created_at: int
+    status: Literal["pass", "fail", "error"]
+    datasource_item_id: int
+    datasource_item: dict[str, Any]
+    results: list[EvalGraderResult] = Field(default_factory=list[EvalGraderResult])
+    sample: dict[str, Any] | None = None
