@@ -247,9 +247,10 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--json", action="store_true")
     u.set_defaults(func=cmd_usage)
 
-    from . import cli_batch, cli_fine_tune, cli_models
+    from . import cli_batch, cli_eval, cli_fine_tune, cli_models
 
     cli_batch.add_parser(sub)
+    cli_eval.add_parser(sub)
     cli_fine_tune.add_parser(sub)
     cli_models.add_parser(sub)
     return p

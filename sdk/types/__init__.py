@@ -38,6 +38,7 @@ from .evals import (
     EvalRun,
     EvalRunCriterionResult,
     EvalRunDeleted,
+    EvalRunGroupResult,
     EvalRunOutputItem,
     EvalRunResultCounts,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "EvalRun",
     "EvalRunCriterionResult",
     "EvalRunDeleted",
+    "EvalRunGroupResult",
     "EvalRunOutputItem",
     "EvalRunResultCounts",
     "Response",

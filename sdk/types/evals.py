@@ -50,6 +50,11 @@ class EvalRunCriterionResult(ResponseModel):
     """llmaas's addition: the mean of the grader's scores."""
 
 
+class EvalRunGroupResult(EvalRunCriterionResult):
+    group: str
+    """The value of the item field the eval's ``metadata.group_by`` names."""
+
+
 class EvalRunModelUsage(ResponseModel):
     model_name: str
     invocation_count: int
@@ -79,6 +84,8 @@ class EvalRun(ResponseModel):
     result_counts: EvalRunResultCounts
     per_testing_criteria_results: list[EvalRunCriterionResult] = Field(default_factory=list[EvalRunCriterionResult])
     per_model_usage: list[EvalRunModelUsage] = Field(default_factory=list[EvalRunModelUsage])
+    per_group_results: list[EvalRunGroupResult] | None = None
+    """llmaas's addition, when the eval's ``metadata.group_by`` names an item field: each criterion per value."""
     report_url: str | None = None
     completed_at: int | None = None
 

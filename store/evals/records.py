@@ -113,39 +113,53 @@ def list_runs(store: Store, eval_id: str, sees: str | None, limit: int, after: s
     return _page(store, "eval_runs", where, args, limit, after, order)
 
 
-def summary(store: Store, run_id: str) -> dict[str, Any]:
+def _rates(name: str, passed: int, failed: int, scores: list[float]) -> dict[str, Any]:
+    n = passed + failed
+    low, high = wilson(passed, n)
+    return {"testing_criteria": name, "passed": passed, "failed": failed,
+            "pass_rate": round(passed / n, 4) if n else None, "interval": [round(low, 4), round(high, 4)],
+            "mean_score": round(sum(scores) / n, 4) if n else None}
+
+
+def summary(store: Store, run_id: str, group_by: str | None = None) -> dict[str, Any]:
     """Counts over the run's graded items: overall, per testing criterion (with the pass rate's 95% Wilson
-    interval and the mean score, llmaas's additions) and the tokens used."""
+    interval and the mean score, llmaas's additions), per value of the item field ``group_by`` when given,
+    and the tokens used."""
     rows = store.query("SELECT status, prompt_tokens, completion_tokens, body FROM eval_run_items WHERE run_id = ?",
                        (run_id,))
     counts = {"passed": 0, "failed": 0, "errored": 0}
     per: dict[str, dict[str, Any]] = {}
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
     prompt = completion = 0
     for r in rows:
         counts[{"pass": "passed", "fail": "failed"}.get(r["status"], "errored")] += 1
         prompt += int(r["prompt_tokens"])
         completion += int(r["completion_tokens"])
-        results: list[dict[str, Any]] = json.loads(r["body"]).get("results") or []
+        body = json.loads(r["body"])
+        results: list[dict[str, Any]] = body.get("results") or []
+        group = (body.get("datasource_item") or {}).get(group_by) if group_by else None
         for result in results:
-            mine = per.setdefault(str(result["name"]), {"passed": 0, "failed": 0, "scores": list[float]()})
-            mine["passed" if result.get("passed") else "failed"] += 1
-            scores: list[float] = mine["scores"]
-            scores.append(float(result.get("score") or 0.0))
-    criteria: list[dict[str, Any]] = []
-    for name, c in per.items():
-        n = c["passed"] + c["failed"]
-        low, high = wilson(c["passed"], n)
-        criteria.append({"testing_criteria": name, "passed": c["passed"], "failed": c["failed"],
-                         "pass_rate": round(c["passed"] / n, 4) if n else None,
-                         "interval": [round(low, 4), round(high, 4)],
-                         "mean_score": round(sum(c["scores"]) / n, 4) if n else None})
-    return {"counts": counts, "criteria": criteria, "prompt_tokens": prompt, "completion_tokens": completion,
-            "items": len(rows)}
+            tallies = [per.setdefault(str(result["name"]), {"passed": 0, "failed": 0, "scores": list[float]()})]
+            if group is not None:
+                tallies.append(groups.setdefault((str(group), str(result["name"])),
+                                                 {"passed": 0, "failed": 0, "scores": list[float]()}))
+            for mine in tallies:
+                mine["passed" if result.get("passed") else "failed"] += 1
+                scores: list[float] = mine["scores"]
+                scores.append(float(result.get("score") or 0.0))
+    criteria = [_rates(name, c["passed"], c["failed"], c["scores"]) for name, c in per.items()]
+    by_group = [{"group": g, **_rates(name, c["passed"], c["failed"], c["scores"])}
+                for (g, name), c in sorted(groups.items())]
+    return {"counts": counts, "criteria": criteria, "groups": by_group, "prompt_tokens": prompt,
+            "completion_tokens": completion, "items": len(rows)}
 
 
 def run_object(store: Store, row: Record) -> dict[str, Any]:
-    """An eval_runs row as the API shows it (OpenAI's eval.run), with its counts so far."""
-    s = summary(store, row["id"])
+    """An eval_runs row as the API shows it (OpenAI's eval.run), with its counts so far (and, when its eval's
+    metadata names a ``group_by`` item field, llmaas's ``per_group_results``)."""
+    meta = store.query("SELECT body FROM evals WHERE id = ?", (row["eval_id"],))
+    group_by = (json.loads(meta[0]["body"]).get("metadata") or {}).get("group_by") if meta else None
+    s = summary(store, row["id"], group_by)
     body = json.loads(row["body"])
     usage: list[dict[str, Any]] = []
     if row["model"] and s["items"]:
@@ -158,6 +172,7 @@ def run_object(store: Store, row: Record) -> dict[str, Any]:
             "error": json.loads(row["error"]) if row["error"] else None,
             "result_counts": {"total": row["total"], **s["counts"]},
             "per_testing_criteria_results": s["criteria"], "per_model_usage": usage,
+            **({"per_group_results": s["groups"]} if group_by else {}),
             "report_url": f"/dashboard#eval-run-{row['id']}", "completed_at": row["finished_at"]}
 
 
