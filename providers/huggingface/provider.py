@@ -251,9 +251,6 @@ class HuggingFaceProvider(BaseProvider):
         if req.stream:
             raise BadRequestError("echo with logprobs is answered whole; ask without stream", status_code=400,
                                   param="stream", code="unsupported_parameter")
-        if adapter is not None:
-            raise BadRequestError("prompt logprobs (echo with logprobs) are served for base models only",
-                                  status_code=400, param="echo", code="unsupported_parameter")
         tok, model = engine.tokenizer, engine.lm
         for k, ids in enumerate(prompts):
             if len(ids) > model.max_len:
@@ -262,7 +259,8 @@ class HuggingFaceProvider(BaseProvider):
         top, n = req.logprobs or 0, req.n or 1
         heads: dict[int, Any] = {}
         for k, ids in enumerate(prompts):
-            scores = await self.pool.on_torch_thread(partial(model.score, torch.tensor(ids, dtype=torch.long), top))
+            scores = await self.pool.on_torch_thread(partial(model.score, torch.tensor(ids, dtype=torch.long), top,
+                                                             adapter=adapter))
             heads[k * n] = prompt_logprobs(tok, ids, scores)
         if req.max_tokens != 0:
             return heads

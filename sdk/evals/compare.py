@@ -7,31 +7,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmaas._json import is_object
+
 
 def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else value.model_dump(mode="json")
+    out: dict[str, Any] = value if is_object(value) else value.model_dump(mode="json")
+    return out
 
 
 def compare(base_run: Any, base_items: list[Any], run: Any, items: list[Any]) -> dict[str, Any]:
     """``run`` against ``base_run`` (both of one eval, over the same items)."""
     a, b = _dict(base_run), _dict(run)
-    by_name = {c["testing_criteria"]: c for c in a.get("per_testing_criteria_results") or []}
+    old_results: list[dict[str, Any]] = a.get("per_testing_criteria_results") or []
+    new_results: list[dict[str, Any]] = b.get("per_testing_criteria_results") or []
+    by_name = {str(c["testing_criteria"]): c for c in old_results}
     criteria: list[dict[str, Any]] = []
-    for c in b.get("per_testing_criteria_results") or []:
-        old = by_name.get(c["testing_criteria"], {})
-        rate, base_rate = c.get("pass_rate"), old.get("pass_rate")
+    for c in new_results:
+        old: dict[str, Any] = by_name.get(str(c["testing_criteria"]), {})
+        rate: float | None = c.get("pass_rate")
+        base_rate: float | None = old.get("pass_rate")
         criteria.append({"testing_criteria": c["testing_criteria"], "base": base_rate, "candidate": rate,
                          "difference": round(rate - base_rate, 4) if rate is not None and base_rate is not None
                          else None, "base_interval": old.get("interval"), "candidate_interval": c.get("interval")})
     before = {i["datasource_item_id"]: i for i in map(_dict, base_items)}
     changed: list[dict[str, Any]] = []
     for item in map(_dict, items):
-        old = before.get(item["datasource_item_id"])
-        if old is None or old["status"] == item["status"]:
+        was = before.get(item["datasource_item_id"])
+        if was is None or was["status"] == item["status"]:
             continue
-        changed.append({"datasource_item_id": item["datasource_item_id"], "base": old["status"],
+        changed.append({"datasource_item_id": item["datasource_item_id"], "base": was["status"],
                         "candidate": item["status"], "item": item["datasource_item"],
-                        "base_output": _output(old), "candidate_output": _output(item)})
+                        "base_output": _output(was), "candidate_output": _output(item)})
     changed.sort(key=lambda x: x["datasource_item_id"])
     return {"eval_id": b["eval_id"], "base": {"run_id": a["id"], "model": a.get("model"), "status": a["status"],
                                               "result_counts": a["result_counts"]},
@@ -41,8 +47,8 @@ def compare(base_run: Any, base_items: list[Any], run: Any, items: list[Any]) ->
 
 
 def _output(item: dict[str, Any]) -> str | None:
-    sample = item.get("sample") or {}
-    output = sample.get("output") or []
+    sample: dict[str, Any] = item.get("sample") or {}
+    output: list[dict[str, Any]] = sample.get("output") or []
     return output[0].get("content") if output else None
 
 

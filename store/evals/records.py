@@ -137,7 +137,8 @@ def summary(store: Store, run_id: str, group_by: str | None = None) -> dict[str,
         completion += int(r["completion_tokens"])
         body = json.loads(r["body"])
         results: list[dict[str, Any]] = body.get("results") or []
-        group = (body.get("datasource_item") or {}).get(group_by) if group_by else None
+        source: dict[str, Any] = body.get("datasource_item") or {}
+        group: Any = source.get(group_by) if group_by else None
         for result in results:
             tallies = [per.setdefault(str(result["name"]), {"passed": 0, "failed": 0, "scores": list[float]()})]
             if group is not None:
@@ -158,7 +159,8 @@ def run_object(store: Store, row: Record) -> dict[str, Any]:
     """An eval_runs row as the API shows it (OpenAI's eval.run), with its counts so far (and, when its eval's
     metadata names a ``group_by`` item field, llmaas's ``per_group_results``)."""
     meta = store.query("SELECT body FROM evals WHERE id = ?", (row["eval_id"],))
-    group_by = (json.loads(meta[0]["body"]).get("metadata") or {}).get("group_by") if meta else None
+    metadata: dict[str, str] = (json.loads(meta[0]["body"]).get("metadata") or {}) if meta else {}
+    group_by = metadata.get("group_by")
     s = summary(store, row["id"], group_by)
     body = json.loads(row["body"])
     usage: list[dict[str, Any]] = []

@@ -106,3 +106,21 @@ def test_adapters_run_on_the_dynamic_int8_kernel(folder, tmp_path):
     assert torch.isfinite(first).all() and torch.isfinite(nxt).all()
     assert not torch.allclose(first[0], first[1], atol=1e-2)  # the adapter row differs from the base row
     torch.testing.assert_close(first[1], first[3])  # base rows agree with each other
+
+
+def test_scoring_a_prompt_with_an_adapter_matches_the_merged_model(folder, tmp_path):
+    """What multiple-choice grading of a fine-tuned model reads: the prompt's log-probabilities under the
+    adapter, in a pass of its own, equal the merged model's, and the engine's batch adapters are untouched."""
+    path = make_adapter(folder, tmp_path / "s", 4, ["q_proj", "v_proj", "down_proj"])
+    tokens = torch.tensor([1, 504, 3101, 314, 260, 2045, 9519, 28])
+    base = CompactLM(_hf(folder), torch.float32, 256)
+    adapter = load_adapter(path, base, "ft:s")
+    scored, top_v, top_i = base.score(tokens, top=2, adapter=adapter)
+    merged = CompactLM(PeftModel.from_pretrained(_hf(folder), str(path)).merge_and_unload(), torch.float32, 256)
+    expect, expect_v, expect_i = merged.score(tokens, top=2)
+    torch.testing.assert_close(scored, expect, atol=2e-3, rtol=1e-3)
+    torch.testing.assert_close(top_v, expect_v, atol=2e-3, rtol=1e-3)
+    assert torch.equal(top_i, expect_i)
+    plain, _, _ = base.score(tokens)
+    assert (plain - scored).abs().max() > 1e-2  # the adapter does change the scores
+    assert base._lora is None  # the engine's per-batch state was not used

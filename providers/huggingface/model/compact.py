@@ -62,6 +62,7 @@ class Layer:
 
 # per layer and projection the batch's adapters' (A stacked, B side by side); which columns are whose
 _Stacked = tuple[list[dict[str, tuple[torch.Tensor, torch.Tensor]]], dict[str, list[tuple["Adapter", int, int]]]]
+Lora = bool | list[dict[str, LoraTerm]]  # the engine's batch adapters (True), none (False), or these terms
 
 
 class CompactLM:
@@ -148,6 +149,11 @@ class CompactLM:
                     mask[row, lo:hi] = 1
             masks[name] = mask
         self._lora = [{name: LoraTerm(a, b, masks[name]) for name, (a, b) in per.items()} for per in layers]
+
+    def _terms_of(self, adapter: Adapter) -> list[dict[str, LoraTerm]]:
+        """One adapter's terms, for a forward pass of its own (the engine's batch state is not touched)."""
+        stacked = self._stacks.get((id(adapter),)) or self._stack([adapter])
+        return [{name: LoraTerm(a, b, None) for name, (a, b) in per.items()} for per in stacked[0]]
 
     def _stack(self, active: list[Adapter]) -> _Stacked:
         """Per layer and projection, the active adapters' A's stacked and B's side by side (zeros where an
@@ -329,7 +335,7 @@ class CompactLM:
         rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
         return x * cos + rotated * sin
 
-    def _linear(self, x: torch.Tensor, proj: Projection, kernel: str, lora: bool) -> torch.Tensor:
+    def _linear(self, x: torch.Tensor, proj: Projection, kernel: str, lora: Lora) -> torch.Tensor:
         """``x @ W.T (+ bias)`` for one projection with the kernel of that kind; a norm-fed projection takes
         the raw residual stream and RMSNorm with its weight comes first (inside the kernel, for W8A8)."""
         matmul = proj.matmul(kernel)
@@ -339,15 +345,16 @@ class CompactLM:
         else:
             normed = self._rms(x, proj.norm) if proj.norm is not None else x
             out = matmul.forward(normed, self.native)
-        if lora and self._lora is not None and proj.layer >= 0:
-            term = self._lora[proj.layer].get(proj.name)
+        terms = lora if isinstance(lora, list) else (self._lora if lora else None)
+        if terms is not None and proj.layer >= 0:
+            term = terms[proj.layer].get(proj.name)
             if term is not None:
                 if normed is None:
                     normed = self._rms(x, proj.norm) if proj.norm is not None else x
                 out = term.add(out, normed)
         return out
 
-    def _block(self, x: torch.Tensor, layer: Layer, kernel: str, lora: bool, attend: Attend,
+    def _block(self, x: torch.Tensor, layer: Layer, kernel: str, lora: Lora, attend: Attend,
                observe: Observer | None = None) -> torch.Tensor:
         """One decoder layer: ``attend(q, k, v)`` (each ``[..., heads * head_dim]``, before rotary) is the
         only part that differs between prefill, scoring and decode."""
@@ -420,7 +427,7 @@ class CompactLM:
 
         return attend
 
-    def _forward_full(self, tokens: torch.Tensor, kernel: str, lora: bool, sink: Sink | None = None,
+    def _forward_full(self, tokens: torch.Tensor, kernel: str, lora: Lora, sink: Sink | None = None,
                       observe: Observer | None = None, interrupt: Callable[[], bool] | None = None) -> torch.Tensor:
         """Hidden states ``[n, P, hidden]`` of whole sequences from position 0 (``interrupt``: asked between
         layers, StepInterrupted when it says so)."""
@@ -491,14 +498,15 @@ class CompactLM:
 
     @torch.inference_mode()
     def score(self, tokens: torch.Tensor, top: int = 0, kernel: str | None = None,
-              chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              chunk: int = 512, adapter: Adapter | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Log-probabilities of a prompt's own tokens: for each position after the first, the logprob of the
         token there given the ones before, and the ``top`` most likely tokens with theirs. A forward pass of
-        its own (no cache, no adapters, none of the engine's per-step state), so it may run beside the
-        engine; ``kernel`` (default: the one a prefill of this length uses) picks the matmuls."""
+        its own (no cache, none of the engine's per-step state: ``adapter``'s terms are its own too), so it
+        may run beside the engine; ``kernel`` (default: the one a prefill of this length uses) picks the
+        matmuls."""
         p = int(tokens.shape[0])
         kernel = kernel or self.kernel_for(p)
-        x = self._forward_full(tokens.unsqueeze(0), kernel, lora=False)
+        x = self._forward_full(tokens.unsqueeze(0), kernel, lora=self._terms_of(adapter) if adapter else False)
         hidden = x[0, :-1]  # position i predicts token i + 1
         targets = tokens[1:]
         token_lp = torch.empty(p - 1)

@@ -73,6 +73,8 @@ class LanguageModel(Protocol):
         """One token for each of slots ``0..B-1`` at its position; the next logits, ``[B, vocab]``."""
         ...
 
-    def score(self, tokens: torch.Tensor, top: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A prompt's own tokens' log-probabilities and the ``top`` best at each position (no cache used)."""
+    def score(self, tokens: torch.Tensor, top: int = 0, adapter: Adapter | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A prompt's own tokens' log-probabilities and the ``top`` best at each position (no cache used), on
+        the base weights or with ``adapter`` (a fine-tuned model's)."""
         ...

@@ -88,8 +88,9 @@ class TransformersLM:
 
     @torch.inference_mode()
     def score(self, tokens: torch.Tensor, top: int = 0, int8: bool = False,
-              chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              chunk: int = 512, adapter: Any = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The prompt's own tokens' log-probabilities (see ``CompactLM.score``); no int8 weights here."""
+        self.use_adapters([adapter])  # refuses an adapter: the compact engine serves those
         logits = self.hf(input_ids=tokens.view(1, -1), use_cache=False).logits[0, :-1].float()
         logp = torch.log_softmax(logits, dim=-1)
         token_lp = logp.gather(1, tokens[1:].unsqueeze(1)).squeeze(1)
