@@ -18,6 +18,7 @@ SECTIONS = [
     ("batches: throughput alone, and interactive latency while one runs", "batches"),
     ("the store: SQLite and PostgreSQL, one front door and two", "store"),
     ("evaluations: grading speed and the bias suite", "evals"),
+    ("evaluations: client.evals runs, and agreement with lm-evaluation-harness", "evals_agreement"),
     ("fine-tuning: training speed", "fine_tune_speed"),
     ("fine-tuning: what a job teaches and keeps", "fine_tune_quality"),
     ("fine-tuning: serving adapters beside the base model", "adapter_serving"),

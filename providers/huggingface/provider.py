@@ -331,13 +331,19 @@ class HuggingFaceProvider(BaseProvider):
     # -- fine-tuning --------------------------------------------------------------------------------
 
     async def create_fine_tuning_job(self, req: FineTuningJobRequest, options: RequestOptions) -> FineTuningJob:
-        return await self.jobs.create(req, options)
+        job = await self.jobs.create(req, options)
+        if job.evals:
+            self.evals.start()  # the job's evals run here when it ends
+        return job
 
     async def list_fine_tuning_jobs(self, params: dict[str, Any], options: RequestOptions) -> PageResult[FineTuningJob]:
         return await self.jobs.list_jobs(params)
 
     async def retrieve_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob:
-        return await self.jobs.retrieve(job_id)
+        job = await self.jobs.retrieve(job_id)
+        if job.evals:
+            self.evals.start()
+        return job
 
     async def cancel_fine_tuning_job(self, job_id: str, options: RequestOptions) -> FineTuningJob:
         return await self.jobs.cancel(job_id)

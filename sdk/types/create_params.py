@@ -134,6 +134,7 @@ class FineTuningJobCreateParams(RequestOptionsParams, total=False):
     method: dict[str, Any] | None
     metadata: dict[str, str] | None
     lora: LoraParam | None
+    evals: list[str] | None  # llmaas: evals run on the base and the tuned model when the job succeeds
 
 
 class _ResponseParams(RequestOptionsParams, total=False):

@@ -30,6 +30,9 @@ class FineTuningJobRequest(RequestModel):
     metadata: dict[str, str] | None = None
     lora: dict[str, Any] | None = None
     """An llmaas extra: LoRA settings ``{"rank": 8, "alpha": 16, "target_modules": ["q_proj", ...]}``."""
+    evals: list[str] | None = Field(default=None, max_length=8)
+    """An llmaas extra: eval ids to run, when the job succeeds, on the base and on the tuned model (each eval's
+    latest run gives the items and how the model is asked); the job then shows the comparison."""
 
 
 class JobError(ResponseModel):
@@ -66,6 +69,9 @@ class FineTuningJob(ResponseModel):
     estimated_finish: int | None = None
     method: dict[str, Any] | None = None
     metadata: dict[str, str] | None = None
+    evals: list[dict[str, Any]] | None = None
+    """llmaas's addition, for a job created with ``evals``: per eval, the runs on the base and the tuned model
+    (``base_run_id``, ``tuned_run_id``) and, once both have ended, ``comparison`` (``llmaas.evals.compare``)."""
 
 
 class FineTuningJobEvent(ResponseModel):

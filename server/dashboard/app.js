@@ -162,9 +162,110 @@ async function loadBatches() {
   }));
 }
 
+function rates(run) {
+  return (run.per_testing_criteria_results || []).map((c) => c.pass_rate === null || c.pass_rate === undefined
+    ? `${c.testing_criteria}: –`
+    : `${c.testing_criteria}: ${c.pass_rate.toFixed(2)} [${c.interval[0].toFixed(2)}, ${c.interval[1].toFixed(2)}]`)
+    .join("; ");
+}
+
+async function loadEvals() {
+  const evals = (await api("/v1/evals?limit=10&order=desc")).data;
+  const runs = [];
+  for (const ev of evals) {
+    for (const run of (await api(`/v1/evals/${ev.id}/runs?limit=20&order=desc`)).data) runs.push({ev, run});
+  }
+  fill("eval-runs", runs.map(({ev, run}) => {
+    const c = run.result_counts;
+    const progress = document.createElement("td");
+    const bar = document.createElement("progress");
+    bar.max = Math.max(1, c.total);
+    bar.value = c.passed + c.failed + c.errored;
+    bar.title = `${bar.value} of ${c.total}`;
+    progress.append(bar);
+    return [cell(ev.name), cell(run.name), cell(run.model), cell(run.status, `status-${run.status}`), progress,
+            cell(c.passed, "num"), cell(c.failed, "num"), cell(c.errored, "num"), cell(rates(run), "text")];
+  }));
+  await offerComparison(runs);
+}
+
+async function offerComparison(runs) {
+  const ended = runs.filter(({run}) => ["completed", "canceled", "failed"].includes(run.status));
+  const key = ended.map(({run}) => run.id).join(",");
+  if (key === state.offered) return;  // the same choices: keep what the viewer picked (and its table)
+  state.offered = key;
+  for (const id of ["compare-a", "compare-b"]) {
+    const select = $(id);
+    const was = select.value;
+    select.replaceChildren(...ended.map(({ev, run}) => {
+      const option = document.createElement("option");
+      option.value = `${ev.id}/${run.id}`;
+      option.textContent = `${ev.name}: ${run.model || run.name} (${run.id.slice(-6)})`;
+      return option;
+    }));
+    if (was) select.value = was;
+  }
+  if (!state.picked) {  // at first, the two latest runs of the newest eval that has two
+    const byEval = {};
+    for (const {ev, run} of ended) (byEval[ev.id] = byEval[ev.id] || []).push(run);
+    const pair = Object.entries(byEval).find(([, list]) => list.length >= 2);
+    if (pair) {
+      $("compare-a").value = `${pair[0]}/${pair[1][1].id}`;
+      $("compare-b").value = `${pair[0]}/${pair[1][0].id}`;
+    }
+  }
+  await compareRuns();
+}
+
+async function itemsOf(path) {
+  const items = [];
+  let after = null;
+  for (let page = 0; page < 10; page++) {
+    const body = await api(`/v1/evals/${path}/output_items?limit=100${after ? `&after=${after}` : ""}`);
+    items.push(...body.data);
+    if (!body.has_more || !body.data.length) break;
+    after = body.data[body.data.length - 1].id;
+  }
+  return items;
+}
+
+function answerOf(item) {
+  const output = item && item.sample && item.sample.output;
+  return output && output.length ? output[0].content : null;
+}
+
+function inputOf(item) {
+  const first = Object.values(item.datasource_item || {}).find((v) => typeof v === "string");
+  return first === undefined ? JSON.stringify(item.datasource_item) : first;
+}
+
+async function compareRuns() {
+  const a = $("compare-a").value, b = $("compare-b").value;
+  if (!a || !b || a === b || a.split("/")[0] !== b.split("/")[0]) {
+    $("compare-summary").textContent = a && b && a !== b ? "pick two runs of the same eval" : "";
+    fill("compare", []);
+    return;
+  }
+  const [base, other] = await Promise.all([itemsOf(a.replace("/", "/runs/")), itemsOf(b.replace("/", "/runs/"))]);
+  const before = new Map(base.map((i) => [i.datasource_item_id, i]));
+  let changed = 0;
+  const rows = other.sort((x, y) => x.datasource_item_id - y.datasource_item_id).map((item) => {
+    const old = before.get(item.datasource_item_id);
+    const tr = [cell(item.datasource_item_id, "num"), cell(inputOf(item), "text"),
+                cell(old ? old.status : null, old ? `status-${old.status}` : ""),
+                cell(item.status, `status-${item.status}`), cell(old ? answerOf(old) : null, "text"),
+                cell(answerOf(item), "text")];
+    if (old && old.status !== item.status) { changed++; tr.changed = true; }
+    return tr;
+  });
+  fill("compare", rows);
+  $("compare").querySelectorAll("tbody tr").forEach((tr, i) => { if (rows[i].changed) tr.className = "changed"; });
+  $("compare-summary").textContent = `${changed} of ${rows.length} items changed outcome`;
+}
+
 async function refresh() {
   try {
-    await Promise.all([loadModels(), loadRunning(), loadUsage(), loadJobs(), loadBatches()]);
+    await Promise.all([loadModels(), loadRunning(), loadUsage(), loadJobs(), loadBatches(), loadEvals()]);
     $("error").hidden = true;
     $("status").textContent = `updated ${new Date().toLocaleTimeString()}${state.key ? "" : " (no key)"}`;
     document.body.dataset.loaded = "true";
@@ -196,6 +297,9 @@ function start() {
   });
   $("forget-key").hidden = !state.key;
   $("window").addEventListener("change", refresh);
+  for (const id of ["compare-a", "compare-b"]) {
+    $(id).addEventListener("change", () => { state.picked = true; compareRuns(); });
+  }
   refresh();
   state.timer = setInterval(refresh, REFRESH_MS);
 }

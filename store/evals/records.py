@@ -17,6 +17,7 @@ from llmaas.store import Record, Store
 from llmaas.store.liveness import alive
 
 UNFINISHED = ("queued", "in_progress")
+MAX_ITEMS_SHOWN = 100_000  # items compared in one fine-tuning job's comparison
 LEASE = 30.0  # seconds a runner holds a run without renewing it; past that another runner takes it
 _SEES = "(? = '*' OR owner IS NOT DISTINCT FROM ?)"
 
@@ -97,6 +98,34 @@ def insert_run(store: Store, owner: str | None, eval_id: str, name: str, model: 
                    (run_id, eval_id, owner, name, model, int(time.time()), len(items),
                     json.dumps(body, ensure_ascii=False), json.dumps(items, ensure_ascii=False)))
     return run_object(store, get_run(store, eval_id, run_id, owner))  # type: ignore[arg-type]
+
+
+def repeat_run(store: Store, template_id: str, owner: str | None, models: list[tuple[str, str]]) -> list[str] | None:
+    """New runs of a run's eval on the same items and data source, one per ``(model, name)``; None when the
+    run (or its eval) is gone. What a fine-tuning job does when it ends: its evals on the base and the tuned
+    model."""
+    rows = store.query("SELECT * FROM eval_runs WHERE id = ?", (template_id,))
+    if not rows or not store.query("SELECT 1 FROM evals WHERE id = ?", (rows[0]["eval_id"],)):
+        return None
+    row = rows[0]
+    body = json.loads(row["body"])
+    ids: list[str] = []
+    with store.transaction() as db:
+        for model, name in models:
+            run_id = "evalrun_" + secrets.token_hex(12)
+            ds = {**body["data_source"], "model": model}
+            db.execute("INSERT INTO eval_runs (id, eval_id, owner, name, model, status, created_at, total, body, "
+                       "items) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                       (run_id, row["eval_id"], owner, name, model, int(time.time()), row["total"],
+                        json.dumps({**body, "data_source": ds}, ensure_ascii=False), row["items"]))
+            ids.append(run_id)
+    return ids
+
+
+def latest_run(store: Store, eval_id: str) -> str | None:
+    rows = store.query("SELECT id FROM eval_runs WHERE eval_id = ? AND model IS NOT NULL ORDER BY created_at DESC, id "
+                       "DESC LIMIT 1", (eval_id,))
+    return rows[0]["id"] if rows else None
 
 
 def get_run(store: Store, eval_id: str, run_id: str, sees: str | None) -> Record | None:

@@ -41,6 +41,8 @@ def create_job(store: Store, owner: str | None, body: dict[str, Any],
         "error": None, "result_files": [], "organization_id": "", "trained_tokens": None,
         "estimated_finish": None, "integrations": [], "method": {"type": "supervised"},
     }
+    if body.get("evals"):
+        job["evals"] = body["evals"]
     with store.transaction() as db:
         if most is not None:
             active = db.execute("SELECT COUNT(*) FROM fine_tuning_jobs WHERE owner IS NOT DISTINCT FROM ? AND status IN (?, ?, ?)",

@@ -78,6 +78,8 @@ class FineTuningService:
             if body.get(param) is not None:
                 await self._check_file(store, sees, param, body[param])
         lora = check_lora(body.pop("lora", None))
+        if body.get("evals"):
+            body["evals"] = await self._check_evals(store, sees, body["evals"])
         path = await self._run(base_path, body["model"])
         if fingerprint is not None:
             body["base_sha256"] = await self._run(fingerprint, body["model"])
@@ -91,6 +93,52 @@ class FineTuningService:
             raise error
         self._runner().kick()
         return public(job)
+
+    async def _check_evals(self, store: Store, sees: str | None, evals: list[str]) -> list[dict[str, Any]]:
+        """Each eval the caller may see, with the run its base and tuned runs will repeat."""
+        from llmaas.store.evals import records
+
+        out: list[dict[str, Any]] = []
+        for i, eval_id in enumerate(evals):
+            if await self._run(records.get_eval, store, eval_id, sees) is None:
+                raise BadRequestError(f"evals[{i}]: no such eval {eval_id!r}", status_code=400, param=f"evals[{i}]",
+                                      code="invalid_eval")
+            template = await self._run(records.latest_run, store, eval_id)
+            if template is None:
+                raise BadRequestError(f"evals[{i}]: eval {eval_id!r} has no run on a model yet; run it once (its "
+                                      "latest run's items and data source are repeated on the base and the tuned "
+                                      "model)", status_code=400, param=f"evals[{i}]", code="invalid_eval")
+            out.append({"eval_id": eval_id, "template_run_id": template})
+        return out
+
+    async def _comparisons(self, job: dict[str, Any], sees: str | None) -> dict[str, Any]:
+        """The job with each eval's base and tuned runs compared, once both have ended."""
+        from llmaas.evals.compare import compare
+        from llmaas.store.evals import records
+
+        store = self._store()
+        shown: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = job.get("evals") or []
+        for given in entries:
+            entry: dict[str, Any] = {k: v for k, v in given.items() if k != "comparison"}
+            base_id, tuned_id = entry.get("base_run_id"), entry.get("tuned_run_id")
+            if base_id and tuned_id:
+                base = await self._run(records.get_run, store, entry["eval_id"], base_id, sees)
+                tuned = await self._run(records.get_run, store, entry["eval_id"], tuned_id, sees)
+                if base is not None and tuned is not None:
+                    a = await self._run(records.run_object, store, base)
+                    b = await self._run(records.run_object, store, tuned)
+                    entry["status"] = "completed" if a["status"] == b["status"] == "completed" else \
+                        b["status"] if a["status"] == "completed" else a["status"]
+                    if a["status"] in ("completed", "canceled", "failed") and \
+                            b["status"] in ("completed", "canceled", "failed"):
+                        items_a, _ = await self._run(records.list_items, store, base_id, records.MAX_ITEMS_SHOWN, None)
+                        items_b, _ = await self._run(records.list_items, store, tuned_id, records.MAX_ITEMS_SHOWN, None)
+                        entry["comparison"] = compare(a, items_a, b, items_b)
+                else:
+                    entry["status"] = "deleted"
+            shown.append(entry)
+        return {**job, "evals": shown}
 
     async def _check_file(self, store: Store, sees: str | None, param: str, file_id: str) -> None:
         """The caller's file ``file_id`` holds a valid fine-tuning set (enough examples for training), or 400."""
@@ -118,6 +166,8 @@ class FineTuningService:
             raise not_found(job_id)
         if job["status"] in ("queued", "running"):
             self._runner().kick()  # a job a dead worker left behind gets a new one
+        if job.get("evals"):
+            job = await self._comparisons(job, sees)
         return public(job)
 
     async def list(self, sees: str | None, limit: int, after: str | None) -> tuple[list[dict[str, Any]], bool]:

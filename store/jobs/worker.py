@@ -169,10 +169,12 @@ def _train(store: Store, job: dict[str, Any], threads: int) -> int:
         name = model_id(job)
         register_model(store, name, owner, job["model"], str(out), job.get("base_sha256"))
         results = write_results(store, job_id, owner)
-        update_job(store, job_id, event=f"The job has successfully completed: {name}",
-                   only_if=frozenset({"running"}), status="succeeded", fine_tuned_model=name,
-                   finished_at=int(time.time()), estimated_finish=None, result_files=results,
-                   trained_tokens=int(metrics["trained_tokens"]), hyperparameters=resolved(job))
+        done = update_job(store, job_id, event=f"The job has successfully completed: {name}",
+                          only_if=frozenset({"running"}), status="succeeded", fine_tuned_model=name,
+                          finished_at=int(time.time()), estimated_finish=None, result_files=results,
+                          trained_tokens=int(metrics["trained_tokens"]), hyperparameters=resolved(job))
+        if done is not None and job.get("evals"):
+            start_evals(store, job, name, owner)
         return 0
     except Exception as exc:  # noqa: BLE001 - the job fails with the reason; the worker goes on
         traceback.print_exc()
@@ -181,6 +183,29 @@ def _train(store: Store, job: dict[str, Any], threads: int) -> int:
                    status="failed", finished_at=int(time.time()), estimated_finish=None,
                    error={"code": "training_failed", "message": reason, "param": None})
         return 1
+
+
+def start_evals(store: Store, job: dict[str, Any], tuned: str, owner: str | None) -> None:
+    """The job's evals, queued on the base and on the tuned model (an eval deleted meanwhile is skipped). A
+    template run that already completed on the base model is the base's run: the same items, asked the same
+    way, of the same weights."""
+    from llmaas.store.evals.records import repeat_run
+
+    entries: list[dict[str, Any]] = []
+    for entry in job["evals"]:
+        template = store.query("SELECT model, status FROM eval_runs WHERE id = ?", (entry["template_run_id"],))
+        reuse = bool(template) and template[0]["model"] == job["model"] and template[0]["status"] == "completed"
+        models = [(tuned, f"{tuned} ({job['id']})")]
+        if not reuse:
+            models.insert(0, (job["model"], f"{job['model']} (base of {job['id']})"))
+        ids = repeat_run(store, entry["template_run_id"], owner, models)
+        if ids is None:
+            entries.append({**entry, "status": "deleted"})
+        else:
+            base = entry["template_run_id"] if reuse else ids[0]
+            entries.append({**entry, "base_run_id": base, "tuned_run_id": ids[-1]})
+    update_job(store, job["id"], event=f"Evals queued on {job['model']} and {tuned}: "
+               f"{', '.join(e['eval_id'] for e in entries)}", evals=entries)
 
 
 def drain(store: Store, threads: int) -> None:

@@ -54,6 +54,18 @@ def watched(tmp_path_factory):
         while batch.status != "completed":
             time.sleep(0.2)
             batch = client.batches.retrieve(batch.id)
+        # an eval run twice over given answers: the second gets item 1 right
+        ev = client.evals.create(name="sums", data_source_config={
+            "type": "custom", "include_sample_schema": True, "item_schema": {
+                "type": "object", "properties": {"q": {"type": "string"}, "a": {"type": "string"}}}},
+            testing_criteria=[{"type": "string_check", "name": "right", "input": "{{sample.output_text}}",
+                               "reference": "{{item.a}}", "operation": "eq"}])
+        for answers in (["4", "5", "6"], ["4", "6", "6"]):
+            content = [{"item": {"q": f"{n}+{n}?", "a": str(2 * n)}, "sample": {"output_text": x}}
+                       for n, x in zip((2, 3, 3), answers, strict=True)]
+            run = client.evals.runs.create(ev.id, data_source={"type": "jsonl", "source": {
+                "type": "file_content", "content": content}})
+            client.evals.runs.poll(run.id, eval_id=ev.id, poll_interval=0.1, timeout=60)
     yield s
     s.stop()
 
@@ -120,23 +132,35 @@ def open_dashboard(server, key):
             loss = page.locator("#jobs circle.point").count()
             batches = page.locator("#batches tbody tr").all_inner_texts()
             done = [page.locator("#batches progress").nth(i).get_attribute("value") for i in range(len(batches))]
+            page.wait_for_function("document.querySelectorAll('#eval-runs tbody tr').length === "
+                                   "(document.querySelectorAll('#compare-a option').length)")
+            evals = page.locator("#eval-runs tbody tr").all_inner_texts()
+            changed = page.locator("#compare tbody tr.changed").all_inner_texts()
+            summary = page.locator("#compare-summary").inner_text()
             assert errors == [], errors
-            return models, points, requests, flags, keys, by_key, loss, batches, done
+            return models, points, requests, flags, keys, by_key, loss, batches, done, (evals, changed, summary)
         finally:
             browser.close()
 
 
 def test_the_dashboard_draws_models_and_usage_in_a_real_browser(watched):
-    models, points, requests, flags, keys, by_key, loss, batches, done = open_dashboard(watched, watched.keys["root"])
+    models, points, requests, flags, keys, by_key, loss, batches, done, evals = open_dashboard(watched,
+                                                                                              watched.keys["root"])
     assert CHAT in models
     assert points >= 1 and requests >= 2 and flags >= 1  # usage drawn with data points
     assert {"alice", "bob"} <= set(keys) and by_key >= 2  # an admin sees every key's usage
     assert loss == 12  # alice's job's loss curve, a point per step
     assert len(batches) == 1 and "completed" in batches[0] and done == ["2"]  # alice's batch, with its progress
+    runs, changed, summary = evals  # alice's two eval runs, and item 1 that the second run got right
+    assert len(runs) == 2 and all("completed" in r and "sums" in r for r in runs)
+    assert any("right: 0.67" in r for r in runs) and any("right: 0.33" in r for r in runs)
+    assert len(changed) == 1 and changed[0].split("\t")[:4] == ["1", "3+3?", "fail", "pass"]
+    assert summary == "1 of 3 items changed outcome"
 
 
 def test_an_ordinary_key_sees_its_own_usage_on_the_dashboard(watched):
-    models, points, _, _, keys, _, loss, batches, _ = open_dashboard(watched, watched.keys["bob"])
+    models, points, _, _, keys, _, loss, batches, _, evals = open_dashboard(watched, watched.keys["bob"])
     assert CHAT in models and points >= 1
     assert set(keys) == {"this key"} and loss == 0  # neither others' usage nor alice's job
     assert batches == []  # nor alice's batch
+    assert evals == ([], [], "")  # nor her evals

@@ -48,6 +48,10 @@ class InProcessEvals:
         self._runner.start()
         return self._service
 
+    def start(self) -> None:
+        """Work through the home's queued runs on this client's loop (a fine-tuning job's evals, say)."""
+        self._ready()
+
     async def create(self, body: dict[str, Any]) -> Eval:
         return Eval.model_validate(await self._ready().create(body, None))
 
