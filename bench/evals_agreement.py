@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from store import Door  # noqa: E402  (bench/store.py: llmaas serve in a subprocess on a free port)
-
 import llmaas  # noqa: E402
+from store import Door  # noqa: E402  (bench/store.py: llmaas serve in a subprocess on a free port)
 
 MODEL = "smollm2-135m-instruct"
 DATA = Path(__file__).resolve().parent / "data"

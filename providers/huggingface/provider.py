@@ -258,10 +258,12 @@ class HuggingFaceProvider(BaseProvider):
                                       status_code=400, param="prompt", code="context_length_exceeded")
         top, n = req.logprobs or 0, req.n or 1
         heads: dict[int, Any] = {}
-        for k, ids in enumerate(prompts):
-            scores = await self.pool.on_torch_thread(partial(model.score, torch.tensor(ids, dtype=torch.long), top,
-                                                             adapter=adapter))
-            heads[k * n] = prompt_logprobs(tok, ids, scores)
+        for start in range(0, len(prompts), SCORE_BATCH):  # a few prompts per forward pass (a choice each, say)
+            group = prompts[start:start + SCORE_BATCH]
+            tensors = [torch.tensor(ids, dtype=torch.long) for ids in group]
+            scored = await self.pool.on_torch_thread(partial(model.score_many, tensors, top, adapter=adapter))
+            for k, (ids, scores) in enumerate(zip(group, scored, strict=True), start):
+                heads[k * n] = prompt_logprobs(tok, ids, scores)
         if req.max_tokens != 0:
             return heads
         total = sum(len(ids) for ids in prompts)
@@ -458,6 +460,9 @@ class HuggingFaceProvider(BaseProvider):
         await self.batches.aclose()
         self.files.close()
         await self.pool.aclose()
+
+
+SCORE_BATCH = 8  # prompts scored in one forward pass (echo with logprobs)
 
 
 def _bounded(stream: Any, limit: float | None) -> Any:

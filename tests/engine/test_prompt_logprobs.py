@@ -62,3 +62,18 @@ def test_bad_scoring_requests(client, kwargs, param):
         result = client.completions.create(**args)
         list(result) if kwargs.get("stream") else None
     assert caught.value.param == param
+
+
+def test_several_prompts_in_one_request_score_as_each_does_alone(client):
+    """Prompts of one request are scored in one forward pass (right-padded): each gets what it gets alone,
+    short and long alike, in the default dtype."""
+    prompts = ["The capital of France is Paris.", "Hi", "A week has seven days, and a year has twelve months.",
+               "The opposite of hot is cold."]
+    together = client.completions.create(model=CHAT, prompt=prompts, echo=True, logprobs=1, max_tokens=0)
+    by_index = sorted(together.choices, key=lambda c: c.index)
+    for prompt, choice in zip(prompts, by_index, strict=True):
+        alone = client.completions.create(model=CHAT, prompt=prompt, echo=True, logprobs=1, max_tokens=0)
+        a, b = alone.choices[0].logprobs, choice.logprobs
+        assert a.tokens == b.tokens
+        assert max((abs(x - y) for x, y in zip(a.token_logprobs[1:], b.token_logprobs[1:], strict=True)),
+                   default=0.0) < 1e-3

@@ -167,7 +167,7 @@ def test_the_command_line_compares_two_models(home, tmp_path):
     out = subprocess.run([sys.executable, "-m", "llmaas.cli", "eval", "run", str(path), "--model", "smol-copy",
                           "--against", CHAT], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
-    assert f"| says it |" in out.stdout and "| difference |" in out.stdout and "+0.000" in out.stdout
+    assert "| says it |" in out.stdout and "| difference |" in out.stdout and "+0.000" in out.stdout
     assert "0 items changed outcome" in out.stdout
     assert "smol-copy: 2/2" in out.stderr  # the progress lines
     bad = subprocess.run([sys.executable, "-m", "llmaas.cli", "eval", "run", str(tmp_path / "missing.json"),

@@ -504,22 +504,40 @@ class CompactLM:
         its own (no cache, none of the engine's per-step state: ``adapter``'s terms are its own too), so it
         may run beside the engine; ``kernel`` (default: the one a prefill of this length uses) picks the
         matmuls."""
-        p = int(tokens.shape[0])
-        kernel = kernel or self.kernel_for(p)
-        x = self._forward_full(tokens.unsqueeze(0), kernel, lora=self._terms_of(adapter) if adapter else False)
-        hidden = x[0, :-1]  # position i predicts token i + 1
-        targets = tokens[1:]
-        token_lp = torch.empty(p - 1)
-        top_v = torch.empty(p - 1, top)
-        top_i = torch.empty(p - 1, top, dtype=torch.long)
-        for start in range(0, p - 1, chunk):  # the vocabulary projection a chunk at a time: [chunk, V] floats
-            end = min(start + chunk, p - 1)
-            logp = torch.log_softmax(self._logits(hidden[start:end], kernel, targets[start:end]), dim=-1)
-            token_lp[start:end] = logp.gather(1, targets[start:end].unsqueeze(1)).squeeze(1)
-            if top:
-                values, ids = logp.topk(top, dim=-1)
-                top_v[start:end], top_i[start:end] = values, ids
-        return token_lp, top_v, top_i
+        return self.score_many([tokens], top, kernel, chunk, adapter)[0]
+
+    @torch.inference_mode()
+    def score_many(self, prompts: list[torch.Tensor], top: int = 0, kernel: str | None = None, chunk: int = 512,
+                   adapter: Adapter | None = None) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """``score`` of several prompts, in one forward pass where each alone would use the same matmul kernel
+        (right-padded: under the causal mask a real token never sees the padding after it), so the scores are
+        those each prompt gets alone; prompts whose kernels differ are scored one at a time."""
+        lengths = [int(t.shape[0]) for t in prompts]
+        kernels = {kernel or self.kernel_for(n) for n in lengths}
+        if len(kernels) > 1:
+            return [self.score_many([t], top, kernel, chunk, adapter)[0] for t in prompts]
+        chosen = kernels.pop()
+        p = max(lengths)
+        tokens = torch.zeros(len(prompts), p, dtype=torch.long)
+        for j, t in enumerate(prompts):
+            tokens[j, : lengths[j]] = t
+        x = self._forward_full(tokens, chosen, lora=self._terms_of(adapter) if adapter else False)
+        out: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        for j, n in enumerate(lengths):
+            hidden = x[j, : n - 1]  # position i predicts token i + 1
+            targets = tokens[j, 1:n]
+            token_lp = torch.empty(n - 1)
+            top_v = torch.empty(n - 1, top)
+            top_i = torch.empty(n - 1, top, dtype=torch.long)
+            for start in range(0, n - 1, chunk):  # the vocabulary projection a chunk at a time: [chunk, V] floats
+                end = min(start + chunk, n - 1)
+                logp = torch.log_softmax(self._logits(hidden[start:end], chosen, targets[start:end]), dim=-1)
+                token_lp[start:end] = logp.gather(1, targets[start:end].unsqueeze(1)).squeeze(1)
+                if top:
+                    values, ids = logp.topk(top, dim=-1)
+                    top_v[start:end], top_i[start:end] = values, ids
+            out.append((token_lp, top_v, top_i))
+        return out
 
     def _native_decode(self, positions: torch.Tensor) -> DecodeAttention:
         """Rotary, cache write and attention for layer ``i`` in one call of the native kernel."""

@@ -73,8 +73,13 @@ class LanguageModel(Protocol):
         """One token for each of slots ``0..B-1`` at its position; the next logits, ``[B, vocab]``."""
         ...
 
-    def score(self, tokens: torch.Tensor, top: int = 0, adapter: Adapter | None = None
+    def score(self, tokens: torch.Tensor, top: int = 0, *, adapter: Adapter | None = None
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A prompt's own tokens' log-probabilities and the ``top`` best at each position (no cache used), on
         the base weights or with ``adapter`` (a fine-tuned model's)."""
+        ...
+
+    def score_many(self, prompts: list[torch.Tensor], top: int = 0, *, adapter: Adapter | None = None
+                   ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """``score`` of each prompt (in one forward pass where that gives each the same scores)."""
         ...

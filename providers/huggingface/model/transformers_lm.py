@@ -86,6 +86,10 @@ class TransformersLM:
     def extend(self, tokens: torch.Tensor, slot: int, start: int) -> torch.Tensor:
         raise NotImplementedError("the transformers path prefills a prompt whole (chunked_prefill is False)")
 
+    def score_many(self, prompts: list[torch.Tensor], top: int = 0, adapter: Any = None
+                   ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        return [self.score(t, top, adapter=adapter) for t in prompts]
+
     @torch.inference_mode()
     def score(self, tokens: torch.Tensor, top: int = 0, int8: bool = False,
               chunk: int = 512, adapter: Any = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
