@@ -27,7 +27,8 @@ from store import Door  # noqa: E402  (bench/store.py: llmaas serve in a subproc
 MODEL = "smollm2-135m-instruct"
 DATA = Path(__file__).resolve().parent / "data"
 SCHEMA = {"type": "object", "required": ["question", "choices", "answer"],
-          "properties": {"question": {"type": "string"}, "choices": {"type": "array"}, "answer": {"type": "integer"}}}
+          "properties": {"question": {"type": "string"}, "choices": {"type": "array"}, "answer": {"type": "integer"},
+                         "spaced": {"type": "array"}, "right": {"type": "string"}}}
 CHOICE = {"type": "multiple_choice", "name": "right answer", "input": "Question: {{item.question}}\nAnswer:",
           "choices": "{{item.spaced}}", "answer": "{{item.answer}}"}
 
