@@ -111,8 +111,9 @@ class AsyncClient:
                 self._providers[instance.name] = cast(Provider, instance)
                 self._explicit = True
             else:
-                self._default_name = provider or os.environ.get("LLMAAS_PROVIDER") or DEFAULT_PROVIDER
-                self._explicit = provider is not None
+                chosen = provider or os.environ.get("LLMAAS_PROVIDER") or None
+                self._default_name = chosen or DEFAULT_PROVIDER
+                self._explicit = chosen is not None  # LLMAAS_PROVIDER names the default as provider= does
                 self._default_kwargs = {"api_key": api_key, "base_url": base_url}
         else:
             self._default_name = provider.name

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .cli_fine_tune import clock
+from .cli_flags import base_url_after_verbs
 
 FINAL = ("completed", "failed", "expired", "cancelled")
 
@@ -124,4 +125,5 @@ def add_parser(sub: Any) -> None:
     lst.add_argument("--limit", type=int, default=20)
     for name, text in (("show", "a batch as JSON"), ("cancel", "cancel a batch")):
         bs.add_parser(name, help=text).add_argument("batch")
+    base_url_after_verbs(bs, "a server to use (key from LLMAAS_API_KEY); default: in process")
     b.set_defaults(func=cmd_batch)

@@ -13,6 +13,7 @@ import time
 from typing import Any, TextIO
 
 from .cli_fine_tune import clock
+from .cli_flags import base_url_after_verbs
 
 FINAL = ("completed", "canceled", "failed")
 
@@ -133,4 +134,5 @@ def add_parser(sub: Any) -> None:
         p.add_argument("--against", metavar="BASE", help="also run the base model and print the comparison")
         p.add_argument("--json", action="store_true", help="the run (or the comparison) as JSON")
         p.add_argument("--show", type=int, default=5, metavar="N", help="changed items to print (default 5)")
+    base_url_after_verbs(es, "a server to use (key from LLMAAS_API_KEY); default: in process")
     e.set_defaults(func=cmd_eval)

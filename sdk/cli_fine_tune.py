@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from .cli_flags import base_url_after_verbs
+
 FINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -155,4 +157,5 @@ def add_parser(sub: Any) -> None:
     e.add_argument("job")
     e.add_argument("--limit", type=int, default=100)
     e.add_argument("--follow", action="store_true", help="keep showing progress until the job ends")
+    base_url_after_verbs(fs, "a server to use (key from LLMAAS_API_KEY); default: in process")
     f.set_defaults(func=cmd_fine_tune)

@@ -9,6 +9,8 @@ import json
 import sys
 from typing import Any
 
+from .cli_flags import base_url_after_verbs
+
 
 def _size(n: int | None) -> str:
     if n is None:
@@ -118,4 +120,5 @@ def add_parser(sub: Any) -> None:
         v.add_argument("--json", action="store_true")
     ps = ms.add_parser("ps", help="what is loaded now: memory, running and waiting requests, adapters")
     ps.add_argument("--json", action="store_true")
+    base_url_after_verbs(ms, "a server to ask (key from LLMAAS_API_KEY); default: in process")
     m.set_defaults(func=cmd_models)

@@ -59,7 +59,11 @@ def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigurationError(f"cannot read the router config {str(p)!r}: {exc}") from None
     if p.suffix in (".yaml", ".yml"):
-        import yaml
+        try:
+            import yaml
+        except ImportError:
+            raise ConfigurationError(f"{p}: reading a YAML router config needs PyYAML (pip install pyyaml, or "
+                                     "llmaas[server], which has it); or write the config as TOML") from None
 
         try:
             data = yaml.safe_load(text)

@@ -166,6 +166,17 @@ def test_explicit_base_url_passes_colon_ids_through():
     assert b'"model":"llama3:8b"' in route.calls[0].request.content
 
 
+@respx.mock
+def test_a_default_provider_named_by_the_environment_passes_colon_ids_through(monkeypatch):
+    """LLMAAS_PROVIDER makes the default explicit, as provider= does: ``llama3:8b`` goes to it whole."""
+    monkeypatch.setenv("LLMAAS_PROVIDER", "ollama")
+    route = respx.post("http://localhost:11434/v1/chat/completions").mock(
+        return_value=httpx.Response(200, json=chat_body()))
+    with llmaas.Client() as c:
+        c.chat.completions.create(model="llama3:8b", messages=MSG)
+    assert b'"model":"llama3:8b"' in route.calls[0].request.content
+
+
 class ChatOnly(llmaas.BaseProvider):
     name = "chatonly"
     capabilities = frozenset({llmaas.Capability.CHAT})

@@ -189,6 +189,17 @@ def test_bad_configurations_say_what_to_fix(tmp_path, monkeypatch):
         llmaas.Router({"deployments": [{"model": "chat", "provider": "groq"}]})
 
 
+def test_a_yaml_config_without_pyyaml_is_a_configuration_error(tmp_path, monkeypatch):
+    import sys
+
+    path = tmp_path / "router.yaml"
+    path.write_text(f"deployments:\n  - model: chat\n    provider: openai_compat\n    base_url: {A}\n")
+    assert llmaas.Router.from_file(path).config.deployments[0].model == "chat"  # read with PyYAML
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as in an install without it: import fails
+    with pytest.raises(llmaas.ConfigurationError, match="needs PyYAML.*or write the config as TOML"):
+        llmaas.Router.from_file(path)
+
+
 def test_a_toml_file_in_the_documented_shape(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEET_KEY", "sk-fleet")
     path = tmp_path / "router.toml"
