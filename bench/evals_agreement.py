@@ -4,7 +4,8 @@ three choices each), measured two ways against one ``llmaas serve``: through ``c
 ``local-completions`` model on the same set as an lm-eval task (bench/data/facts_mc.yaml). The two read the
 same prompt ("Question: ...\\nAnswer:") and the same choices (lm-eval puts a space before each; so does the
 grader here), so they should agree item by item, not only on the total. Also: items per second of
-``client.evals`` runs in process, log-probability graded and generation graded.
+``client.evals`` runs in process (the model loaded first), log-probability graded and generation graded,
+from the run's creation to its end as ``runs.poll`` sees it.
 
 Usage: python bench/evals_agreement.py
 """
@@ -84,6 +85,7 @@ def main() -> str:
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as home, \
             llmaas.Client(provider_options={"hf": {"home": home, "progress": False}}) as local:
+        local.chat.completions.create(model=MODEL, max_tokens=2, messages=[{"role": "user", "content": "Hi"}])
         mc, _, mc_seconds = through_evals(local)
         gen, _, gen_seconds = through_evals(local, generate=True)
     n = len(items())

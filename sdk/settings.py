@@ -221,7 +221,8 @@ class FineTuningSettings(_Settings):
 
 class BatchSettings(_Settings):
     """Batches, on a server and in process alike: what one input file may hold (checked at upload, each refusal
-    naming the line), what one key may have in flight, and how many of its requests run at once."""
+    naming the line), what one key may have in flight, and how many of its requests run at once; and how many
+    items of eval runs, the other offline work, are graded at once."""
 
     KIND = "batches"
 
@@ -236,6 +237,8 @@ class BatchSettings(_Settings):
                                                                           "in unfinished batches; none by default")
     batch_concurrency: int = Field(32, ge=1, description="batch requests kept in the engine at once; the engine "
                                                          "runs them in capacity interactive requests leave idle")
+    eval_concurrency: int = Field(16, ge=1, description="eval run items graded at once by a runner (as batch work: "
+                                                        "interactive requests are admitted first)")
 
     def limits(self) -> BatchLimits:
         from llmaas.store.batch_files import BatchLimits

@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from llmaas import AsyncClient
 from llmaas._options import RequestOptions
 from llmaas._provider import Capability, InProcess, Provider
+from llmaas.settings import BatchSettings
 from llmaas.store import Store
 from llmaas.store.evals.runner import EvalRunner
 from llmaas.store.jobs.runner import JobRunner
@@ -72,7 +73,7 @@ def create_app(provider: Provider, store: Store, config: ServerConfig | None = N
     app = FastAPI(title="llmaas", version="0.1.0", lifespan=lifespan,
                   description="OpenAI-compatible API over llmaas providers")
     state.batches = batch_runner(state)
-    state.evals = EvalRunner(store, AsyncClient(provider=provider))
+    state.evals = EvalRunner(store, AsyncClient(provider=provider), BatchSettings.resolve().eval_concurrency)
     app.state.llmaas = state
     errors.install(app)
     for module in (inference, responses, models, files, fine_tuning, batches, evals, service, dashboard):

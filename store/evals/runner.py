@@ -46,7 +46,7 @@ class _Run:
 
 
 class EvalRunner:
-    def __init__(self, store: Store, client: Any, concurrency: int = 8, poll: float = 1.0) -> None:
+    def __init__(self, store: Store, client: Any, concurrency: int = 16, poll: float = 1.0) -> None:
         self.store, self.client = store, client  # client: an llmaas AsyncClient over the models to call
         self.concurrency, self.poll = concurrency, poll
         self.name = process_name(unique=True)

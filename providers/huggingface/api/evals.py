@@ -32,6 +32,7 @@ class InProcessEvals:
 
     def _ready(self) -> EvalService:
         from llmaas import AsyncClient
+        from llmaas.settings import BatchSettings
         from llmaas.store.evals.runner import EvalRunner
         from llmaas.store.evals.service import EvalService
 
@@ -42,7 +43,7 @@ class InProcessEvals:
             async def check_model(model: str) -> None:
                 await provider.retrieve_model(model, RequestOptions())
 
-            self._runner = EvalRunner(store, AsyncClient(provider=provider))
+            self._runner = EvalRunner(store, AsyncClient(provider=provider), BatchSettings.resolve().eval_concurrency)
             self._service = EvalService(lambda: store, self._runner.kick, check_model)
         assert self._runner is not None
         self._runner.start()
