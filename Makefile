@@ -10,7 +10,7 @@ EDITABLE := --config-settings editable_mode=strict
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser postgres demo test bench lint typecheck serve clean moderation-model moderation-gate
+.PHONY: install browser postgres demo test bench lint typecheck serve clean moderation-model moderation-gate docs docs-serve
 
 install: $(STAMP) $(LINKS).$(SOURCES)
 
@@ -44,6 +44,17 @@ test: install browser postgres
 
 bench: install
 	$(PY) bench/run_all.py
+
+# the documentation site (mkdocs-material; the API reference from the SDK's docstrings by mkdocstrings), strict:
+# a warning, a broken link or a page missing from the navigation fails the build
+docs: install
+	@mkdir -p build/reference-src && ln -sfn ../../sdk build/reference-src/llmaas
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	@echo "the site is in build/site"
+
+docs-serve: install
+	@mkdir -p build/reference-src && ln -sfn ../../sdk build/reference-src/llmaas
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 # llmaas-moderation-2: the data set in moderation/ -> providers/huggingface/api/moderation2.safetensors
 # (llmaas-moderation-1's moderation_heads.safetensors is kept as it was audited, not remade)
