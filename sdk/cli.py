@@ -162,8 +162,8 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="run the OpenAI-compatible server", allow_abbrev=False, epilog=help_text(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--host", default="127.0.0.1", help="the address to listen on (0.0.0.0: every interface; keys are then required)")
+    s.add_argument("--port", type=int, default=8000, help="the port to listen on")
     s.add_argument("--provider", default="hf", help="provider to serve (default: the in-process engine)")
     s.add_argument("--model", help="default model to load at start")
     s.add_argument("--model-dir", action="append", default=[], metavar="FOLDER",
@@ -215,7 +215,7 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("keys", help="manage API keys")
     ks = k.add_subparsers(dest="action", required=True)
     c = ks.add_parser("create")
-    c.add_argument("name")
+    c.add_argument("name", help="a name for the key (shown in usage)")
     c.add_argument("--rpm", type=limit, help="requests per minute")
     c.add_argument("--tpd", type=limit, help="tokens per day")
     c.add_argument("--admin", action="store_true", help="an admin key: sees every key's usage, manages models")
@@ -227,7 +227,7 @@ def parser() -> argparse.ArgumentParser:
     r = ks.add_parser("revoke")
     r.add_argument("key", help="key id or name")
     lim = ks.add_parser("limits", help="change a key's limits; the ones not given stay as they are")
-    lim.add_argument("key")
+    lim.add_argument("key", help="the key's name or id")
     lim.add_argument("--rpm", type=limit, default=argparse.SUPPRESS, help="requests per minute, or 'unlimited'")
     lim.add_argument("--tpd", type=limit, default=argparse.SUPPRESS, help="tokens per day, or 'unlimited'")
     lim.add_argument("--max-tokens", type=limit, default=argparse.SUPPRESS,
@@ -243,8 +243,8 @@ def parser() -> argparse.ArgumentParser:
     k.set_defaults(func=cmd_keys)
 
     u = sub.add_parser("usage", help="usage by day, key and model")
-    u.add_argument("--days", type=int, default=30)
-    u.add_argument("--json", action="store_true")
+    u.add_argument("--days", type=int, default=30, help="how many days back")
+    u.add_argument("--json", action="store_true", help="the rows as JSON")
     u.set_defaults(func=cmd_usage)
 
     from . import cli_batch, cli_eval, cli_fine_tune, cli_models

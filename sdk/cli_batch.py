@@ -122,8 +122,8 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="a metadata pair (repeatable)")
     c.add_argument("--wait", action="store_true", help="follow the batch with a progress bar until it ends")
     lst = bs.add_parser("list", help="recent batches")
-    lst.add_argument("--limit", type=int, default=20)
+    lst.add_argument("--limit", type=int, default=20, help="how many, newest first")
     for name, text in (("show", "a batch as JSON"), ("cancel", "cancel a batch")):
-        bs.add_parser(name, help=text).add_argument("batch")
+        bs.add_parser(name, help=text).add_argument("batch", help="the batch id")
     base_url_after_verbs(bs, "a server to use (key from LLMAAS_API_KEY); default: in process")
     b.set_defaults(func=cmd_batch)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +27,7 @@ from llmaas.providers.huggingface.api.evals import InProcessEvals
 from llmaas.providers.huggingface.api.files import StoreFiles
 from llmaas.providers.huggingface.api.fine_tuning import FineTuningJobs
 from llmaas.providers.huggingface.api.requests import chat_prompt, completion_prompts, sampling_params
+from llmaas.providers.huggingface.api.scoring import ScoreBatcher
 from llmaas.providers.huggingface.engine import deadline
 from llmaas.providers.huggingface.engine.loop import Engine
 from llmaas.providers.huggingface.engine.sampling import SamplingParams
@@ -119,6 +119,7 @@ class HuggingFaceProvider(BaseProvider):
         self.timeout: float | None = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
         self.files: StoreFiles = StoreFiles(home)  # the store in LLMAAS_HOME (or home), shared with llmaas serve
         self.pool = ModelPool(self.settings, progress)
+        self._scorers: dict[int, ScoreBatcher] = {}
         self.catalog = ModelCatalog(self.files.store, self.pool, self.extra_models, allow_paths, self.model_dirs,
                                     progress)
         self.jobs = FineTuningJobs(self.files.store, self.catalog.model_names, allow_paths, self.catalog.fingerprint)
@@ -239,6 +240,13 @@ class HuggingFaceProvider(BaseProvider):
                                           [e for _, _, e in streams]), limit)
         return await deadline.within(completions.collect(streams, req, rid, created, tok, heads), limit)
 
+    def _scorer(self, model: Any) -> ScoreBatcher:
+        """The scoring batcher of a loaded model (prompt log-probabilities, batched across requests)."""
+        found = self._scorers.get(id(model))
+        if found is None or found.model is not model:
+            found = self._scorers[id(model)] = ScoreBatcher(model, self.pool.on_torch_thread)
+        return found
+
     async def _prompt_scores(self, req: CompletionRequest, prompts: list[list[int]], engine: Engine,
                              adapter: Adapter | None) -> Completion | dict[int, Any]:
         """``echo`` with ``logprobs``: each prompt's own tokens scored (what a perplexity and
@@ -258,12 +266,10 @@ class HuggingFaceProvider(BaseProvider):
                                       status_code=400, param="prompt", code="context_length_exceeded")
         top, n = req.logprobs or 0, req.n or 1
         heads: dict[int, Any] = {}
-        for start in range(0, len(prompts), SCORE_BATCH):  # a few prompts per forward pass (a choice each, say)
-            group = prompts[start:start + SCORE_BATCH]
-            tensors = [torch.tensor(ids, dtype=torch.long) for ids in group]
-            scored = await self.pool.on_torch_thread(partial(model.score_many, tensors, top, adapter=adapter))
-            for k, (ids, scores) in enumerate(zip(group, scored, strict=True), start):
-                heads[k * n] = prompt_logprobs(tok, ids, scores)
+        scored = await self._scorer(model).score([torch.tensor(ids, dtype=torch.long) for ids in prompts], top,
+                                                  adapter)
+        for k, (ids, scores) in enumerate(zip(prompts, scored, strict=True)):
+            heads[k * n] = prompt_logprobs(tok, ids, scores)
         if req.max_tokens != 0:
             return heads
         total = sum(len(ids) for ids in prompts)
@@ -460,9 +466,6 @@ class HuggingFaceProvider(BaseProvider):
         await self.batches.aclose()
         self.files.close()
         await self.pool.aclose()
-
-
-SCORE_BATCH = 8  # prompts scored in one forward pass (echo with logprobs)
 
 
 def _bounded(stream: Any, limit: float | None) -> Any:

@@ -18,10 +18,32 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 STRATEGIES = ("round-robin", "least-busy", "weighted", "latency")
-DEPLOYMENT_KEYS = {"model", "provider", "base_url", "target", "api_key_env", "weight", "name", "options",
-                   "input_price", "output_price"}
-TOP_KEYS = {"strategy", "deployments", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks",
-            "failure_threshold", "cooldown", "health_check_interval", "timeout"}
+#: every key of a router config, with its type, default and meaning (docs/settings.md is generated from these)
+TOP_HELP: dict[str, tuple[str, str, str]] = {
+    "strategy": ("str", "round-robin", "how a deployment of a model is picked: " + ", ".join(STRATEGIES)),
+    "deployments": ("list of tables", "", "the deployments (keys below); at least one"),
+    "fallbacks": ("table: model -> [models]", "", "models tried in order when every deployment of a model fails"),
+    "context_window_fallbacks": ("table: model -> [models]", "", "models tried when a prompt is too long for one"),
+    "content_policy_fallbacks": ("table: model -> [models]", "", "models tried when one refuses on content policy"),
+    "failure_threshold": ("int", "3", "failures in a row that open a deployment's circuit breaker"),
+    "cooldown": ("float", "30", "seconds a breaker stays open before one probe request"),
+    "health_check_interval": ("float", "0", "seconds between health checks of each deployment; 0: none"),
+    "timeout": ("float", "", "seconds per attempt on a remote deployment (default: the client's)"),
+}
+DEPLOYMENT_HELP: dict[str, tuple[str, str, str]] = {
+    "model": ("str", "", "the public name callers use (required)"),
+    "provider": ("str", "", "a provider name (openai_compat, hf, local, a preset such as groq) (required)"),
+    "base_url": ("url", "", "the server of an openai_compat deployment"),
+    "target": ("str", "model", "the model's name at the deployment"),
+    "api_key_env": ("str", "", "the environment variable holding the deployment's key (never the key itself)"),
+    "weight": ("float", "1", "its share of traffic under the weighted strategy"),
+    "name": ("str", "model@provider", "the deployment's name in stats and logs"),
+    "options": ("table", "", "options passed to the provider as it is created"),
+    "input_price": ("float", "0", "price per million prompt tokens, for the cost in stats"),
+    "output_price": ("float", "0", "price per million completion tokens"),
+}
+DEPLOYMENT_KEYS = set(DEPLOYMENT_HELP)
+TOP_KEYS = set(TOP_HELP)
 
 
 @dataclass

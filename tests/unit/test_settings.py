@@ -100,3 +100,18 @@ def test_serve_help_lists_every_variable():
     assert out.returncode == 0
     for name, *_ in variables():
         assert name in out.stdout
+
+
+def test_the_configuration_page_lists_every_command_flag_and_router_key():
+    """docs/settings.md holds the generated command-line and router-key references as they are now: a flag
+    or a router key added without the page fails here, and every flag says what it does."""
+    from llmaas.config_reference import cli_markdown, flags, router_markdown
+    from llmaas.router.config import DEPLOYMENT_KEYS, TOP_KEYS
+
+    page = (ROOT / "docs/settings.md").read_text()
+    assert cli_markdown() in page, "docs/settings.md is stale: regenerate it with python -m llmaas.config_reference"
+    assert router_markdown() in page, "docs/settings.md is stale: regenerate it with python -m llmaas.config_reference"
+    assert [f"{p} {', '.join(a.option_strings) or a.dest}" for p, a in flags() if not a.help] == []
+    for key in TOP_KEYS | DEPLOYMENT_KEYS:
+        assert f"| `{key}` |" in page
+    assert len(flags()) > 100
