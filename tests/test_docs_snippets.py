@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = sorted((ROOT / "docs").glob("*.md"))
+DOCS = sorted((ROOT / "docs").rglob("*.md"))
 FENCE = re.compile(r"(?:<!-- snippet: (?P<mark>[a-z-]+) -->\n)?(?P<indent>[ \t]*)```(?P<lang>\w+)\n(?P<body>.*?)"
                    r"(?P=indent)```", re.S)
 
