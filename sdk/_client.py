@@ -160,6 +160,7 @@ class AsyncClient:
 
     @property
     def default_provider(self) -> str:
+        """The name of the provider a model id without a ``provider:`` prefix goes to."""
         return self._default_name
 
     def resolve(self, model: str) -> tuple[Provider, str]:
@@ -257,13 +258,17 @@ class Client:
         return clone
 
     def provider(self, name: str | None = None) -> Provider:
+        """The provider registered as ``name`` (default: this client's default), created on first use."""
         return self._async.provider(name)
 
     @property
     def default_provider(self) -> str:
+        """The name of the provider a model id without a ``provider:`` prefix goes to."""
         return self._async.default_provider
 
     def close(self) -> None:
+        """Close the providers this client created (in-process engines stop, connections close) and its
+        event-loop thread; a closed client refuses further calls. ``with llmaas.Client() as client:`` calls it."""
         if not self._runner.closed:
             self._runner.run(self._async.aclose())
             self._runner.close()

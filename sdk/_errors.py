@@ -64,6 +64,8 @@ class ConfigurationError(LLMaaSError, ValueError):
 
 
 class MissingAPIKeyError(ConfigurationError):
+    """A provider that needs a key got none; ``env_var`` names the variable it reads."""
+
     def __init__(self, provider: str, env_var: str | None) -> None:
         hint = f"pass api_key=... or set the {env_var} environment variable" if env_var else "pass api_key=..."
         super().__init__(f"provider {provider!r} needs an API key: {hint}")
@@ -72,6 +74,8 @@ class MissingAPIKeyError(ConfigurationError):
 
 
 class UnknownProviderError(ConfigurationError):
+    """A ``provider:model`` id or ``provider=`` names no provider; ``known`` lists those there are."""
+
     def __init__(self, name: str, known: list[str]) -> None:
         super().__init__(
             f"unknown provider {name!r}; known providers: {', '.join(sorted(known))}. "
@@ -83,6 +87,8 @@ class UnknownProviderError(ConfigurationError):
 
 
 class UnsupportedFeatureError(LLMaaSError):
+    """The provider lacks the feature asked for (``feature``), refused before any request is sent."""
+
     def __init__(self, provider: str, feature: str) -> None:
         super().__init__(f"provider {provider!r} does not support {feature}")
         self.provider: str = provider
@@ -145,6 +151,8 @@ class APIError(LLMaaSError):
 
 
 class APIResponseValidationError(APIError):
+    """A service answered 2xx with a body that is not the documented shape."""
+
     def __init__(self, message: str, *, response: httpx.Response | None = None, body: object = None) -> None:
         super().__init__(message, request=_request_of(response), body=body)
         self.response: httpx.Response | None = response
@@ -152,11 +160,15 @@ class APIResponseValidationError(APIError):
 
 
 class APIConnectionError(APIError):
+    """No answer: the service could not be reached, or the connection broke."""
+
     def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None) -> None:
         super().__init__(message, request=request)
 
 
 class APITimeoutError(APIConnectionError):
+    """No answer within the request's ``timeout`` (retried as openai-python does)."""
+
     def __init__(self, message: str = "Request timed out.", *, request: httpx.Request | None = None) -> None:
         super().__init__(message, request=request)
 
@@ -195,10 +207,14 @@ class APIStatusError(APIError):
 
 
 class BadRequestError(APIStatusError):
+    """400: the request is wrong; ``param`` names the field and ``message`` says why."""
+
     status_code = 400
 
 
 class ContextLengthExceededError(BadRequestError):
+    """400 ``context_length_exceeded``: the prompt and ``max_tokens`` do not fit the model's context."""
+
     def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs.setdefault("code", "context_length_exceeded")
         kwargs.setdefault("param", "messages")
@@ -215,34 +231,50 @@ class ContentPolicyViolationError(BadRequestError):
 
 
 class AuthenticationError(APIStatusError):
+    """401: no key, or a key the service does not know (or revoked)."""
+
     status_code = 401
 
 
 class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this (an admin route, a host not allowed)."""
+
     status_code = 403
 
 
 class NotFoundError(APIStatusError):
+    """404: no such model, file, job, batch, eval or response (or one of another key's)."""
+
     status_code = 404
 
 
 class ConflictError(APIStatusError):
+    """409: the request conflicts with what is stored (a model with jobs, a name taken)."""
+
     status_code = 409
 
 
 class RequestTooLargeError(APIStatusError):
+    """413: the body or upload is over the service's limit."""
+
     status_code = 413
 
 
 class UnprocessableEntityError(APIStatusError):
+    """422: a well-formed request the service cannot process."""
+
     status_code = 422
 
 
 class RateLimitError(APIStatusError):
+    """429: a rate limit, a quota or a full queue; ``retry_after`` says when to try again."""
+
     status_code = 429
 
 
 class InternalServerError(APIStatusError):
+    """5xx: the service failed; retried by default."""
+
     status_code = 500
 
 
