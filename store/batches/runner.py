@@ -30,53 +30,30 @@ from llmaas.store import Record, Store
 from llmaas.store.batches.execute import Execute
 from llmaas.store.batches.records import claim, finish, let_go, pending, record
 from llmaas.store.liveness import process_name
+from llmaas.store.turns import Turns
 
 log: logging.Logger = logging.getLogger("llmaas.batches")
 LOCK_NAME = "batches.lock"
 RETRY_DELAY = 1.0  # seconds a request the engine could not take waits before it is tried again
 
 
-class BatchRunner:
+class BatchRunner(Turns):
+    task_name = "llmaas-batches"
+    log = log
+
     def __init__(self, store: Store, execute: Execute, concurrency: int = 32, poll: float = 1.0) -> None:
+        super().__init__(poll)
         self.store, self.execute = store, execute
-        self.concurrency, self.poll = concurrency, poll
+        self.concurrency = concurrency
         self._tasks: dict[str, dict[int, asyncio.Task[None]]] = {}
         self._lock_fd: int | None = None
-        self._main_task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self.name = process_name(unique=True)  # the name its leases on batches carry
 
     # -- life ---------------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start on the running event loop (again, if a previous loop is gone)."""
-        loop = asyncio.get_running_loop()
-        if self._main_task is not None and not self._main_task.done() and self._loop is loop:
-            return
-        self._loop, self._wake = loop, asyncio.Event()
-        self._main_task = loop.create_task(self._main(), name="llmaas-batches")
-
-    def kick(self) -> None:
-        """Look at the batches now (a batch was created or cancelled, a request finished)."""
-        loop, wake = self._loop, self._wake
-        if loop is None or wake is None or loop.is_closed():
-            return
-        try:
-            if asyncio.get_running_loop() is loop:
-                wake.set()
-                return
-        except RuntimeError:
-            pass
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(wake.set)
-
     async def stop(self) -> None:
         """Stop working: requests in flight are cancelled and stay pending for the next runner."""
-        if self._main_task is not None:
-            self._main_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._main_task
+        await self._stop_turns()
         tasks = [t for by_line in self._tasks.values() for t in by_line.values()]
         for t in tasks:
             t.cancel()
@@ -119,19 +96,9 @@ class BatchRunner:
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await lane("store").run(fn, *args)
 
-    async def _main(self) -> None:
-        assert self._wake is not None
-        while True:
-            try:
-                if self._try_lock():
-                    await self._step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a store hiccup: try again at the next turn
-                log.exception("the batch runner's turn failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
-            self._wake.clear()
+    async def _turn(self) -> None:
+        if self._try_lock():
+            await self._step()
 
     async def _step(self) -> None:
         now = time.time()

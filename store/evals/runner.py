@@ -25,6 +25,7 @@ from llmaas.evals.tools import tools_for
 from llmaas.store import Record, Store
 from llmaas.store.evals import records
 from llmaas.store.liveness import process_name
+from llmaas.store.turns import Turns
 
 log: logging.Logger = logging.getLogger("llmaas.evals")
 RETRY_DELAY = 1.0  # seconds an item the model could not take waits before it is tried again
@@ -45,42 +46,20 @@ class _Run:
         self.tasks: dict[int, asyncio.Task[None]] = {}
 
 
-class EvalRunner:
+class EvalRunner(Turns):
+    task_name = "llmaas-evals"
+    log = log
+
     def __init__(self, store: Store, client: Any, concurrency: int = 16, poll: float = 1.0) -> None:
+        super().__init__(poll)
         self.store, self.client = store, client  # client: an llmaas AsyncClient over the models to call
-        self.concurrency, self.poll = concurrency, poll
+        self.concurrency = concurrency
         self.name = process_name(unique=True)
         self._runs: dict[str, _Run] = {}
-        self._main_task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._main_task is not None and not self._main_task.done() and self._loop is loop:
-            return
-        self._loop, self._wake = loop, asyncio.Event()
-        self._main_task = loop.create_task(self._main(), name="llmaas-evals")
-
-    def kick(self) -> None:
-        loop, wake = self._loop, self._wake
-        if loop is None or wake is None or loop.is_closed():
-            return
-        try:
-            if asyncio.get_running_loop() is loop:
-                wake.set()
-                return
-        except RuntimeError:
-            pass
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(wake.set)
 
     async def stop(self) -> None:
         """Stop: items in flight are cancelled and stay ungraded for the next runner."""
-        if self._main_task is not None:
-            self._main_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._main_task
+        await self._stop_turns()
         for run_id in list(self._runs):
             await self._drop(run_id)
         if self._loop is not None:
@@ -93,19 +72,6 @@ class EvalRunner:
 
     async def _store(self, fn: Any, *args: Any) -> Any:
         return await lane("store").run(fn, *args)
-
-    async def _main(self) -> None:
-        assert self._wake is not None
-        while True:
-            try:
-                await self._step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a store hiccup: try again at the next turn
-                log.exception("the eval runner's turn failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
-            self._wake.clear()
 
     async def _open(self, row: Record) -> _Run | None:
         found = await self._store(self.store.query, "SELECT body FROM evals WHERE id = ?", (row["eval_id"],))
@@ -121,7 +87,7 @@ class EvalRunner:
         run.todo = [i for i in range(len(run.items)) if i not in done]
         return run
 
-    async def _step(self) -> None:
+    async def _turn(self) -> None:
         claimed = await self._store(records.claim, self.store, self.name)
         ids = {r["id"] for r in claimed}
         for run_id in [r for r in self._runs if r not in ids]:  # canceled, deleted or taken: stop it
