@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -119,7 +120,7 @@ class HuggingFaceProvider(BaseProvider):
         self.timeout: float | None = deadline.seconds(timeout)  # the client's default; a request's own timeout wins
         self.files: StoreFiles = StoreFiles(home)  # the store in LLMAAS_HOME (or home), shared with llmaas serve
         self.pool = ModelPool(self.settings, progress)
-        self._scorers: dict[int, ScoreBatcher] = {}
+        self._scorers: weakref.WeakKeyDictionary[Any, ScoreBatcher] = weakref.WeakKeyDictionary()
         self.catalog = ModelCatalog(self.files.store, self.pool, self.extra_models, allow_paths, self.model_dirs,
                                     progress)
         self.jobs = FineTuningJobs(self.files.store, self.catalog.model_names, allow_paths, self.catalog.fingerprint)
@@ -241,10 +242,11 @@ class HuggingFaceProvider(BaseProvider):
         return await deadline.within(completions.collect(streams, req, rid, created, tok, heads), limit)
 
     def _scorer(self, model: Any) -> ScoreBatcher:
-        """The scoring batcher of a loaded model (prompt log-probabilities, batched across requests)."""
-        found = self._scorers.get(id(model))
-        if found is None or found.model is not model:
-            found = self._scorers[id(model)] = ScoreBatcher(model, self.pool.on_torch_thread)
+        """The scoring batcher of a loaded model (prompt log-probabilities, batched across requests); it goes
+        with the model when the model is unloaded."""
+        found = self._scorers.get(model)
+        if found is None:
+            found = self._scorers[model] = ScoreBatcher(model, self.pool.on_torch_thread)
         return found
 
     async def _prompt_scores(self, req: CompletionRequest, prompts: list[list[int]], engine: Engine,

@@ -9,6 +9,7 @@ alone would use the same kernel)."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -32,7 +33,8 @@ class _Ask:
 
 class ScoreBatcher:
     def __init__(self, model: Any, on_thread: Callable[[Callable[[], Any]], Awaitable[Any]]) -> None:
-        self.model, self.on_thread = model, on_thread  # on_thread: run a function on the torch thread
+        self._model = weakref.ref(model)  # an unloaded model is freed, not kept by its scorer
+        self.on_thread = on_thread  # run a function on the torch thread
         self._waiting: list[_Ask] = []
         self._busy = False
 
@@ -69,8 +71,12 @@ class ScoreBatcher:
                     end += 1
                 chunk = items[start:end]
                 tensors = [asks[i].prompts[j] for _, i, j in chunk]
-                scored: list[Scores] = await self.on_thread(partial(self.model.score_many, tensors, asks[0].top,
+                model = self._model()
+                if model is None:
+                    raise RuntimeError("the model was unloaded while its prompts waited to be scored")
+                scored: list[Scores] = await self.on_thread(partial(model.score_many, tensors, asks[0].top,
                                                                     adapter=asks[0].adapter))
+                del model
                 for (_, i, j), s in zip(chunk, scored, strict=True):
                     results[i][j] = s
                 start = end
