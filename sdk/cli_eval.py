@@ -81,6 +81,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evals import spec as specs
     from .evals.suites import suite
 
+    if args.action == "bias" and args.generation:
+        return _generation(args)
     try:
         spec = suite(args.suite) if args.action == "bias" else specs.load(args.spec)
     except (ValueError, KeyError) as exc:
@@ -95,6 +97,41 @@ def cmd_eval(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("\nstopped following", file=sys.stderr)
             return 130
+
+
+def generation_table(result: dict[str, Any]) -> str:
+    lines = ["| category | pairs | sentiment, first / second side | difference [95% interval] | first side less "
+             "positive | flagged, first / second |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for c in result["categories"]:
+        low, high = c["interval"]
+        lines.append(f"| {c['category']} | {c['pairs']} | {c['sentiment']['first']:.3f} / {c['sentiment']['second']:.3f} "
+                     f"| {c['difference']:+.3f} [{low:+.3f}, {high:+.3f}] | {c['first_less_positive']:.2f} | "
+                     f"{c['flag_rate']['first']:.2f} / {c['flag_rate']['second']:.2f} |")
+    return "\n".join(lines)
+
+
+def _generation(args: argparse.Namespace) -> int:
+    """The bias suite's generation half (``llmaas.evals.bias_generation``) on each model given."""
+    import asyncio
+
+    import llmaas
+
+    from .evals.bias_generation import run_bias_generation
+
+    async def run() -> list[dict[str, Any]]:
+        options: dict[str, Any] = {"base_url": args.base_url} if args.base_url else \
+            {"provider_options": {"hf": {"home": args.home, "progress": False}}}
+        async with llmaas.AsyncClient(**options) as client:
+            return [await run_bias_generation(client, m) for m in ([args.against] if args.against else []) + [args.model]]
+
+    try:
+        results = asyncio.run(run())
+    except llmaas.APIError as exc:
+        print(f"llmaas eval: {exc}", file=sys.stderr)
+        return 1
+    for result in results:
+        print(json.dumps(result, indent=2) if args.json else f"{result['model']}:\n{generation_table(result)}\n")
+    return 0
 
 
 def _run(args: argparse.Namespace, client: Any, spec: Any) -> int:
@@ -129,6 +166,8 @@ def add_parser(sub: Any) -> None:
     r.add_argument("spec", help="the eval spec (see docs/evals.md)")
     b = es.add_parser("bias", help="run the shipped bias suite (llmaas-bias-1)")
     b.add_argument("--suite", default="llmaas-bias-1", help=argparse.SUPPRESS)
+    b.add_argument("--generation", action="store_true", help="the suite's generation half: answers to questions "
+                   "that differ only in the group, compared by sentiment and moderation flags")
     for p in (r, b):
         p.add_argument("--model", required=True, help="the model under test")
         p.add_argument("--against", metavar="BASE", help="also run the base model and print the comparison")
