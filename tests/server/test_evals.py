@@ -36,6 +36,9 @@ CRITERIA = [
      "passing_labels": ["correct"],
      "input": [{"role": "user", "content": "Question: {{item.question}}\nAnswer: {{sample.output_text}}\n"
                                            "Is the answer correct?"}]},
+    {"type": "score_model", "name": "score", "model": CHAT, "range": [0, 10], "pass_threshold": 5,
+     "input": [{"role": "user", "content": "Rate from 0 to 10 how well this completes '{{item.question}}': "
+                                           "{{sample.output_text}}"}]},
 ]
 FINAL = ("completed", "canceled", "failed")
 
@@ -93,13 +96,15 @@ def test_an_eval_runs_against_two_models_and_grades_with_every_kind(keyed):
         assert run.result_counts.passed + run.result_counts.failed + run.result_counts.errored == len(FACTS)
         assert run.result_counts.errored == 0
         by_name = {r.testing_criteria: r for r in run.per_testing_criteria_results}
-        assert set(by_name) == {"choice", "says it", "close", "judge"}
+        assert set(by_name) == {"choice", "says it", "close", "judge", "score"}
         assert by_name["choice"].passed >= 3  # a 135M model knows these
         assert run.per_model_usage[0].completion_tokens > 0
         items = list(alice.evals.runs.output_items.list(run.id, eval_id=ev.id))
         assert sorted(i.datasource_item_id for i in items) == list(range(len(FACTS)))
         for item in items:
-            assert {r.name for r in item.results} == {"choice", "says it", "close", "judge"}
+            assert {r.name for r in item.results} == {"choice", "says it", "close", "judge", "score"}
+            scored = next(r for r in item.results if r.name == "score")
+            assert 0 <= scored.score <= 10 and scored.passed == (scored.score >= 5)  # held to its range
             assert item.sample.output[0].content and item.sample.model
             judged = next(r for r in item.results if r.name == "judge")
             assert judged.sample["label"] in ("correct", "incorrect")  # held to its labels
