@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
+
+from llmaas._lanes import lane
 
 
 class Turns:
@@ -22,6 +25,10 @@ class Turns:
 
     async def _turn(self) -> None:
         raise NotImplementedError
+
+    async def _in_store(self, fn: Any, *args: Any) -> Any:
+        """A blocking store call, in the store's lane of threads (never on the event loop)."""
+        return await lane("store").run(fn, *args)
 
     def start(self) -> None:
         """Start on the running event loop (again, if a previous loop is gone)."""

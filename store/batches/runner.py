@@ -22,9 +22,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
-from llmaas._lanes import lane
 from llmaas._priority import BATCH
 from llmaas.store import Record, Store
 from llmaas.store.batches.execute import Execute
@@ -61,7 +59,7 @@ class BatchRunner(Turns):
         self._tasks.clear()
         if self._lock_fd is not None:
             with contextlib.suppress(Exception):  # a database gone: the leases lapse by themselves
-                await self._run(let_go, self.store, self.name)
+                await self._in_store(let_go, self.store, self.name)
         self._unlock()
 
     @property
@@ -93,8 +91,6 @@ class BatchRunner(Turns):
 
     # -- the loop -----------------------------------------------------------------------------------
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        return await lane("store").run(fn, *args)
 
     async def _turn(self) -> None:
         if self._try_lock():
@@ -102,12 +98,12 @@ class BatchRunner(Turns):
 
     async def _step(self) -> None:
         now = time.time()
-        for batch in await self._run(claim, self.store, self.name):
+        for batch in await self._in_store(claim, self.store, self.name):
             batch_id, status = batch["id"], batch["status"]
             if status == "cancelling" or now >= batch["expires_at"]:
                 final = "cancelled" if status == "cancelling" else "expired"
                 await self._drop(batch_id)
-                done = await self._run(finish, self.store, batch_id, final, (status,))
+                done = await self._in_store(finish, self.store, batch_id, final, (status,))
                 if done is not None:
                     log.info("batch %s %s: %d done, %d failed", batch_id, final,
                              done["request_counts"]["completed"], done["request_counts"]["failed"])
@@ -116,12 +112,12 @@ class BatchRunner(Turns):
             free = self.concurrency - self.running
             if free <= 0:
                 continue
-            rows = await self._run(pending, self.store, batch_id, set(mine), free)
+            rows = await self._in_store(pending, self.store, batch_id, set(mine), free)
             for row in rows:
                 mine[row["line"]] = asyncio.get_running_loop().create_task(self._one(batch, row))
             if not rows and not mine:
                 self._tasks.pop(batch_id, None)
-                done = await self._run(finish, self.store, batch_id, "completed", ("in_progress", "validating",
+                done = await self._in_store(finish, self.store, batch_id, "completed", ("in_progress", "validating",
                                                                                     "finalizing"))
                 if done is not None:
                     log.info("batch %s completed: %d done, %d failed", batch_id,
@@ -149,7 +145,7 @@ class BatchRunner(Turns):
             result = {"id": "batch_req_" + secrets.token_hex(12), "custom_id": row["custom_id"],
                       "response": {"status_code": outcome.status, "request_id": "req_" + secrets.token_hex(12),
                                    "body": outcome.body}, "error": None}
-            await self._run(record, self.store, batch, line, outcome.status == 200, result, outcome.input_tokens,
+            await self._in_store(record, self.store, batch, line, outcome.status == 200, result, outcome.input_tokens,
                             outcome.output_tokens, (time.perf_counter() - started) * 1000, outcome.status)
         finally:
             mine = self._tasks.get(batch["id"])

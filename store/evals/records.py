@@ -91,13 +91,20 @@ def delete_eval(store: Store, eval_id: str, sees: str | None) -> bool:
 
 def insert_run(store: Store, owner: str | None, eval_id: str, name: str, model: str | None,
                body: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
-    run_id = "evalrun_" + secrets.token_hex(12)
     with store.transaction() as db:
-        db.execute("INSERT INTO eval_runs (id, eval_id, owner, name, model, status, created_at, total, body, items) "
-                   "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                   (run_id, eval_id, owner, name, model, int(time.time()), len(items),
-                    json.dumps(body, ensure_ascii=False), json.dumps(items, ensure_ascii=False)))
+        run_id = _insert_run(db, owner, eval_id, name, model, len(items), json.dumps(body, ensure_ascii=False),
+                             json.dumps(items, ensure_ascii=False))
     return run_object(store, get_run(store, eval_id, run_id, owner))  # type: ignore[arg-type]
+
+
+def _insert_run(db: Any, owner: str | None, eval_id: str, name: str, model: str | None, total: int, body: str,
+                items: str) -> str:
+    """A queued run (``body`` and ``items`` as JSON text), in the caller's transaction; its id."""
+    run_id = "evalrun_" + secrets.token_hex(12)
+    db.execute("INSERT INTO eval_runs (id, eval_id, owner, name, model, status, created_at, total, body, items) "
+               "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+               (run_id, eval_id, owner, name, model, int(time.time()), total, body, items))
+    return run_id
 
 
 def repeat_run(store: Store, template_id: str, owner: str | None, models: list[tuple[str, str]]) -> list[str] | None:
@@ -112,13 +119,9 @@ def repeat_run(store: Store, template_id: str, owner: str | None, models: list[t
     ids: list[str] = []
     with store.transaction() as db:
         for model, name in models:
-            run_id = "evalrun_" + secrets.token_hex(12)
             ds = {**body["data_source"], "model": model}
-            db.execute("INSERT INTO eval_runs (id, eval_id, owner, name, model, status, created_at, total, body, "
-                       "items) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                       (run_id, row["eval_id"], owner, name, model, int(time.time()), row["total"],
-                        json.dumps({**body, "data_source": ds}, ensure_ascii=False), row["items"]))
-            ids.append(run_id)
+            ids.append(_insert_run(db, owner, row["eval_id"], name, model, row["total"],
+                                   json.dumps({**body, "data_source": ds}, ensure_ascii=False), row["items"]))
     return ids
 
 
@@ -236,18 +239,14 @@ def claim(store: Store, runner: str, most: int = 16) -> list[Record]:
     gone = [r["runner"] for r in held if not alive(r["runner"])] or [""]
     marks = ",".join("?" * len(gone))
     with store.transaction(exclusive=False) as db:
-        rows = db.execute("SELECT r.id FROM eval_runs r WHERE r.status IN ('queued', 'in_progress') AND "
+        rows = db.execute("SELECT r.* FROM eval_runs r WHERE r.status IN ('queued', 'in_progress') AND "
                           f"(r.runner IS NULL OR r.runner = ? OR r.lease_until < ? OR r.runner IN ({marks})) "
                           "ORDER BY r.created_at, r.id LIMIT ?" + store.db.skip_locked("r"),
                           (runner, now, *gone, most)).fetchall()
-        ids = [r[0] for r in rows]
-        if ids:
+        if rows:
             db.execute(f"UPDATE eval_runs SET runner = ?, lease_until = ?, status = 'in_progress' WHERE id IN "
-                       f"({','.join('?' * len(ids))})", (runner, now + LEASE, *ids))
-    if not ids:
-        return []
-    return store.query(f"SELECT * FROM eval_runs WHERE id IN ({','.join('?' * len(ids))}) ORDER BY created_at, id",
-                       tuple(ids))
+                       f"({','.join('?' * len(rows))})", (runner, now + LEASE, *(r["id"] for r in rows)))
+    return rows  # as locked (their status and lease before this turn's update; the runner reads neither)
 
 
 def let_go(store: Store, runner: str) -> None:

@@ -17,7 +17,6 @@ import logging
 import time
 from typing import Any
 
-from llmaas._lanes import lane
 from llmaas._priority import BATCH
 from llmaas.evals import graders
 from llmaas.evals.items import Source, evaluate
@@ -64,31 +63,29 @@ class EvalRunner(Turns):
             await self._drop(run_id)
         if self._loop is not None:
             with contextlib.suppress(Exception):
-                await self._store(records.let_go, self.store, self.name)
+                await self._in_store(records.let_go, self.store, self.name)
 
     @property
     def running(self) -> int:
         return sum(len(r.tasks) for r in self._runs.values())
 
-    async def _store(self, fn: Any, *args: Any) -> Any:
-        return await lane("store").run(fn, *args)
 
     async def _open(self, row: Record) -> _Run | None:
-        found = await self._store(self.store.query, "SELECT body FROM evals WHERE id = ?", (row["eval_id"],))
+        found = await self._in_store(self.store.query, "SELECT body FROM evals WHERE id = ?", (row["eval_id"],))
         if not found:
             return None
         try:
             run = _Run(row, json.loads(found[0]["body"]), self.client)
         except Exception as exc:  # noqa: BLE001 - a grader registered at creation is gone from this process
-            await self._store(records.finish_run, self.store, row["id"], "failed",
+            await self._in_store(records.finish_run, self.store, row["id"], "failed",
                               {"code": "invalid_run", "message": str(exc)})
             return None
-        done = await self._store(records.graded, self.store, row["id"])
+        done = await self._in_store(records.graded, self.store, row["id"])
         run.todo = [i for i in range(len(run.items)) if i not in done]
         return run
 
     async def _turn(self) -> None:
-        claimed = await self._store(records.claim, self.store, self.name)
+        claimed = await self._in_store(records.claim, self.store, self.name)
         ids = {r["id"] for r in claimed}
         for run_id in [r for r in self._runs if r not in ids]:  # canceled, deleted or taken: stop it
             await self._drop(run_id)
@@ -104,7 +101,7 @@ class EvalRunner(Turns):
                 run.tasks[index] = asyncio.get_running_loop().create_task(self._one(run, index))
             if not run.todo and not run.tasks:
                 del self._runs[row["id"]]
-                if await self._store(records.finish_run, self.store, row["id"], "completed"):
+                if await self._in_store(records.finish_run, self.store, row["id"], "completed"):
                     log.info("eval run %s completed (%d items)", row["id"], len(run.items))
 
     async def _drop(self, run_id: str) -> None:
@@ -129,7 +126,7 @@ class EvalRunner(Turns):
                 await asyncio.sleep(RETRY_DELAY)
                 run.todo.append(index)
                 return
-            await self._store(records.record_item, self.store, run.row, index, outcome.status, outcome.body,
+            await self._in_store(records.record_item, self.store, run.row, index, outcome.status, outcome.body,
                               outcome.prompt_tokens, outcome.completion_tokens,
                               (time.perf_counter() - started) * 1000)
         except asyncio.CancelledError:
