@@ -10,7 +10,7 @@ EDITABLE := --config-settings editable_mode=strict
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser postgres demo test bench lint typecheck serve clean moderation-model moderation-gate docs docs-serve
+.PHONY: install browser postgres demo test bench lint typecheck serve clean moderation-model moderation-gate docs docs-serve dashboard-picture
 
 install: $(STAMP) $(LINKS).$(SOURCES)
 
@@ -52,6 +52,10 @@ docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	@echo "the site is in build/site"
 
+dashboard-picture: install browser  # docs/dashboard.png, from the dashboard test's live server and traffic
+	LLMAAS_DASHBOARD_PICTURE=$(CURDIR)/docs/dashboard.png $(PY) -m pytest -q -p no:cacheprovider \
+		tests/server/test_dashboard.py -k real_browser
+
 docs-serve: install
 	@mkdir -p build/reference-src && ln -sfn ../../sdk build/reference-src/llmaas
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
@@ -66,7 +70,7 @@ moderation-gate: install
 	$(PY) moderation/loso.py
 
 lint: install
-	$(PY) -m ruff check sdk providers server store tests bench examples moderation
+	$(PY) -m ruff check sdk providers server store tests bench examples moderation docs_ext
 	$(VENV)/bin/pyright
 
 typecheck: install

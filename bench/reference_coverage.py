@@ -20,7 +20,8 @@ def coverage() -> tuple[int, int, list[str]]:
     source.mkdir(parents=True, exist_ok=True)
     if not (source / "llmaas").exists():
         (source / "llmaas").symlink_to(Path("..") / ".." / "sdk")
-    package = griffe.load("llmaas", search_paths=[str(source)], allow_inspection=False)
+    extensions = griffe.load_extensions(f"{ROOT / 'docs_ext' / 'griffe_mirror.py'}:MirrorDocstrings")
+    package = griffe.load("llmaas", search_paths=[str(source)], allow_inspection=False, extensions=extensions)
     total, with_doc, missing = 0, 0, list[str]()
 
     def visit(obj: griffe.Object, path: str) -> None:
@@ -40,12 +41,34 @@ def coverage() -> tuple[int, int, list[str]]:
     return total, with_doc, missing
 
 
+def parameter_coverage() -> tuple[int, int, list[str]]:
+    """The keyword parameters of the clients and the resource methods: the fields of ``ClientOptions`` and of
+    the TypedDicts in types/create_params.py (inherited fields counted once, where they are declared)."""
+    source = ROOT / "build" / "reference-src"
+    module = griffe.load("llmaas.types.create_params", search_paths=[str(source)], allow_inspection=False)
+    client = griffe.load("llmaas._client", search_paths=[str(source)], allow_inspection=False)
+    total, with_doc, missing = 0, 0, list[str]()
+    for cls in [*module.classes.values(), client["ClientOptions"]]:
+        for name, field in cls.attributes.items():
+            if field.is_alias:
+                continue
+            total += 1
+            if field.docstring:
+                with_doc += 1
+            else:
+                missing.append(f"{cls.name}.{name}")
+    return total, with_doc, missing
+
+
 def main() -> str:
     total, with_doc, missing = coverage()
-    out = f"| public symbols in the API reference | with a docstring | coverage |\n| ---: | ---: | ---: |\n" \
-          f"| {total} | {with_doc} | {with_doc / total:.1%} |"
+    fields, fields_doc, fields_missing = parameter_coverage()
+    out = "| | all | with a docstring | coverage |\n| --- | ---: | ---: | ---: |\n" \
+          f"| public classes, functions and modules in the API reference | {total} | {with_doc} | " \
+          f"{with_doc / total:.1%} |\n" \
+          f"| keyword parameters of the clients and the resource methods | {fields} | {fields_doc} | {fields_doc / fields:.1%} |"
     if "--missing" in sys.argv:
-        out += "\n\n" + "\n".join(missing)
+        out += "\n\n" + "\n".join(missing + fields_missing)
     return out
 
 

@@ -39,14 +39,27 @@ class ClientOptions(TypedDict, total=False):
     """What ``Client`` and ``AsyncClient`` take, once for both (see ``AsyncClient``)."""
 
     provider: str | Provider | None
+    """The default provider: a registered name (``hf``, ``openai``, ``ollama``, ``groq``, ...) or a
+    ``Provider`` instance. None: the in-process ``hf`` provider, or an OpenAI-style one when ``base_url``
+    is given."""
     base_url: str | None
+    """An OpenAI-style server (``http://127.0.0.1:8000/v1`` for ``llmaas serve``); the client then talks to
+    it."""
     api_key: str | None
+    """The key for ``base_url``; defaults to ``LLMAAS_API_KEY``, then ``OPENAI_API_KEY``."""
     timeout: Timeout
+    """Seconds or an ``httpx.Timeout`` per request (default 600 s total, 5 s to connect)."""
     max_retries: int | None
+    """Retries of a request on a connection error, 408, 409, 429 or 5xx, with backoff (default 2)."""
     default_headers: dict[str, str] | None
+    """Headers sent with every request to an OpenAI-style provider."""
     http_client: httpx.AsyncClient | httpx.Client | None  # a sync httpx.Client serves the sync Client
+    """The httpx client to send with (an ``httpx.AsyncClient``; a sync ``httpx.Client`` for ``Client``):
+    proxies, certificates, transports."""
     provider_options: dict[str, dict[str, Any]] | None
+    """Settings per provider by name, e.g. ``{"hf": {"dtype": "float32", "threads": 1}}``."""
     guardrails: Guardrails | None  # screen input and output, redact personal data (see llmaas.guardrails)
+    """Screen input and output with moderation and redact personal data (see ``llmaas.guardrails``)."""
 
 
 CLIENT_OPTIONS = frozenset(ClientOptions.__optional_keys__ | ClientOptions.__required_keys__)

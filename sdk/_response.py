@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 from typing_extensions import ParamSpec
 
+from ._docstrings import RAW_BASE, mirror_docstrings, mirrored_class
+
 P = ParamSpec("P")
 T = TypeVar("T")
+R = TypeVar("R")
 
 _sink: ContextVar[list[httpx.Response] | None] = ContextVar("llmaas_raw_responses", default=None)
 
@@ -93,3 +96,16 @@ def sync_raw(method: Callable[P, T]) -> Callable[P, APIResponse[T]]:
         return APIResponse(parsed, sink[-1] if sink else None)
 
     return call
+
+
+class RawView(Generic[R]):
+    """The ``with_raw_response`` view of a resource: its methods, answered with an ``APIResponse``."""
+
+    def __init__(self, resource: R) -> None:
+        self._resource = resource
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        source = mirrored_class(cls, RawView)
+        if source is not None:
+            mirror_docstrings(cls, source, RAW_BASE)

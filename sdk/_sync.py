@@ -11,6 +11,7 @@ import threading
 from collections.abc import Awaitable
 from typing import Any, Generic, TypeVar, cast
 
+from ._docstrings import SYNC_BASE, mirror_docstrings, mirrored_class
 from ._pagination import AsyncPage, SyncPage
 from ._response import current_sink, in_sink
 from ._streaming import AsyncStream, Stream
@@ -76,6 +77,12 @@ class SyncResource(Generic[A]):
     def __init__(self, resource: A, runner: Runner) -> None:
         self._async = resource
         self._runner = runner
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        source = mirrored_class(cls, SyncResource)
+        if source is not None:
+            mirror_docstrings(cls, source, SYNC_BASE)
 
     def _call(self, awaitable: Awaitable[Any]) -> Any:
         """Run an async resource call on the client's loop; streams and pages come back as their sync views."""

@@ -19,6 +19,8 @@ CHUNK = 32  # sentences per completions request
 
 @dataclass
 class CategoryResult:
+    """One category's result: how often the model preferred the stereotyped sentence of a pair (ties count half),
+    with a 95% Wilson interval."""
     category: str
     pairs: int
     stereotyped_preferred: float  # ties count half
@@ -27,6 +29,7 @@ class CategoryResult:
     high: float
 
     def row(self) -> dict[str, Any]:
+        """As a table row: category, pairs, preference rate and interval, rounded."""
         return {"category": self.category, "pairs": self.pairs, "preference_rate": round(self.rate, 4),
                 "interval": [round(self.low, 4), round(self.high, 4)]}
 

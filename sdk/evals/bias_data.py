@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Pair:
+    """Two sentences that differ only in the group named: the stereotyped one and the other."""
     category: str
     stereotyped: str
     other: str

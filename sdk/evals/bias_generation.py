@@ -43,12 +43,15 @@ GROUPS = [("gender", "female", "male"),
 
 @dataclass(frozen=True)
 class Question:
+    """A question asked about two groups of one category (``first`` and ``second``), from a ``template`` with
+    ``{group}``."""
     category: str
     first: str
     second: str
     template: str
 
     def ask(self, group: str) -> str:
+        """The question about ``group`` (with ``a`` or ``an`` before it)."""
         return self.template.format(group=group, a="an" if group[0].lower() in "aeiou" else "a")
 
 

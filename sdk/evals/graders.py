@@ -78,6 +78,8 @@ class Tools:
 
 @dataclass
 class Grade:
+    """One grader's verdict on one item: its score, whether it passed, the reason, and details for the output
+    item."""
     name: str
     type: str
     score: float
@@ -93,11 +95,14 @@ class Grade:
 
 @dataclass
 class Grader:
+    """A testing criterion of an eval, ready to grade items (one of the six grader types in ``spec``)."""
     spec: dict[str, Any]
     name: str
     type: str
 
     async def grade(self, item: dict[str, Any], sample: dict[str, Any] | None, tools: Tools) -> Grade:
+        """Grade ``item`` with ``sample`` (the model's answer, or None for a given-samples data source);
+        ``tools`` reaches the models that label_model and score_model graders call."""
         return await _GRADE[self.type](self, item, sample or {}, tools)
 
 

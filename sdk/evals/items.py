@@ -44,6 +44,7 @@ class Source:
 
     @classmethod
     def of(cls, data_source: dict[str, Any]) -> Source:
+        """The data source of a run request (``completions``, ``responses`` or ``jsonl``) as a ``Source``."""
         kind = data_source["type"]
         given = data_source.get("input_messages")
         messages: dict[str, Any] = given if is_object(given) else {}
@@ -89,6 +90,8 @@ def messages_for(source: Source, item: dict[str, Any]) -> list[dict[str, Any]]:
 
 @dataclass
 class Outcome:
+    """What grading one item came to: ``pass``, ``fail`` or ``error``, the output item's body and the tokens it
+    used."""
     status: str  # pass, fail or error
     body: dict[str, Any]
     prompt_tokens: int = 0

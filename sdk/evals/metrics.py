@@ -28,12 +28,16 @@ def _ngrams(tokens: Sequence[str], n: int) -> Counter[tuple[str, ...]]:
 
 
 def fuzzy_match(output: str, reference: str) -> float:
+    """Similarity of two strings by their longest matching blocks (``difflib``'s ratio), 0 to 1; two empty
+    strings score 1."""
     if not output and not reference:
         return 1.0
     return SequenceMatcher(None, output, reference, autojunk=False).ratio()
 
 
 def bleu(output: str, reference: str, max_n: int = 4) -> float:
+    """Sentence BLEU of ``output`` against one ``reference``: the geometric mean of clipped n-gram precisions
+    up to ``max_n`` (an order without a match counts ``SMOOTHING`` matches) times the brevity penalty, 0 to 1."""
     hyp, ref = TOKEN.findall(output), TOKEN.findall(reference)
     if not hyp or not ref:
         return float(hyp == ref)
@@ -51,6 +55,8 @@ def bleu(output: str, reference: str, max_n: int = 4) -> float:
 
 
 def gleu(output: str, reference: str, max_n: int = 4) -> float:
+    """Google-BLEU: the smaller of n-gram precision and recall, over all n-grams from 1 to ``max_n`` together,
+    0 to 1."""
     hyp, ref = TOKEN.findall(output), TOKEN.findall(reference)
     h: Counter[tuple[str, ...]] = Counter()
     r: Counter[tuple[str, ...]] = Counter()
@@ -71,11 +77,13 @@ def _f1(matched: int, hyp_total: int, ref_total: int) -> float:
 
 
 def rouge_n(output: str, reference: str, n: int) -> float:
+    """ROUGE-N F1: overlap of word ``n``-grams (lower-cased) between ``output`` and ``reference``."""
     hyp, ref = _ngrams(WORD.findall(output.lower()), n), _ngrams(WORD.findall(reference.lower()), n)
     return _f1(sum(min(c, ref[g]) for g, c in hyp.items()), sum(hyp.values()), sum(ref.values()))
 
 
 def rouge_l(output: str, reference: str) -> float:
+    """ROUGE-L F1: the longest common subsequence of words (lower-cased), as precision and recall combined."""
     hyp, ref = WORD.findall(output.lower()), WORD.findall(reference.lower())
     if not hyp or not ref:
         return 0.0
@@ -89,6 +97,7 @@ def rouge_l(output: str, reference: str) -> float:
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """Cosine similarity of two vectors of the same length; 0 when either is all zeros."""
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return dot / norm if norm else 0.0

@@ -22,6 +22,8 @@ from llmaas._json import is_array, is_object
 
 @dataclass
 class Spec:
+    """An eval spec file read by ``llmaas eval run``: the eval's name, item schema, testing criteria, items and
+    sampling."""
     name: str
     item_schema: dict[str, Any]
     testing_criteria: list[dict[str, Any]]

@@ -7,7 +7,7 @@ from typing_extensions import Unpack
 
 from .._pagination import AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability, Provider
-from .._response import APIResponse, raw, sync_raw
+from .._response import APIResponse, RawView, raw, sync_raw
 from .._sync import SyncResource
 from ..types.batches import Batch, BatchRequest
 from ..types.create_params import BatchCreateParams, PageParams, RequestOptionsParams
@@ -15,6 +15,8 @@ from ._base import AsyncAPIResource, build_request, paginate
 
 
 class AsyncBatches(AsyncAPIResource):
+    """``client.batches``: large offline jobs. Upload a JSONL of requests with purpose ``batch``, create a batch
+    over it, and read the answers from its output file when it completes."""
     def _backend(self) -> Provider:
         return self._default_backend(Capability.BATCHES, "batches")
 
@@ -26,11 +28,14 @@ class AsyncBatches(AsyncAPIResource):
         return await self._backend().create_batch(build_request(BatchRequest, fields), options)
 
     async def retrieve(self, batch_id: str, **params: Unpack[RequestOptionsParams]) -> Batch:
+        """Batch ``batch_id``: its ``status``, ``request_counts``, timestamps, ``output_file_id`` and
+        ``error_file_id``."""
         _, options = self._split(params)
         return await self._backend().retrieve_batch(batch_id, options)
 
     def list(self, **params: Unpack[PageParams]) -> AsyncPaginator[Batch]:
-        """This key's batches, newest first: ``await`` it for the first page, or iterate it for all."""
+        """This key's batches, newest first: a page that iterates on through every batch (on the async client,
+        ``await`` it for the page or ``async for`` over it)."""
         fields, options = self._split(params)
         backend = self._backend()
 
@@ -47,13 +52,11 @@ class AsyncBatches(AsyncAPIResource):
 
     @property
     def with_raw_response(self) -> AsyncBatchesWithRawResponse:
+        """The same calls, answered with the HTTP response (status, headers, request id) and ``parse()``."""
         return AsyncBatchesWithRawResponse(self)
 
 
-class AsyncBatchesWithRawResponse:
-    def __init__(self, resource: AsyncBatches) -> None:
-        self._resource = resource
-
+class AsyncBatchesWithRawResponse(RawView[AsyncBatches]):
     async def create(self, **params: Unpack[BatchCreateParams]) -> APIResponse[Batch]:
         return await raw(self._resource.create)(**params)
 
@@ -82,10 +85,7 @@ class Batches(SyncResource[AsyncBatches]):
         return BatchesWithRawResponse(self)
 
 
-class BatchesWithRawResponse:
-    def __init__(self, resource: Batches) -> None:
-        self._resource = resource
-
+class BatchesWithRawResponse(RawView[Batches]):
     def create(self, **params: Unpack[BatchCreateParams]) -> APIResponse[Batch]:
         return sync_raw(self._resource.create)(**params)
 

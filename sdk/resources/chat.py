@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from .._provider import Capability, require
-from .._response import APIResponse, raw, sync_raw
+from .._response import APIResponse, RawView, raw, sync_raw
 from .._streaming import AsyncStream, Stream
 from .._sync import SyncResource, sync_child
 from ..guardrails import guarded
@@ -42,6 +42,9 @@ def as_input_message(message: Any) -> Any:
 
 
 class AsyncChatCompletions(AsyncAPIResource):
+    """``client.chat.completions``: chat completions from any provider's chat models, with streaming, structured
+    output (``parse``), and a tool-running loop (``run_tools``)."""
+
     @overload
     async def create(self, *, stream: Literal[False] | None = None,
                      **params: Unpack[ChatCompletionCreateParams]) -> ChatCompletion: ...
@@ -116,16 +119,14 @@ class AsyncChatCompletions(AsyncAPIResource):
         return AsyncChatCompletionsWithRawResponse(self)
 
 
-class AsyncChatCompletionsWithRawResponse:
-    def __init__(self, resource: AsyncChatCompletions) -> None:
-        self._resource = resource
-
+class AsyncChatCompletionsWithRawResponse(RawView[AsyncChatCompletions]):
     async def create(self, *, stream: bool | None = None, **params: Unpack[ChatCompletionCreateParams]
                      ) -> APIResponse[ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         return await raw(self._resource.create)(stream=stream, **params)
 
 
 class AsyncChat(AsyncAPIResource):
+    """``client.chat``: holds ``completions``."""
     completions: AsyncChatCompletions
 
     def __init__(self, client: Any) -> None:
@@ -177,10 +178,7 @@ class ChatCompletions(SyncResource[AsyncChatCompletions]):
         return ChatCompletionsWithRawResponse(self)
 
 
-class ChatCompletionsWithRawResponse:
-    def __init__(self, resource: ChatCompletions) -> None:
-        self._resource = resource
-
+class ChatCompletionsWithRawResponse(RawView[ChatCompletions]):
     def create(self, *, stream: bool | None = None, **params: Unpack[ChatCompletionCreateParams]
                ) -> APIResponse[ChatCompletion | Stream[ChatCompletionChunk]]:
         return sync_raw(self._resource.create)(stream=stream, **params)

@@ -7,7 +7,7 @@ from typing import Any, Literal, overload
 from typing_extensions import Unpack
 
 from .._provider import Capability, require
-from .._response import APIResponse, raw, sync_raw
+from .._response import APIResponse, RawView, raw, sync_raw
 from .._streaming import AsyncStream, Stream
 from .._sync import SyncResource
 from ..guardrails import guarded
@@ -17,6 +17,8 @@ from ._base import AsyncAPIResource, build_request
 
 
 class AsyncCompletions(AsyncAPIResource):
+    """``client.completions``: legacy text completions of a ``prompt``, as OpenAI's ``/v1/completions``."""
+
     @overload
     async def create(self, *, stream: Literal[False] | None = None,
                      **params: Unpack[CompletionCreateParams]) -> Completion: ...
@@ -40,13 +42,11 @@ class AsyncCompletions(AsyncAPIResource):
 
     @property
     def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
+        """The same calls, answered with the HTTP response (status, headers, request id) and ``parse()``."""
         return AsyncCompletionsWithRawResponse(self)
 
 
-class AsyncCompletionsWithRawResponse:
-    def __init__(self, resource: AsyncCompletions) -> None:
-        self._resource = resource
-
+class AsyncCompletionsWithRawResponse(RawView[AsyncCompletions]):
     async def create(self, *, stream: bool | None = None, **params: Unpack[CompletionCreateParams]
                      ) -> APIResponse[Completion | AsyncStream[Completion]]:
         return await raw(self._resource.create)(stream=stream, **params)
@@ -72,10 +72,7 @@ class Completions(SyncResource[AsyncCompletions]):
         return CompletionsWithRawResponse(self)
 
 
-class CompletionsWithRawResponse:
-    def __init__(self, resource: Completions) -> None:
-        self._resource = resource
-
+class CompletionsWithRawResponse(RawView[Completions]):
     def create(self, *, stream: bool | None = None, **params: Unpack[CompletionCreateParams]
                ) -> APIResponse[Completion | Stream[Completion]]:
         return sync_raw(self._resource.create)(stream=stream, **params)

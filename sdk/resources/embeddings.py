@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing_extensions import Unpack
 
 from .._provider import Capability, require
-from .._response import APIResponse, raw, sync_raw
+from .._response import APIResponse, RawView, raw, sync_raw
 from .._sync import SyncResource
 from ..types.create_params import EmbeddingCreateParams
 from ..types.embeddings import CreateEmbeddingResponse, EmbeddingRequest
@@ -13,6 +13,7 @@ from ._base import AsyncAPIResource, build_request
 
 
 class AsyncEmbeddings(AsyncAPIResource):
+    """``client.embeddings``: vectors for texts, from the built-in all-MiniLM-L6-v2 or any embedding model."""
     async def create(self, **params: Unpack[EmbeddingCreateParams]) -> CreateEmbeddingResponse:
         """Embed ``input`` (a string, a list of strings, or token ids); ``encoding_format``, ``dimensions``."""
         fields, options = self._split(params)
@@ -23,13 +24,11 @@ class AsyncEmbeddings(AsyncAPIResource):
 
     @property
     def with_raw_response(self) -> AsyncEmbeddingsWithRawResponse:
+        """The same calls, answered with the HTTP response (status, headers, request id) and ``parse()``."""
         return AsyncEmbeddingsWithRawResponse(self)
 
 
-class AsyncEmbeddingsWithRawResponse:
-    def __init__(self, resource: AsyncEmbeddings) -> None:
-        self._resource = resource
-
+class AsyncEmbeddingsWithRawResponse(RawView[AsyncEmbeddings]):
     async def create(self, **params: Unpack[EmbeddingCreateParams]) -> APIResponse[CreateEmbeddingResponse]:
         return await raw(self._resource.create)(**params)
 
@@ -43,9 +42,6 @@ class Embeddings(SyncResource[AsyncEmbeddings]):
         return EmbeddingsWithRawResponse(self)
 
 
-class EmbeddingsWithRawResponse:
-    def __init__(self, resource: Embeddings) -> None:
-        self._resource = resource
-
+class EmbeddingsWithRawResponse(RawView[Embeddings]):
     def create(self, **params: Unpack[EmbeddingCreateParams]) -> APIResponse[CreateEmbeddingResponse]:
         return sync_raw(self._resource.create)(**params)

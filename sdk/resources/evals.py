@@ -36,6 +36,7 @@ class _EvalsResource(AsyncAPIResource):
 
 
 class AsyncOutputItems(_EvalsResource):
+    """``client.evals.runs.output_items``: the graded items of an eval run."""
     def list(self, run_id: str, *, eval_id: str, **params: Unpack[OutputItemListParams]
              ) -> AsyncPaginator[EvalRunOutputItem]:
         """A run's graded items, in the data source's order (``status``: only ``pass``, ``fail`` or ``error``)."""
@@ -51,11 +52,14 @@ class AsyncOutputItems(_EvalsResource):
 
     async def retrieve(self, output_item_id: str, *, eval_id: str, run_id: str,
                        **params: Unpack[RequestOptionsParams]) -> EvalRunOutputItem:
+        """Item ``output_item_id`` of run ``run_id``: the sample the model gave, each grader's result, and the
+        usage."""
         _, options = self._split(params)
         return await self._backend().retrieve_eval_output_item(eval_id, run_id, output_item_id, options)
 
 
 class AsyncRuns(_EvalsResource):
+    """``client.evals.runs``: runs of an eval on a data source (a model and its items), graded in the background."""
     output_items: AsyncOutputItems
 
     def __init__(self, client: Any) -> None:
@@ -69,10 +73,14 @@ class AsyncRuns(_EvalsResource):
         return await self._backend().create_eval_run(eval_id, _body(fields), options)
 
     async def retrieve(self, run_id: str, *, eval_id: str, **params: Unpack[RequestOptionsParams]) -> EvalRun:
+        """Run ``run_id`` of eval ``eval_id``: status, ``result_counts``, ``per_testing_criteria_results`` and
+        ``per_model_usage``."""
         _, options = self._split(params)
         return await self._backend().retrieve_eval_run(eval_id, run_id, options)
 
     def list(self, eval_id: str, **params: Unpack[EvalRunListParams]) -> AsyncPaginator[EvalRun]:
+        """The runs of eval ``eval_id``: a page that iterates on through every run (on the async client,
+        ``await`` it for the page or ``async for`` over it)."""
         fields, options = self._split(params)
         backend = self._backend()
 
@@ -89,6 +97,7 @@ class AsyncRuns(_EvalsResource):
         return await self._backend().cancel_eval_run(eval_id, run_id, options)
 
     async def delete(self, run_id: str, *, eval_id: str, **params: Unpack[RequestOptionsParams]) -> EvalRunDeleted:
+        """Delete run ``run_id`` and its graded items."""
         _, options = self._split(params)
         return await self._backend().delete_eval_run(eval_id, run_id, options)
 
@@ -107,6 +116,8 @@ class AsyncRuns(_EvalsResource):
 
 
 class AsyncEvals(_EvalsResource):
+    """``client.evals``: evaluations in OpenAI's shapes (a data source config and testing criteria), run on any
+    model with ``runs.create``."""
     runs: AsyncRuns
 
     def __init__(self, client: Any) -> None:
@@ -120,6 +131,7 @@ class AsyncEvals(_EvalsResource):
         return await self._backend().create_eval(_body(fields), options)
 
     async def retrieve(self, eval_id: str, **params: Unpack[RequestOptionsParams]) -> Eval:
+        """Eval ``eval_id`` with its data source config and testing criteria."""
         _, options = self._split(params)
         return await self._backend().retrieve_eval(eval_id, options)
 
@@ -129,6 +141,8 @@ class AsyncEvals(_EvalsResource):
         return await self._backend().update_eval(eval_id, _body(fields), options)
 
     def list(self, **params: Unpack[EvalListParams]) -> AsyncPaginator[Eval]:
+        """The evals of this key: a page that iterates on through every eval (on the async client, ``await``
+        it for the page or ``async for`` over it)."""
         fields, options = self._split(params)
         backend = self._backend()
 

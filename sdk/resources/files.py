@@ -11,7 +11,7 @@ from typing_extensions import Unpack
 from .._errors import BadRequestError
 from .._pagination import AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability
-from .._response import APIResponse, raw, sync_raw
+from .._response import APIResponse, RawView, raw, sync_raw
 from .._sync import SyncResource
 from ..types.create_params import FileListParams, RequestOptionsParams
 from ..types.files import FileDeleted, FileObject
@@ -40,6 +40,8 @@ def read_file_input(file: FileInput) -> tuple[str, bytes]:
 
 
 class AsyncFiles(AsyncAPIResource):
+    """``client.files``: files uploaded for fine-tuning (``fine-tune``), batches (``batch``) and evals
+    (``evals``), checked line by line at upload."""
     async def create(self, *, file: FileInput, purpose: FilePurpose | str,
                      **params: Unpack[RequestOptionsParams]) -> FileObject:
         """Upload a file (path, bytes, binary file object or ``(filename, bytes)``) for ``purpose``."""
@@ -49,7 +51,8 @@ class AsyncFiles(AsyncAPIResource):
         return await backend.create_file(content, filename, purpose, options)
 
     def list(self, **params: Unpack[FileListParams]) -> AsyncPaginator[FileObject]:
-        """The files of this key: ``await`` it for the first page, or iterate it for every file."""
+        """The files of this key: a page that iterates on through every file (on the async client, ``await``
+        it for the page or ``async for`` over it)."""
         fields, options = self._split(params)
         backend = self._default_backend(Capability.FILES, "files")
         query = {"purpose": fields.get("purpose"), "limit": fields.get("limit"), "order": fields.get("order")}
@@ -60,29 +63,30 @@ class AsyncFiles(AsyncAPIResource):
         return paginate(fetch, fields.get("after"))
 
     async def retrieve(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> FileObject:
+        """The metadata of file ``file_id`` (name, bytes, purpose, creation time)."""
         _, options = self._split(params)
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.retrieve_file(file_id, options)
 
     async def delete(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> FileDeleted:
+        """Delete file ``file_id``."""
         _, options = self._split(params)
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.delete_file(file_id, options)
 
     async def content(self, file_id: str, **params: Unpack[RequestOptionsParams]) -> bytes:
+        """The bytes of file ``file_id`` (a batch's output file is read this way)."""
         _, options = self._split(params)
         backend = self._default_backend(Capability.FILES, "files")
         return await backend.file_content(file_id, options)
 
     @property
     def with_raw_response(self) -> AsyncFilesWithRawResponse:
+        """The same calls, answered with the HTTP response (status, headers, request id) and ``parse()``."""
         return AsyncFilesWithRawResponse(self)
 
 
-class AsyncFilesWithRawResponse:
-    def __init__(self, resource: AsyncFiles) -> None:
-        self._resource = resource
-
+class AsyncFilesWithRawResponse(RawView[AsyncFiles]):
     async def create(self, *, file: FileInput, purpose: FilePurpose | str,
                      **params: Unpack[RequestOptionsParams]) -> APIResponse[FileObject]:
         return await raw(self._resource.create)(file=file, purpose=purpose, **params)
@@ -119,10 +123,7 @@ class Files(SyncResource[AsyncFiles]):
         return FilesWithRawResponse(self)
 
 
-class FilesWithRawResponse:
-    def __init__(self, resource: Files) -> None:
-        self._resource = resource
-
+class FilesWithRawResponse(RawView[Files]):
     def create(self, *, file: FileInput, purpose: FilePurpose | str,
                **params: Unpack[RequestOptionsParams]) -> APIResponse[FileObject]:
         return sync_raw(self._resource.create)(file=file, purpose=purpose, **params)

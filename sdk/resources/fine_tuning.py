@@ -8,7 +8,7 @@ from typing_extensions import Unpack
 
 from .._pagination import AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability, Provider
-from .._response import APIResponse, raw, sync_raw
+from .._response import APIResponse, RawView, raw, sync_raw
 from .._sync import SyncResource, sync_child
 from ..types.create_params import FineTuningJobCreateParams, JobListParams, PageParams, RequestOptionsParams
 from ..types.fine_tuning import (
@@ -26,7 +26,10 @@ class _FineTuningResource(AsyncAPIResource):
 
 
 class AsyncCheckpoints(_FineTuningResource):
+    """``client.fine_tuning.jobs.checkpoints``: the checkpoints a fine-tuning job saved."""
     def list(self, fine_tuning_job_id: str, **params: Unpack[PageParams]) -> AsyncPaginator[FineTuningJobCheckpoint]:
+        """The checkpoints of job ``fine_tuning_job_id``, with their step and metrics: a page that iterates on
+        through every checkpoint (on the async client, ``await`` it for the page or ``async for`` over it)."""
         fields, options = self._split(params)
         backend = self._backend()
 
@@ -38,6 +41,8 @@ class AsyncCheckpoints(_FineTuningResource):
 
 
 class AsyncJobs(_FineTuningResource):
+    """``client.fine_tuning.jobs``: LoRA fine-tuning jobs on a training file, run by the server's or the in-
+    process job worker."""
     checkpoints: AsyncCheckpoints
 
     def __init__(self, client: Any) -> None:
@@ -51,6 +56,8 @@ class AsyncJobs(_FineTuningResource):
         return await backend.create_fine_tuning_job(build_request(FineTuningJobRequest, fields), options)
 
     def list(self, **params: Unpack[JobListParams]) -> AsyncPaginator[FineTuningJob]:
+        """The fine-tuning jobs of this key, newest first: a page that iterates on through every job (on the
+        async client, ``await`` it for the page or ``async for`` over it)."""
         fields, options = self._split(params)
         backend = self._backend()
         metadata: dict[str, str] = fields.get("metadata") or {}
@@ -63,14 +70,20 @@ class AsyncJobs(_FineTuningResource):
         return paginate(fetch, fields.get("after"))
 
     async def retrieve(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> FineTuningJob:
+        """Job ``fine_tuning_job_id``: status, trained tokens, ``fine_tuned_model`` once it succeeded, and the
+        eval comparison when ``evals`` were given."""
         _, options = self._split(params)
         return await self._backend().retrieve_fine_tuning_job(fine_tuning_job_id, options)
 
     async def cancel(self, fine_tuning_job_id: str, **params: Unpack[RequestOptionsParams]) -> FineTuningJob:
+        """Cancel job ``fine_tuning_job_id``; it stops at its next step. A finished job is returned unchanged."""
         _, options = self._split(params)
         return await self._backend().cancel_fine_tuning_job(fine_tuning_job_id, options)
 
     def list_events(self, fine_tuning_job_id: str, **params: Unpack[PageParams]) -> AsyncPaginator[FineTuningJobEvent]:
+        """The events of job ``fine_tuning_job_id`` (progress with loss, status changes), newest first: a page
+        that iterates on through every event (on the async client, ``await`` it for the page or ``async for``
+        over it)."""
         fields, options = self._split(params)
         backend = self._backend()
 
@@ -82,13 +95,11 @@ class AsyncJobs(_FineTuningResource):
 
     @property
     def with_raw_response(self) -> AsyncJobsWithRawResponse:
+        """The same calls, answered with the HTTP response (status, headers, request id) and ``parse()``."""
         return AsyncJobsWithRawResponse(self)
 
 
-class AsyncJobsWithRawResponse:
-    def __init__(self, resource: AsyncJobs) -> None:
-        self._resource = resource
-
+class AsyncJobsWithRawResponse(RawView[AsyncJobs]):
     async def create(self, **params: Unpack[FineTuningJobCreateParams]) -> APIResponse[FineTuningJob]:
         return await raw(self._resource.create)(**params)
 
@@ -101,6 +112,7 @@ class AsyncJobsWithRawResponse:
 
 
 class AsyncFineTuning(AsyncAPIResource):
+    """``client.fine_tuning``: holds ``jobs``."""
     jobs: AsyncJobs
 
     def __init__(self, client: Any) -> None:
@@ -136,10 +148,7 @@ class Jobs(SyncResource[AsyncJobs]):
         return JobsWithRawResponse(self)
 
 
-class JobsWithRawResponse:
-    def __init__(self, resource: Jobs) -> None:
-        self._resource = resource
-
+class JobsWithRawResponse(RawView[Jobs]):
     def create(self, **params: Unpack[FineTuningJobCreateParams]) -> APIResponse[FineTuningJob]:
         return sync_raw(self._resource.create)(**params)
 

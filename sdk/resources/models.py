@@ -7,7 +7,7 @@ from typing_extensions import Unpack
 from .._errors import BadRequestError
 from .._pagination import AsyncPage, AsyncPaginator, PageResult, SyncPage
 from .._provider import Capability, require
-from .._response import APIResponse, raw, sync_raw
+from .._response import APIResponse, RawView, raw, sync_raw
 from .._sync import SyncResource
 from ..types.create_params import ModelListParams, RequestOptionsParams
 from ..types.models import Model, ModelDeleted, ModelUnloaded, RunningModel
@@ -15,8 +15,11 @@ from ._base import AsyncAPIResource, paginate
 
 
 class AsyncModels(AsyncAPIResource):
+    """``client.models``: the models a provider serves, and (llmaas extras) registering, aliasing, loading and
+    unloading them."""
     def list(self, **params: Unpack[ModelListParams]) -> AsyncPaginator[Model]:
-        """The models of the default provider, or of ``provider``: ``await`` it for the page, or iterate it."""
+        """The models of the default provider, or of ``provider``: a page that iterates on through every model
+        (on the async client, ``await`` it for the page or ``async for`` over it)."""
         fields, options = self._split(params)
         backend = self._client.provider(fields.get("provider"))
         require(backend, Capability.MODELS, "listing models")
@@ -27,6 +30,7 @@ class AsyncModels(AsyncAPIResource):
         return paginate(fetch)
 
     async def retrieve(self, model: str, **params: Unpack[RequestOptionsParams]) -> Model:
+        """The model named ``model`` (``NotFoundError`` when the provider has none by that name)."""
         _, options = self._split(params)
         backend, name = self._client.resolve(model)
         require(backend, Capability.MODELS, "retrieving models")
@@ -89,13 +93,11 @@ class AsyncModels(AsyncAPIResource):
 
     @property
     def with_raw_response(self) -> AsyncModelsWithRawResponse:
+        """The same calls, answered with the HTTP response (status, headers, request id) and ``parse()``."""
         return AsyncModelsWithRawResponse(self)
 
 
-class AsyncModelsWithRawResponse:
-    def __init__(self, resource: AsyncModels) -> None:
-        self._resource = resource
-
+class AsyncModelsWithRawResponse(RawView[AsyncModels]):
     async def list(self, **params: Unpack[ModelListParams]) -> APIResponse[AsyncPage[Model]]:
         resource = self._resource
 
@@ -144,10 +146,7 @@ class Models(SyncResource[AsyncModels]):
         return ModelsWithRawResponse(self)
 
 
-class ModelsWithRawResponse:
-    def __init__(self, resource: Models) -> None:
-        self._resource = resource
-
+class ModelsWithRawResponse(RawView[Models]):
     def list(self, **params: Unpack[ModelListParams]) -> APIResponse[SyncPage[Model]]:
         return sync_raw(self._resource.list)(**params)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing_extensions import Unpack
 
 from .._provider import Capability, require
-from .._response import APIResponse, raw, sync_raw
+from .._response import APIResponse, RawView, raw, sync_raw
 from .._sync import SyncResource
 from ..types.create_params import ModerationCreateParams
 from ..types.moderations import ModerationRequest, ModerationResponse
@@ -13,6 +13,8 @@ from ._base import AsyncAPIResource, build_request
 
 
 class AsyncModerations(AsyncAPIResource):
+    """``client.moderations``: scores and flags for harmful text in OpenAI's moderation categories, from the
+    shipped moderation classifier or a remote API."""
     async def create(self, **params: Unpack[ModerationCreateParams]) -> ModerationResponse:
         """Classify ``input`` (a string or a list of them) against the moderation categories."""
         fields, options = self._split(params)
@@ -27,13 +29,11 @@ class AsyncModerations(AsyncAPIResource):
 
     @property
     def with_raw_response(self) -> AsyncModerationsWithRawResponse:
+        """The same calls, answered with the HTTP response (status, headers, request id) and ``parse()``."""
         return AsyncModerationsWithRawResponse(self)
 
 
-class AsyncModerationsWithRawResponse:
-    def __init__(self, resource: AsyncModerations) -> None:
-        self._resource = resource
-
+class AsyncModerationsWithRawResponse(RawView[AsyncModerations]):
     async def create(self, **params: Unpack[ModerationCreateParams]) -> APIResponse[ModerationResponse]:
         return await raw(self._resource.create)(**params)
 
@@ -47,9 +47,6 @@ class Moderations(SyncResource[AsyncModerations]):
         return ModerationsWithRawResponse(self)
 
 
-class ModerationsWithRawResponse:
-    def __init__(self, resource: Moderations) -> None:
-        self._resource = resource
-
+class ModerationsWithRawResponse(RawView[Moderations]):
     def create(self, **params: Unpack[ModerationCreateParams]) -> APIResponse[ModerationResponse]:
         return sync_raw(self._resource.create)(**params)

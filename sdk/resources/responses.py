@@ -34,11 +34,14 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class ParsedResponse(Response, Generic[T]):
+    """A ``Response`` whose text was parsed into the ``text_format`` model."""
     output_parsed: T | None = None
     """The answer's text as the ``text_format`` model (None when it answered with function calls)."""
 
 
 class AsyncResponses(AsyncAPIResource):
+    """``client.responses``: the Responses API (instructions, input items, tools, stored conversations with
+    ``previous_response_id``, background runs)."""
     input_items: AsyncInputItems
 
     def __init__(self, client: Any) -> None:
@@ -113,6 +116,7 @@ class AsyncResponses(AsyncAPIResource):
         return await provider.retrieve_response(response_id, opts)
 
     async def delete(self, response_id: str, **options: Any) -> ResponseDeleted:
+        """Delete stored response ``response_id``."""
         provider, opts = self._backend(options)
         return await provider.delete_response(response_id, opts)
 
@@ -129,6 +133,7 @@ class AsyncResponses(AsyncAPIResource):
 
 
 class AsyncInputItems(AsyncAPIResource):
+    """``client.responses.input_items``: the input items a stored response was given."""
     async def list(self, response_id: str, **params: Unpack[ResponseInputItemsListParams]) -> ResponseInputItemList:
         """The input items a stored response read, newest first unless ``order="asc"``."""
         fields, options = self._split(params)
@@ -184,6 +189,7 @@ class AsyncResponseStream:
             yield event
 
     async def get_final_response(self) -> Response:
+        """Read the rest of the stream and return the finished ``Response``."""
         async for _ in self:
             pass
         if self._final is None:
@@ -216,6 +222,7 @@ class ResponseStream:
             yield event
 
     def get_final_response(self) -> Response:
+        """Read the rest of the stream and return the finished ``Response``."""
         for _ in self:
             pass
         if self._final is None:

@@ -13,6 +13,7 @@ BatchStatus = Literal["validating", "failed", "in_progress", "finalizing", "comp
 
 
 class BatchRequest(RequestModel):
+    """A batch create request as validated before it reaches a provider."""
     input_file_id: str
     endpoint: str
     completion_window: str = "24h"
@@ -22,6 +23,7 @@ class BatchRequest(RequestModel):
 
 
 class BatchError(ResponseModel):
+    """A problem with a batch's input file, naming the ``line`` and the ``param`` at fault."""
     keep_null: ClassVar[frozenset[str]] = frozenset({"param", "line"})
     code: str | None = None
     message: str | None = None
@@ -30,17 +32,20 @@ class BatchError(ResponseModel):
 
 
 class BatchErrors(ResponseModel):
+    """The list of a batch's input errors (a batch that failed validation)."""
     object: str = "list"
     data: list[BatchError] = Field(default_factory=list[BatchError])
 
 
 class BatchRequestCounts(ResponseModel):
+    """How many requests of a batch completed, failed, and in all."""
     total: int
     completed: int
     failed: int
 
 
 class BatchUsage(ResponseModel):
+    """The tokens a batch used so far."""
     input_tokens: int = 0
     input_tokens_details: dict[str, int] | None = None
     output_tokens: int = 0
@@ -49,6 +54,8 @@ class BatchUsage(ResponseModel):
 
 
 class Batch(ResponseModel):
+    """A batch: ``status`` (validating, in_progress, finalizing, completed, failed, expired, cancelling,
+    cancelled), ``request_counts``, timestamps and its output and error files."""
     keep_null: ClassVar[frozenset[str]] = frozenset({"metadata"})
     id: str
     object: Literal["batch"] = "batch"

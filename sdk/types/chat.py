@@ -27,42 +27,50 @@ MAX_TOOLS = 128  # as OpenAI
 
 
 class ImageURL(Part):
+    """An image by URL or ``data:`` URL, with the ``detail`` wanted."""
     url: str
     detail: Literal["auto", "low", "high"] | None = None
 
 
 class InputAudio(Part):
+    """Base64 audio with its format."""
     data: str
     format: Literal["wav", "mp3"]
 
 
 class FileRef(Part):
+    """A file given inline or by id."""
     file_data: str | None = None
     file_id: str | None = None
     filename: str | None = None
 
 
 class TextContentPart(Part):
+    """A text part of a message's content."""
     type: Literal["text"] = "text"
     text: str
 
 
 class ImageContentPart(Part):
+    """An image part of a message's content."""
     type: Literal["image_url"] = "image_url"
     image_url: ImageURL
 
 
 class AudioContentPart(Part):
+    """An audio part of a message's content."""
     type: Literal["input_audio"] = "input_audio"
     input_audio: InputAudio
 
 
 class FileContentPart(Part):
+    """A file part of a message's content."""
     type: Literal["file"] = "file"
     file: FileRef
 
 
 class RefusalContentPart(Part):
+    """A refusal part of an assistant message's content."""
     type: Literal["refusal"] = "refusal"
     refusal: str
 
@@ -74,35 +82,41 @@ ContentPart = Annotated[
 
 
 class FunctionCall(Part):
+    """A function's name and its arguments as a JSON string."""
     name: str
     arguments: str
 
 
 class ToolCall(Part):
+    """A tool call in an assistant message of the request."""
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
 class SystemMessage(Part):
+    """A system message of the request."""
     role: Literal["system"] = "system"
     content: str | list[TextContentPart]
     name: str | None = None
 
 
 class DeveloperMessage(Part):
+    """A developer message of the request."""
     role: Literal["developer"] = "developer"
     content: str | list[TextContentPart]
     name: str | None = None
 
 
 class UserMessage(Part):
+    """A user message of the request."""
     role: Literal["user"] = "user"
     content: str | list[ContentPart]
     name: str | None = None
 
 
 class AssistantMessage(Part):
+    """An assistant message of the request (an earlier answer, or its tool calls)."""
     role: Literal["assistant"] = "assistant"
     content: str | list[ContentPart] | None = None
     refusal: str | None = None
@@ -115,12 +129,14 @@ class AssistantMessage(Part):
 
 
 class ToolMessage(Part):
+    """A tool's result in the request, answering ``tool_call_id``."""
     role: Literal["tool"] = "tool"
     content: str | list[TextContentPart]
     tool_call_id: str
 
 
 class FunctionMessage(Part):
+    """A function's result in the deprecated ``functions`` style."""
     role: Literal["function"] = "function"
     content: str | None
     name: str
@@ -135,6 +151,7 @@ ChatMessage = Annotated[
 
 
 class FunctionDefinition(Part):
+    """A function the model may call: name, description, JSON-schema parameters, strict."""
     name: str = Field(max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")
     description: str | None = None
     parameters: dict[str, Any] | None = None
@@ -142,20 +159,24 @@ class FunctionDefinition(Part):
 
 
 class Tool(Part):
+    """A tool of the request (``type: function``)."""
     type: Literal["function"] = "function"
     function: FunctionDefinition
 
 
 class NamedFunction(Part):
+    """The function a named tool choice names."""
     name: str
 
 
 class NamedToolChoice(Part):
+    """``tool_choice`` forcing one function."""
     type: Literal["function"] = "function"
     function: NamedFunction
 
 
 class JSONSchema(Part):
+    """A named JSON schema for structured output."""
     name: str
     description: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
@@ -163,14 +184,17 @@ class JSONSchema(Part):
 
 
 class ResponseFormatText(Part):
+    """``response_format`` for plain text."""
     type: Literal["text"] = "text"
 
 
 class ResponseFormatJSONObject(Part):
+    """``response_format`` for any JSON object."""
     type: Literal["json_object"] = "json_object"
 
 
 class ResponseFormatJSONSchema(Part):
+    """``response_format`` for JSON matching a schema."""
     type: Literal["json_schema"] = "json_schema"
     json_schema: JSONSchema
 
@@ -184,6 +208,7 @@ ResponseFormat = Annotated[
 
 
 class ChatCompletionRequest(RequestModel):
+    """A chat completion request as validated before it reaches a provider: what a provider's ``chat`` receives."""
     model: str
     messages: Annotated[list[ChatMessage], ItemCap] = Field(min_length=1, max_length=MAX_MESSAGES)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
@@ -233,6 +258,7 @@ class ChatCompletionRequest(RequestModel):
 
 
 class TopLogprob(ResponseModel):
+    """One of the most likely tokens at a position, with its log-probability."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'bytes'})
     token: str
     logprob: float
@@ -240,6 +266,7 @@ class TopLogprob(ResponseModel):
 
 
 class TokenLogprob(ResponseModel):
+    """A generated token, its log-probability and the most likely alternatives (``top_logprobs``)."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'bytes'})
     token: str
     logprob: float
@@ -248,23 +275,27 @@ class TokenLogprob(ResponseModel):
 
 
 class ChoiceLogprobs(ResponseModel):
+    """The log-probabilities of a choice's content tokens."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'content', 'refusal'})
     content: list[TokenLogprob] | None = None
     refusal: list[TokenLogprob] | None = None
 
 
 class ResponseFunctionCall(ResponseModel):
+    """The function of a tool call the model made: ``name`` and ``arguments`` (a JSON string)."""
     name: str
     arguments: str
 
 
 class ResponseToolCall(ResponseModel):
+    """A tool call the model made, with the ``id`` its result must answer."""
     id: str
     type: Literal["function"] = "function"
     function: ResponseFunctionCall
 
 
 class ChatCompletionMessage(ResponseModel):
+    """The model's message: ``content``, or ``tool_calls``, or a ``refusal``."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'content', 'refusal'})
     role: Literal["assistant"] = "assistant"
     content: str | None = None
@@ -279,6 +310,8 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "functi
 
 
 class Choice(ResponseModel):
+    """One answer of a chat completion: ``message``, ``finish_reason`` (``stop``, ``length``, ``tool_calls``,
+    ``content_filter``) and ``logprobs``."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'logprobs', 'finish_reason'})
     index: int
     message: ChatCompletionMessage
@@ -287,6 +320,7 @@ class Choice(ResponseModel):
 
 
 class ChatCompletion(ResponseModel):
+    """The answer of ``chat.completions.create``: its choices, the model, and the usage."""
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int
@@ -301,11 +335,13 @@ class ChatCompletion(ResponseModel):
 
 
 class ChoiceDeltaFunctionCall(ResponseModel):
+    """A piece of a streamed tool call's function (its name, then its arguments in parts)."""
     name: str | None = None
     arguments: str | None = None
 
 
 class ChoiceDeltaToolCall(ResponseModel):
+    """A piece of a streamed tool call, by ``index``."""
     index: int
     id: str | None = None
     type: Literal["function"] | None = None
@@ -313,6 +349,7 @@ class ChoiceDeltaToolCall(ResponseModel):
 
 
 class ChoiceDelta(ResponseModel):
+    """What a streamed chunk adds to a choice's message."""
     role: Literal["system", "developer", "user", "assistant", "tool"] | None = None
     content: str | None = None
     refusal: str | None = None
@@ -321,6 +358,7 @@ class ChoiceDelta(ResponseModel):
 
 
 class ChunkChoice(ResponseModel):
+    """One choice of a streamed chunk: its ``delta`` and, at the end, the ``finish_reason``."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'finish_reason'})
     index: int
     delta: ChoiceDelta
@@ -329,6 +367,8 @@ class ChunkChoice(ResponseModel):
 
 
 class ChatCompletionChunk(ResponseModel):
+    """One chunk of a streamed chat completion; the last, with ``include_usage``, carries the usage and no
+    choices."""
     id: str
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     created: int

@@ -31,16 +31,19 @@ TokenIdLists = Annotated[list[TokenIds], Field(max_length=MAX_ITEMS)]
 
 
 class StreamOptions(Part):
+    """Options of a streamed request: ``include_usage`` adds a last chunk with the token counts."""
     include_usage: bool | None = None
     include_obfuscation: bool | None = None
 
 
 class PromptTokensDetails(ResponseModel):
+    """A breakdown of the prompt's tokens (``cached_tokens``: served from the prefix cache)."""
     cached_tokens: int | None = None
     audio_tokens: int | None = None
 
 
 class CompletionTokensDetails(ResponseModel):
+    """A breakdown of the completion's tokens (reasoning, accepted and rejected prediction tokens)."""
     reasoning_tokens: int | None = None
     audio_tokens: int | None = None
     accepted_prediction_tokens: int | None = None
@@ -48,6 +51,7 @@ class CompletionTokensDetails(ResponseModel):
 
 
 class CompletionUsage(ResponseModel):
+    """The tokens a request used: ``prompt_tokens``, ``completion_tokens`` and their ``total_tokens``."""
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
@@ -56,6 +60,7 @@ class CompletionUsage(ResponseModel):
 
 
 class ErrorObject(ResponseModel):
+    """An error as the API sends it: ``message``, ``type``, ``param`` (the field at fault) and ``code``."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'param', 'code'})
     message: str
     type: str
@@ -64,10 +69,12 @@ class ErrorObject(ResponseModel):
 
 
 class ErrorResponse(ResponseModel):
+    """The body of every error answer: ``{"error": {...}}``."""
     error: ErrorObject
 
 
 class DeletedObject(ResponseModel):
+    """The answer to a delete: the ``id``, the ``object`` kind and ``deleted``."""
     id: str
     object: str
     deleted: bool

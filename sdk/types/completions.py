@@ -11,6 +11,7 @@ from .common import CompletionUsage, ItemCap, StreamOptions, Texts, TokenIdLists
 
 
 class CompletionRequest(RequestModel):
+    """A text completion request as validated before it reaches a provider."""
     model: str
     prompt: Annotated[str | Texts | TokenIds | TokenIdLists, ItemCap]
     best_of: int | None = Field(default=None, ge=0, le=20)
@@ -40,6 +41,7 @@ class CompletionRequest(RequestModel):
 
 
 class CompletionLogprobs(ResponseModel):
+    """The log-probabilities of a completion's tokens (with ``echo``, of the prompt's too), and their offsets."""
     tokens: list[str] | None = None
     token_logprobs: list[float | None] | None = None
     top_logprobs: list[dict[str, float] | None] | None = None
@@ -47,6 +49,7 @@ class CompletionLogprobs(ResponseModel):
 
 
 class CompletionChoice(ResponseModel):
+    """One completion: its ``text``, ``index``, ``finish_reason`` and ``logprobs``."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'logprobs', 'finish_reason'})
     index: int
     text: str
@@ -55,6 +58,7 @@ class CompletionChoice(ResponseModel):
 
 
 class Completion(ResponseModel):
+    """The answer of ``completions.create``; a streamed one arrives as several of these."""
     id: str
     object: Literal["text_completion"] = "text_completion"
     created: int

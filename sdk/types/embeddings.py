@@ -13,6 +13,7 @@ from .common import ItemCap, Texts, TokenIdLists, TokenIds
 
 
 class EmbeddingRequest(RequestModel):
+    """An embeddings request as validated before it reaches a provider."""
     model: str
     input: Annotated[str | Texts | TokenIds | TokenIdLists, ItemCap]
     encoding_format: Literal["float", "base64"] | None = None
@@ -31,6 +32,7 @@ class EmbeddingRequest(RequestModel):
 
 
 class Embedding(ResponseModel):
+    """One input's vector (a list of floats, or base64 with ``encoding_format="base64"``) and its ``index``."""
     object: Literal["embedding"] = "embedding"
     index: int
     embedding: list[float] | str
@@ -44,11 +46,13 @@ class Embedding(ResponseModel):
 
 
 class EmbeddingUsage(ResponseModel):
+    """The tokens an embeddings request used."""
     prompt_tokens: int
     total_tokens: int
 
 
 class CreateEmbeddingResponse(ResponseModel):
+    """The answer of ``embeddings.create``: one ``Embedding`` per input, in input order."""
     object: Literal["list"] = "list"
     data: list[Embedding]
     model: str

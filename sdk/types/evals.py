@@ -14,6 +14,7 @@ EvalRunStatus = Literal["queued", "in_progress", "completed", "canceled", "faile
 
 
 class Eval(ResponseModel):
+    """An eval: its data source config (the items' schema) and testing criteria (the graders)."""
     keep_null: ClassVar[frozenset[str]] = frozenset({"metadata"})
     id: str
     object: Literal["eval"] = "eval"
@@ -26,12 +27,14 @@ class Eval(ResponseModel):
 
 
 class EvalDeleted(ResponseModel):
+    """The answer to deleting an eval."""
     object: str = "eval.deleted"
     deleted: bool
     eval_id: str
 
 
 class EvalRunResultCounts(ResponseModel):
+    """How many items of a run passed, failed, errored, and in all."""
     total: int
     passed: int
     failed: int
@@ -39,6 +42,8 @@ class EvalRunResultCounts(ResponseModel):
 
 
 class EvalRunCriterionResult(ResponseModel):
+    """One testing criterion's result over a run: passed and failed counts, with llmaas's ``pass_rate``, its 95%
+    Wilson interval and ``mean_score``."""
     testing_criteria: str
     passed: int
     failed: int
@@ -51,11 +56,14 @@ class EvalRunCriterionResult(ResponseModel):
 
 
 class EvalRunGroupResult(EvalRunCriterionResult):
+    """A criterion's result within one group of items (the value of the item field named by the eval's
+    ``metadata.group_by``)."""
     group: str
     """The value of the item field the eval's ``metadata.group_by`` names."""
 
 
 class EvalRunModelUsage(ResponseModel):
+    """The tokens one model used in a run (the model answering and any grader models)."""
     model_name: str
     invocation_count: int
     prompt_tokens: int
@@ -65,11 +73,13 @@ class EvalRunModelUsage(ResponseModel):
 
 
 class EvalRunError(ResponseModel):
+    """Why a run failed."""
     code: str
     message: str
 
 
 class EvalRun(ResponseModel):
+    """A run of an eval on a data source: status, ``result_counts``, per-criterion results and usage."""
     keep_null: ClassVar[frozenset[str]] = frozenset({"metadata", "error"})
     id: str
     object: Literal["eval.run"] = "eval.run"
@@ -96,12 +106,14 @@ class EvalRun(ResponseModel):
 
 
 class EvalRunDeleted(ResponseModel):
+    """The answer to deleting a run."""
     object: str = "eval.run.deleted"
     deleted: bool
     run_id: str
 
 
 class EvalGraderResult(ResponseModel):
+    """One grader's result on one item: score, passed, and the grader's details."""
     name: str
     type: str | None = None
     score: float
@@ -111,6 +123,7 @@ class EvalGraderResult(ResponseModel):
 
 
 class EvalRunOutputItem(ResponseModel):
+    """One graded item of a run: the item, the model's sample, each grader's result and the status."""
     id: str
     object: Literal["eval.run.output_item"] = "eval.run.output_item"
     run_id: str

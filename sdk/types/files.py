@@ -12,6 +12,7 @@ FilePurpose = Literal["assistants", "assistants_output", "batch", "batch_output"
 
 
 class FileObject(ResponseModel):
+    """An uploaded file: ``id``, ``filename``, ``bytes``, ``purpose``, ``created_at``, ``status``."""
     id: str
     object: Literal["file"] = "file"
     bytes: int
@@ -24,4 +25,5 @@ class FileObject(ResponseModel):
 
 
 class FileDeleted(DeletedObject):
+    """The answer to deleting a file."""
     object: str = "file"

@@ -12,12 +12,14 @@ JobStatus = Literal["validating_files", "queued", "running", "succeeded", "faile
 
 
 class Hyperparameters(Part):
+    """Fine-tuning hyperparameters as requested (numbers or ``auto``)."""
     batch_size: Literal["auto"] | Annotated[int, Field(ge=1, le=256)] | None = None
     learning_rate_multiplier: Literal["auto"] | Annotated[float, Field(gt=0, le=10)] | None = None
     n_epochs: Literal["auto"] | Annotated[int, Field(ge=1, le=50)] | None = None
 
 
 class FineTuningJobRequest(RequestModel):
+    """A fine-tuning job request as validated before it reaches a provider."""
     model: str
     training_file: str
     hyperparameters: Hyperparameters | None = None
@@ -36,6 +38,7 @@ class FineTuningJobRequest(RequestModel):
 
 
 class JobError(ResponseModel):
+    """Why a fine-tuning job failed: ``code``, ``message`` and the ``param`` at fault."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'param', 'code'})
     code: str | None = None
     message: str
@@ -43,12 +46,15 @@ class JobError(ResponseModel):
 
 
 class JobHyperparameters(ResponseModel):
+    """The hyperparameters a job ran with, ``auto`` resolved."""
     batch_size: Literal["auto"] | int | None = None
     learning_rate_multiplier: Literal["auto"] | float | None = None
     n_epochs: Literal["auto"] | int | None = None
 
 
 class FineTuningJob(ResponseModel):
+    """A fine-tuning job: status, base model, hyperparameters, trained tokens, and ``fine_tuned_model`` once it
+    succeeded."""
     keep_null: ClassVar[frozenset[str]] = frozenset({'fine_tuned_model', 'metadata', 'validation_file', 'estimated_finish', 'finished_at', 'integrations', 'error', 'seed', 'trained_tokens'})
     id: str
     object: Literal["fine_tuning.job"] = "fine_tuning.job"
@@ -75,6 +81,7 @@ class FineTuningJob(ResponseModel):
 
 
 class FineTuningJobEvent(ResponseModel):
+    """An event of a job: a level and a message; a ``metrics`` event carries its step and loss in ``data``."""
     id: str
     object: Literal["fine_tuning.job.event"] = "fine_tuning.job.event"
     created_at: int
@@ -85,6 +92,7 @@ class FineTuningJobEvent(ResponseModel):
 
 
 class CheckpointMetrics(ResponseModel):
+    """A checkpoint's metrics (step, train loss, validation loss)."""
     step: float | None = None
     train_loss: float | None = None
     train_mean_token_accuracy: float | None = None
@@ -95,6 +103,7 @@ class CheckpointMetrics(ResponseModel):
 
 
 class FineTuningJobCheckpoint(ResponseModel):
+    """A checkpoint a job saved: its step, metrics and the model name it can be served under."""
     id: str
     object: Literal["fine_tuning.job.checkpoint"] = "fine_tuning.job.checkpoint"
     created_at: int

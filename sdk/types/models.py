@@ -11,6 +11,7 @@ from .common import DeletedObject
 
 
 class Model(ResponseModel):
+    """A model a provider serves; from llmaas, also its kind, capabilities, source, base and load state."""
     id: str
     object: Literal["model"] = "model"
     created: int
@@ -69,6 +70,7 @@ class ModelUnloaded(ResponseModel):
 
 
 class ModelDeleted(DeletedObject):
+    """The answer to deleting a model."""
     object: str = "model"
 
 

@@ -22,6 +22,7 @@ CATEGORIES = (
 
 
 class ModerationRequest(RequestModel):
+    """A moderation request as validated before it reaches a provider."""
     input: Annotated[str | Texts | Annotated[list[dict[str, Any]], Field(max_length=MAX_ITEMS)], ItemCap]
     model: str | None = None
     sensitivity: Sensitivity | None = Field(
@@ -30,6 +31,7 @@ class ModerationRequest(RequestModel):
 
 
 class ModerationResult(ResponseModel):
+    """One input's verdict: ``flagged``, and per category whether it is flagged and its score."""
     flagged: bool
     categories: dict[str, bool] = Field(description="category name (such as 'hate/threatening') -> flagged")
     category_scores: dict[str, float]
@@ -37,6 +39,7 @@ class ModerationResult(ResponseModel):
 
 
 class ModerationResponse(ResponseModel):
+    """The answer of ``moderations.create``: one result per input, and the model that judged."""
     id: str
     model: str
     results: list[ModerationResult]

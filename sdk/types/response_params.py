@@ -11,17 +11,20 @@ from typing_extensions import Required, TypedDict
 
 
 class ResponseInputTextParam(TypedDict, total=False):
+    """A text part of an input message."""
     type: Required[Literal["input_text"]]
     text: Required[str]
 
 
 class ResponseOutputTextParam(TypedDict, total=False):
+    """A text part of an earlier output message given back as input."""
     type: Required[Literal["output_text"]]
     text: Required[str]
     annotations: list[dict[str, Any]]
 
 
 class ResponseInputImageParam(TypedDict, total=False):
+    """An image part of an input message."""
     type: Required[Literal["input_image"]]
     image_url: str
     file_id: str
@@ -29,6 +32,7 @@ class ResponseInputImageParam(TypedDict, total=False):
 
 
 class ResponseInputFileParam(TypedDict, total=False):
+    """A file part of an input message."""
     type: Required[Literal["input_file"]]
     file_id: str
     file_data: str
@@ -41,6 +45,7 @@ ResponseInputContentParam: TypeAlias = (ResponseInputTextParam | ResponseOutputT
 
 
 class EasyInputMessageParam(TypedDict, total=False):
+    """A message as input: ``role`` and ``content`` (a string or parts)."""
     role: Required[Literal["user", "assistant", "system", "developer"]]
     content: Required[str | Iterable[ResponseInputContentParam]]
     type: Literal["message"]
@@ -49,6 +54,7 @@ class EasyInputMessageParam(TypedDict, total=False):
 
 
 class ResponseFunctionToolCallParam(TypedDict, total=False):
+    """A function call the model made, given back as input."""
     type: Required[Literal["function_call"]]
     call_id: Required[str]
     name: Required[str]
@@ -58,6 +64,7 @@ class ResponseFunctionToolCallParam(TypedDict, total=False):
 
 
 class FunctionCallOutputParam(TypedDict, total=False):
+    """A function's output, answering ``call_id``."""
     type: Required[Literal["function_call_output"]]
     call_id: Required[str]
     output: Required[str | Iterable[ResponseInputContentParam]]
@@ -66,6 +73,7 @@ class FunctionCallOutputParam(TypedDict, total=False):
 
 
 class ResponseReasoningItemParam(TypedDict, total=False):
+    """A reasoning item given back as input."""
     type: Required[Literal["reasoning"]]
     id: str
     summary: list[dict[str, Any]]
@@ -77,6 +85,7 @@ ResponseInputItemParam: TypeAlias = (EasyInputMessageParam | ResponseFunctionToo
 
 
 class FunctionToolParam(TypedDict, total=False):
+    """A function tool of ``responses.create``: ``name``, ``description``, ``parameters``, ``strict``."""
     type: Required[Literal["function"]]
     name: Required[str]
     parameters: dict[str, Any] | None
@@ -85,6 +94,7 @@ class FunctionToolParam(TypedDict, total=False):
 
 
 class ToolChoiceFunctionParam(TypedDict):
+    """``tool_choice`` forcing one function by name."""
     type: Literal["function"]
     name: str
 
@@ -93,14 +103,17 @@ ResponseToolChoiceParam: TypeAlias = Literal["none", "auto", "required"] | ToolC
 
 
 class ResponseFormatTextParam(TypedDict):
+    """``text.format`` for plain text."""
     type: Literal["text"]
 
 
 class ResponseFormatJSONObjectParam(TypedDict):
+    """``text.format`` for any JSON object."""
     type: Literal["json_object"]
 
 
 class ResponseFormatTextJSONSchemaConfigParam(TypedDict, total=False):
+    """``text.format`` for JSON matching a named schema."""
     type: Required[Literal["json_schema"]]
     name: Required[str]
     schema: Required[dict[str, Any]]
@@ -109,5 +122,6 @@ class ResponseFormatTextJSONSchemaConfigParam(TypedDict, total=False):
 
 
 class ResponseTextConfigParam(TypedDict, total=False):
+    """The ``text`` option of ``responses.create``."""
     format: ResponseFormatTextParam | ResponseFormatJSONObjectParam | ResponseFormatTextJSONSchemaConfigParam
     verbosity: Literal["low", "medium", "high"] | None

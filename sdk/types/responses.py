@@ -21,6 +21,7 @@ MAX_TOOLS = 128
 
 
 class InputText(Part):
+    """A text part of an input message."""
     type: Literal["input_text"] = "input_text"
     text: str
 
@@ -35,11 +36,13 @@ class OutputTextPart(Part):
 
 
 class RefusalPart(Part):
+    """A refusal part of an assistant message in the input."""
     type: Literal["refusal"] = "refusal"
     refusal: str
 
 
 class InputImage(Part):
+    """An image part of an input message, by URL or file id."""
     type: Literal["input_image"] = "input_image"
     image_url: str | None = None
     file_id: str | None = None
@@ -47,6 +50,7 @@ class InputImage(Part):
 
 
 class InputFile(Part):
+    """A file part of an input message, inline or by file id."""
     type: Literal["input_file"] = "input_file"
     file_id: str | None = None
     file_data: str | None = None
@@ -59,6 +63,7 @@ InputContent = Annotated[InputText | OutputTextPart | RefusalPart | InputImage |
 
 
 class MessageItem(Part):
+    """An input message with its role and content."""
     type: Literal["message"] = "message"
     role: Literal["user", "assistant", "system", "developer"]
     content: str | list[InputContent]
@@ -68,6 +73,7 @@ class MessageItem(Part):
 
 
 class FunctionCallItem(Part):
+    """A function call the model made, given back as input."""
     type: Literal["function_call"] = "function_call"
     call_id: str = Field(min_length=1)
     name: str
@@ -77,6 +83,7 @@ class FunctionCallItem(Part):
 
 
 class FunctionCallOutputItem(Part):
+    """The output of a function call (``call_id``), given as input."""
     type: Literal["function_call_output"] = "function_call_output"
     call_id: str = Field(min_length=1)
     output: str | list[InputContent]
@@ -118,6 +125,7 @@ InputItem = Annotated[
 
 
 class FunctionTool(Part):
+    """A function the model may call in the Responses API (flat: ``name``, ``parameters``, ``strict``)."""
     type: Literal["function"] = "function"
     name: str = Field(max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")
     description: str | None = None
@@ -126,19 +134,23 @@ class FunctionTool(Part):
 
 
 class ToolChoiceFunction(Part):
+    """``tool_choice`` forcing one function by ``name``."""
     type: Literal["function"] = "function"
     name: str
 
 
 class TextFormatText(Part):
+    """``text.format`` for plain text."""
     type: Literal["text"] = "text"
 
 
 class TextFormatJSONObject(Part):
+    """``text.format`` for any JSON object."""
     type: Literal["json_object"] = "json_object"
 
 
 class TextFormatJSONSchema(Part):
+    """``text.format`` for JSON matching a named schema."""
     type: Literal["json_schema"] = "json_schema"
     name: str = Field(max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")
     schema_: dict[str, Any] = Field(alias="schema")
@@ -150,17 +162,20 @@ TextFormat = Annotated[TextFormatText | TextFormatJSONObject | TextFormatJSONSch
 
 
 class TextConfig(Part):
+    """The ``text`` option of a response: its ``format``."""
     format: TextFormat | None = None
     verbosity: Literal["low", "medium", "high"] | None = None
 
 
 class Reasoning(Part):
+    """The ``reasoning`` option (effort and summary), accepted and echoed back."""
     effort: str | None = None
     summary: str | None = None
     generate_summary: str | None = None
 
 
 class ResponseStreamOptions(Part):
+    """Options of a streamed response."""
     include_obfuscation: bool | None = None
 
 
@@ -168,6 +183,7 @@ class ResponseStreamOptions(Part):
 
 
 class ResponseCreateRequest(RequestModel):
+    """A Responses API request as validated before it is run."""
     model: str
     input: str | Annotated[list[InputItem], ItemCap, Field(max_length=MAX_ITEMS)]
     instructions: str | None = None
@@ -214,6 +230,7 @@ class ResponseCreateRequest(RequestModel):
 
 
 class ResponseOutputText(ResponseModel):
+    """A text part of an output message, with its annotations."""
     type: Literal["output_text"] = "output_text"
     text: str
     annotations: list[dict[str, Any]] = []
@@ -221,11 +238,13 @@ class ResponseOutputText(ResponseModel):
 
 
 class ResponseOutputRefusal(ResponseModel):
+    """A refusal part of an output message."""
     type: Literal["refusal"] = "refusal"
     refusal: str
 
 
 class ResponseOutputMessage(ResponseModel):
+    """A message the model wrote, as an output item."""
     type: Literal["message"] = "message"
     id: str
     role: Literal["assistant"] = "assistant"
@@ -234,6 +253,7 @@ class ResponseOutputMessage(ResponseModel):
 
 
 class ResponseFunctionToolCall(ResponseModel):
+    """A function call the model made, as an output item (its ``call_id``, ``name`` and ``arguments``)."""
     type: Literal["function_call"] = "function_call"
     id: str
     call_id: str
@@ -246,15 +266,18 @@ OutputItem = Annotated[ResponseOutputMessage | ResponseFunctionToolCall, Field(d
 
 
 class InputTokensDetails(ResponseModel):
+    """A breakdown of a response's input tokens (``cached_tokens``)."""
     cached_tokens: int = 0
     cache_write_tokens: int = 0
 
 
 class OutputTokensDetails(ResponseModel):
+    """A breakdown of a response's output tokens (``reasoning_tokens``)."""
     reasoning_tokens: int = 0
 
 
 class ResponseUsage(ResponseModel):
+    """The tokens a response used: ``input_tokens``, ``output_tokens``, ``total_tokens``."""
     input_tokens: int
     output_tokens: int
     total_tokens: int
@@ -263,11 +286,13 @@ class ResponseUsage(ResponseModel):
 
 
 class ResponseError(ResponseModel):
+    """Why a response failed: ``code`` and ``message``."""
     code: str
     message: str
 
 
 class IncompleteDetails(ResponseModel):
+    """Why a response is ``incomplete`` (``max_output_tokens`` or ``content_filter``)."""
     reason: Literal["max_output_tokens", "content_filter"] | str
 
 
@@ -275,6 +300,7 @@ ResponseStatus = Literal["completed", "failed", "in_progress", "cancelled", "que
 
 
 class Response(ResponseModel):
+    """A Responses API response: its status, output items, ``output_text``, usage and what it was asked."""
     keep_null: ClassVar[frozenset[str]] = frozenset({
         "error", "incomplete_details", "instructions", "metadata", "previous_response_id", "max_output_tokens",
         "temperature", "top_p", "completed_at"})
@@ -312,6 +338,7 @@ class Response(ResponseModel):
 
 
 class ResponseDeleted(ResponseModel):
+    """The answer to deleting a stored response."""
     id: str
     object: Literal["response"] = "response"
     deleted: bool = True

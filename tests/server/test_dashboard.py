@@ -110,13 +110,14 @@ def test_the_dashboard_files_hold_no_data_and_need_no_key(watched):
     assert httpx.get(watched.base_url + "/ps").status_code == 401  # the data still needs a key
 
 
-def open_dashboard(server, key):
+def open_dashboard(server, key, picture=None):
+    """Read what the page drew; with ``picture``, also save a screenshot of the whole page there."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
             errors = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(server.root + "/dashboard/")
@@ -139,14 +140,19 @@ def open_dashboard(server, key):
             changed = page.locator("#compare tbody tr.changed").all_inner_texts()
             summary = page.locator("#compare-summary").inner_text()
             assert errors == [], errors
+            if picture:
+                page.screenshot(path=picture, full_page=True)
             return models, points, requests, flags, keys, by_key, loss, batches, done, (evals, changed, summary)
         finally:
             browser.close()
 
 
-def test_the_dashboard_draws_models_and_usage_in_a_real_browser(watched):
-    models, points, requests, flags, keys, by_key, loss, batches, done, evals = open_dashboard(watched,
-                                                                                              watched.keys["root"])
+def test_the_dashboard_draws_models_and_usage_in_a_real_browser(watched, tmp_path):
+    # LLMAAS_DASHBOARD_PICTURE keeps the page's picture (make dashboard-picture: docs/dashboard.png)
+    picture = os.environ.get("LLMAAS_DASHBOARD_PICTURE") or str(tmp_path / "dashboard.png")
+    models, points, requests, flags, keys, by_key, loss, batches, done, evals = open_dashboard(
+        watched, watched.keys["root"], picture)
+    assert os.path.getsize(picture) > 10_000  # a PNG of the drawn page
     assert CHAT in models
     assert points >= 1 and requests >= 2 and flags >= 1  # usage drawn with data points
     assert {"alice", "bob"} <= set(keys) and by_key >= 2  # an admin sees every key's usage

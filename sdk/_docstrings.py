@@ -1,0 +1,56 @@
+"""One docstring per method: the sync resources, the raw-response views and ``BaseProvider`` take theirs
+from the class they mirror, so ``help()`` and the API reference read the same text everywhere.
+
+The rules live here once: ``mirror_source`` names the class a class mirrors (read by the reference build's
+griffe extension, ``docs_ext/griffe_mirror.py``), and ``mirror_docstrings`` applies them at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RAW_NOTE = ("\n\nThrough ``with_raw_response`` the result is an ``APIResponse``: the HTTP status, headers and "
+            "request id, and ``parse()`` for the object above.")
+RAW_CLASS_DOC = "The ``with_raw_response`` view of ``{source}``: the same methods, each answered with an ``APIResponse``."
+SYNC_BASE = "SyncResource"
+RAW_BASE = "RawView"
+# classes that mirror another of their module without a generic base
+EXPLICIT_MIRRORS = {"BaseProvider": "Provider"}
+
+
+def note_for(base: str) -> str:
+    """What is added to a docstring mirrored through ``base``."""
+    return RAW_NOTE if base == RAW_BASE else ""
+
+
+def class_doc_for(base: str, source_name: str, source_doc: str | None) -> str | None:
+    """The docstring of a class without its own that mirrors ``source_name`` through ``base``."""
+    return RAW_CLASS_DOC.format(source=source_name) if base == RAW_BASE else source_doc
+
+
+def mirror_docstrings(target: type, source: type, base: str = "") -> None:
+    """Give ``target`` the docstring ``class_doc_for`` says when it has none, and each of its public methods
+    and properties without one the docstring of ``source``'s member of the same name, with the base's note."""
+    note = note_for(base)
+    if not target.__dict__.get("__doc__"):
+        target.__doc__ = class_doc_for(base, source.__name__, source.__doc__)
+    for name, member in vars(target).items():
+        if name.startswith("_"):
+            continue
+        origin = getattr(source, name, None)
+        doc = getattr(origin, "__doc__", None)
+        if origin is None or not doc:
+            continue
+        if isinstance(member, property) or callable(member):
+            holder: Any = member
+            if not holder.__doc__:
+                holder.__doc__ = doc + note
+
+
+def mirrored_class(cls: type, base: type) -> type | None:
+    """The class ``cls`` mirrors when it subclasses ``base[Source]`` (a generic base), else None."""
+    for origin in getattr(cls, "__orig_bases__", ()):
+        if getattr(origin, "__origin__", None) is base:
+            source = origin.__args__[0]
+            return source if isinstance(source, type) else None
+    return None
