@@ -85,7 +85,8 @@ def test_the_engine_picks_the_kernel_by_rows(lm):
 def test_every_kernel_scores_a_text_within_two_percent_of_the_others(lm):
     model, tok = lm
     text = (Path(__file__).parents[2] / "bench" / "data" / "quality_text.txt").read_text()
-    ids = torch.tensor(tok.encode(text, add_special_tokens=False))
+    # the text's first 256 tokens: int8-dynamic without VNNI takes a minute for 256 (over two for the whole)
+    ids = torch.tensor(tok.encode(text, add_special_tokens=False))[:256]
     ppl = {k: math.exp(-float(model.score(ids, kernel=k)[0].mean())) for k in ("float", "int8-weight", "int4-weight", "int8-dynamic")}
     dynamic = ppl.pop("int8-dynamic")  # opt-in: it misses the fidelity gate (tests/engine/test_fidelity.py)
     assert max(ppl.values()) / min(ppl.values()) < 1.005, ppl
