@@ -76,17 +76,20 @@ function summed(points, valueOf) {
   return [...totals];
 }
 
+// requests that name no model (files, batches, evals) are a series of their own, named so in the legend
+const modelOf = (p) => p.model || "no model";
+
 async function loadUsage() {
   const windowSeconds = Number($("window").value);
   const usage = await api(`/v1/usage/series?window=${windowSeconds}`);
   const points = usage.data, span = {start: usage.since, end: Date.now() / 1000};
   const {lineChart} = window.llmaasCharts;
-  lineChart($("chart-tokens"), bySeries(points, (p) => p.model, (p) => p.prompt_tokens + p.completion_tokens), span);
+  lineChart($("chart-tokens"), bySeries(points, modelOf, (p) => p.prompt_tokens + p.completion_tokens), span);
   lineChart($("chart-requests"), [{name: "requests", points: summed(points, (p) => p.requests)},
                                   {name: "errors", points: summed(points, (p) => p.errors)}], span);
   const latency = [];
   for (const p of points) {
-    latency.push({t: p.t, model: `${p.model} p50`, v: p.latency_p50_ms}, {t: p.t, model: `${p.model} p95`, v: p.latency_p95_ms});
+    latency.push({t: p.t, model: `${modelOf(p)} p50`, v: p.latency_p50_ms}, {t: p.t, model: `${modelOf(p)} p95`, v: p.latency_p95_ms});
   }
   lineChart($("chart-latency"), bySeries(latency, (p) => p.model, (p) => p.v), span);
   lineChart($("chart-flags"), bySeries(usage.flags, (f) => f.source, (f) => f.count), span);

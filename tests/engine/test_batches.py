@@ -42,35 +42,71 @@ def test_a_provider_without_batches_refuses_before_any_call():
 
 
 async def test_interactive_requests_take_the_slots_of_batch_sequences():
+    """Batch sequences give up their slots to an interactive request and are parked with what they generated;
+    they resume afterwards (prompt and tokens prefilled again) with no error reaching their callers, and
+    their answers are the ones an uninterrupted run gives."""
     from llmaas.providers.huggingface import HuggingFaceProvider
 
     async with llmaas.AsyncClient(provider=HuggingFaceProvider(progress=False, max_num_seqs=4)) as c:
         await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=2)
         engine = next(iter(c.provider().pool.engines.values()))
-        preempted_seen = []
+        plain = await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=48, temperature=0,
+                                                extra_body={"ignore_eos": True})
+        penalised = await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=48, temperature=0,
+                                                    frequency_penalty=1.5, extra_body={"ignore_eos": True})
+
+        async def batch_request(**extra):
+            BATCH.set(True)
+            return await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=48, temperature=0,
+                                                   extra_body={"ignore_eos": True}, **extra)
+
+        batch = [asyncio.create_task(batch_request()) for _ in range(3)]
+        batch.append(asyncio.create_task(batch_request(frequency_penalty=1.5)))
+        while engine.running < 4:
+            await asyncio.sleep(0.01)
+        while engine.running and min(s.generated for s in engine._running) < 4:  # each has tokens to keep
+            await asyncio.sleep(0.01)
+        steps, preempted = engine.steps, engine.preempted
+        answer = await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=8, temperature=0,
+                                                 extra_body={"ignore_eos": True})
+        # the interactive request ran beside no batch sequence: it finished within a few steps of its own
+        assert answer.usage.completion_tokens == 8 and engine.steps - steps <= 12
+        done = await asyncio.gather(*batch)  # no preempted error reached a caller
+        assert engine.preempted > preempted and engine.resumed >= engine.preempted - preempted
+        assert all(d.usage.completion_tokens == 48 for d in done)
+        # resumed from where they stopped, they answer as if never interrupted (frequency counts restored too)
+        assert [d.choices[0].message.content for d in done[:3]] == [plain.choices[0].message.content] * 3
+        assert done[3].choices[0].message.content == penalised.choices[0].message.content
+
+
+async def test_a_batch_sequence_too_long_to_resume_in_one_pass_runs_again_from_the_start():
+    """A parked sequence is prefilled again in one pass; one longer than a prefill chunk instead ends with a
+    retryable ``preempted`` error, and a batch runner's retry gives the whole answer."""
+    from llmaas.providers.huggingface import HuggingFaceProvider
+
+    async with llmaas.AsyncClient(provider=HuggingFaceProvider(progress=False, max_num_seqs=2, prefill_chunk=16)) as c:
+        await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=2)
+        engine = next(iter(c.provider().pool.engines.values()))
+        seen = []
 
         async def batch_request():
             BATCH.set(True)
             while True:
                 try:
-                    return await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=48, temperature=0,
+                    return await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=24, temperature=0,
                                                            extra_body={"ignore_eos": True})
                 except llmaas.APIStatusError as exc:
                     assert exc.code == "preempted"
-                    preempted_seen.append(exc)
+                    seen.append(exc)
 
-        batch = [asyncio.create_task(batch_request()) for _ in range(4)]
-        while engine.running < 4:
+        batch = [asyncio.create_task(batch_request()) for _ in range(2)]
+        while engine.running < 2:
             await asyncio.sleep(0.01)
-        steps = engine.steps
-        answer = await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=8, temperature=0,
-                                                 extra_body={"ignore_eos": True})
-        # the interactive request ran beside no batch sequence: it finished within a few steps of its own
-        assert answer.usage.completion_tokens == 8 and engine.steps - steps <= 12
+        await c.chat.completions.create(model=CHAT, messages=MSG, max_tokens=4)
         done = await asyncio.gather(*batch)
-        assert preempted_seen and engine.preempted >= 1
-        assert all(d.usage.completion_tokens == 48 for d in done)  # whole answers, each run again from the start
-        assert len({d.choices[0].message.content for d in done}) == 1  # greedy: identical after preemption
+        assert seen and engine.resumed == 0
+        assert all(d.usage.completion_tokens == 24 for d in done)
+        assert len({d.choices[0].message.content for d in done}) == 1
 
 
 def test_a_step_given_up_part_way_leaves_the_cache_as_it_was():

@@ -127,7 +127,9 @@ class Engine:
         self._inbox: queue.SimpleQueue[GenerationRequest | None] = queue.SimpleQueue()
         self._waiting: deque[GenerationRequest] = deque()
         self._batch_waiting: deque[GenerationRequest] = deque()  # batch work: admitted when interactive allows
+        self._parked: deque[Sequence] = deque()  # preempted batch sequences, resumed before new batch work
         self.preempted: int = 0
+        self.resumed: int = 0  # parked batch sequences prefilled again and decoding on
         self.interrupted: int = 0  # batch-only decode steps given up for an interactive arrival
         self._interactive_arrived = threading.Event()  # set by submit, cleared when the inbox is taken
         self._batch_only_step = False
@@ -253,7 +255,8 @@ class Engine:
                                  code="model_unloaded", type="server_error", retry_after=1.0)
         self._fail_running(stopped)
         self._fail_admitting(stopped)
-        left = [*self._waiting, *self._batch_waiting, *([self._partial.request] if self._partial is not None else [])]
+        left = [*self._waiting, *self._batch_waiting, *([self._partial.request] if self._partial is not None else []),
+                *{id(s.request): s.request for s in self._parked}.values()]
         while True:
             try:
                 item = self._inbox.get_nowait()
@@ -267,13 +270,14 @@ class Engine:
                 request.push(Failed(stopped))
         self._waiting.clear()
         self._batch_waiting.clear()
+        self._parked.clear()
         self._partial = None
         self.model = None
         self._counts = self._bitmask = None
 
     def _turn(self) -> None:
         self._take_inbox(block=not self._running and not self._waiting and not self._batch_waiting
-                         and self._partial is None)
+                         and not self._parked and self._partial is None)
         self._drop_cancelled()
         self._preempt()
         self._admit()
@@ -327,6 +331,8 @@ class Engine:
             self._waiting = deque(r for r in self._waiting if not r.cancelled)
         if any(r.cancelled for r in self._batch_waiting):
             self._batch_waiting = deque(r for r in self._batch_waiting if not r.cancelled)
+        if any(s.request.cancelled or s.request.failed for s in self._parked):
+            self._parked = deque(s for s in self._parked if not (s.request.cancelled or s.request.failed))
         gone = [s for s in self._running if s.request.cancelled]
         if gone:
             self._retire(gone)
@@ -338,8 +344,11 @@ class Engine:
 
     def _preempt(self) -> None:
         """Interactive requests take the slots batch sequences hold: while interactive requests run or wait, batch
-        requests beyond ``batch_rows_busy`` sequences (the most recently started first, which lose the least) end
-        with a retryable ``preempted`` error; a batch runner queues them again."""
+        requests beyond ``batch_rows_busy`` sequences (the most recently started first) give up their slots.
+        Their sequences are parked with what they generated, and resume when interactive work allows (their
+        prompt and tokens prefilled again: nothing is lost, and nothing reaches the caller's event loop). A
+        sequence too long to prefill again in one chunk ends its request with a retryable ``preempted``
+        error instead; a batch runner queues it again."""
         if not self._interactive_busy():
             return
         batch_seqs = [s for s in self._running if s.request.batch]
@@ -360,9 +369,68 @@ class Engine:
             if left <= allowed:
                 break
             mine = [s for s in self._running if s.request is request]
-            self._fail_request(request, error, mine)
+            if all(self._resumable(s) for s in mine):
+                self._park(mine)
+            else:
+                self._fail_request(request, error, mine)
             left -= len(mine)
             self.preempted += 1
+
+    def _resumable(self, seq: Sequence) -> bool:
+        """Whether a parked ``seq`` can be prefilled again in one pass (a chunked model's longer ones cannot)."""
+        assert self.model is not None
+        return not self.model.chunked_prefill or len(seq.request.prompt) + len(seq.tokens) <= self.config.prefill_chunk
+
+    def _park(self, seqs: list[Sequence]) -> None:
+        """Take batch sequences out of their slots, keeping what they generated, to resume later."""
+        for seq in seqs:
+            self._vacate(seq)
+        self._parked.extend(seqs)
+
+    def _resume(self, room: int, budget: int) -> bool:
+        """Prefill parked batch sequences again (prompt and generated tokens but the last, which is fed next) into
+        free slots, up to ``room`` running sequences and ``budget`` tokens; whether any was taken. Interrupted by
+        an interactive arrival, they stay parked."""
+        model = self.model
+        assert model is not None
+        take: list[Sequence] = []
+        used, longest = len(self._running), 0
+        while self._parked and used + len(take) < room:
+            seq = self._parked[0]
+            length = max(longest, len(seq.request.prompt) + len(seq.tokens) - 1)
+            if take and (len(take) + 1) * length > budget:  # the pass is right-padded to its longest
+                break
+            take.append(self._parked.popleft())
+            longest = length
+        if not take:
+            return False
+        contexts = [torch.tensor(s.request.prompt + s.tokens[:-1], dtype=torch.long) for s in take]
+        self._ensure_capacity(max(len(c) for c in contexts) + 1, min_slots=len(take))
+        slots = list(range(len(self._running), len(self._running) + len(take)))
+        model.use_adapters([s.request.adapter for s in take])
+        self._batch_only_step = True
+        try:
+            model.prefill(contexts, slots)  # the logits were sampled from before: each sequence's next token is known
+        except StepInterrupted:
+            self._parked.extendleft(reversed(take))
+            self.interrupted += 1
+            return True
+        except Exception as exc:  # a bug: these requests fail, the running ones go on
+            log.exception("resuming parked sequences failed")
+            for seq in take:
+                self._fail_request(seq.request, InternalServerError(f"engine error resuming: {exc}", status_code=500), [])
+            return True
+        finally:
+            self._batch_only_step = False
+        for seq, slot, context in zip(take, slots, contexts, strict=True):
+            seq.slot, seq.pos = slot, len(context)
+            if seq.request.params.penalised:
+                counts = self._penalty_counts()
+                counts[slot].zero_()
+                counts[slot].index_add_(0, torch.tensor(seq.tokens, dtype=torch.long), torch.ones(len(seq.tokens)))
+            self._running.append(seq)
+        self.resumed += len(take)
+        return True
 
     def _admit(self) -> None:
         """Move waiting requests into free slots, up to the prefill token budget, and prefill them together:
@@ -383,6 +451,8 @@ class Engine:
             budget = min(budget, self.config.batch_prefill_tokens)
             if any(not s.request.batch for s in self._running):
                 room = min(room, used + self.config.batch_rows_busy - sum(s.request.batch for s in self._running))
+            if self._parked and self._resume(room, budget):  # preempted work first, one prefill a turn
+                return
         while queue:
             request = queue[0]
             if used + request.n > room:
@@ -636,20 +706,24 @@ class Engine:
         if done:
             self._retire(done)
 
-    def _retire(self, seqs: list[Sequence]) -> None:
+    def _vacate(self, seq: Sequence) -> None:
+        """Free ``seq``'s slot, moving the last running sequence into it so that slots stay 0..B-1."""
         model = self.model
         assert model is not None
+        i = seq.slot
+        last = self._running[-1]
+        if last is not seq:
+            model.move_slot(last.slot, i, last.pos)
+            if self._counts is not None and last.request.params.penalised:
+                self._counts[i] = self._counts[last.slot]
+            last.slot = i
+            self._running[i] = last
+        self._running.pop()
+        seq.slot = -1
+
+    def _retire(self, seqs: list[Sequence]) -> None:
         for seq in seqs:
-            i = seq.slot
-            last = self._running[-1]
-            if last is not seq:
-                model.move_slot(last.slot, i, last.pos)
-                if self._counts is not None and last.request.params.penalised:
-                    self._counts[i] = self._counts[last.slot]
-                last.slot = i
-                self._running[i] = last
-            self._running.pop()
-            seq.slot = -1
+            self._vacate(seq)
             request = seq.request
             request.open_choices -= 1
             if request.open_choices == 0 and not request.cancelled and not request.failed:
