@@ -1,8 +1,10 @@
 """One docstring per method: the sync resources, the raw-response views and ``BaseProvider`` take theirs
 from the class they mirror, so ``help()`` and the API reference read the same text everywhere.
 
-The rules live here once: ``mirror_source`` names the class a class mirrors (read by the reference build's
-griffe extension, ``docs_ext/griffe_mirror.py``), and ``mirror_docstrings`` applies them at run time.
+The rules live here once: the generic bases a mirror names its source through (``SYNC_BASE``, ``RAW_BASE``)
+and ``EXPLICIT_MIRRORS``, with ``note_for`` and ``class_doc_for`` saying what a mirrored docstring reads;
+the reference build's griffe extension (``docs_ext/griffe_mirror.py``) reads them, and ``mirror_through``
+and ``mirror_docstrings`` apply them at run time.
 """
 
 from __future__ import annotations
@@ -37,9 +39,8 @@ def mirror_docstrings(target: type, source: type, base: str = "") -> None:
     for name, member in vars(target).items():
         if name.startswith("_"):
             continue
-        origin = getattr(source, name, None)
-        doc = getattr(origin, "__doc__", None)
-        if origin is None or not doc:
+        doc = getattr(getattr(source, name, None), "__doc__", None)
+        if not doc:
             continue
         if isinstance(member, property) or callable(member):
             holder: Any = member
@@ -47,10 +48,11 @@ def mirror_docstrings(target: type, source: type, base: str = "") -> None:
                 holder.__doc__ = doc + note
 
 
-def mirrored_class(cls: type, base: type) -> type | None:
-    """The class ``cls`` mirrors when it subclasses ``base[Source]`` (a generic base), else None."""
+def mirror_through(cls: type, base: type) -> None:
+    """When ``cls`` subclasses ``base[Source]`` (a generic base named in ``SYNC_BASE`` or ``RAW_BASE``), give it
+    ``Source``'s docstrings as ``mirror_docstrings`` does; called by the bases' ``__init_subclass__``."""
     for origin in getattr(cls, "__orig_bases__", ()):
-        if getattr(origin, "__origin__", None) is base:
-            source = origin.__args__[0]
-            return source if isinstance(source, type) else None
-    return None
+        source = origin.__args__[0] if getattr(origin, "__origin__", None) is base else None
+        if isinstance(source, type):
+            mirror_docstrings(cls, source, base.__name__)
+            return

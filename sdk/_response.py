@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from typing_extensions import ParamSpec
 
-from ._docstrings import RAW_BASE, mirror_docstrings, mirrored_class
+from ._docstrings import mirror_through
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -106,6 +106,4 @@ class RawView(Generic[R]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        source = mirrored_class(cls, RawView)
-        if source is not None:
-            mirror_docstrings(cls, source, RAW_BASE)
+        mirror_through(cls, RawView)

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Awaitable
 from typing import Any, Generic, TypeVar, cast
 
-from ._docstrings import SYNC_BASE, mirror_docstrings, mirrored_class
+from ._docstrings import mirror_through
 from ._pagination import AsyncPage, SyncPage
 from ._response import current_sink, in_sink
 from ._streaming import AsyncStream, Stream
@@ -80,9 +80,7 @@ class SyncResource(Generic[A]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        source = mirrored_class(cls, SyncResource)
-        if source is not None:
-            mirror_docstrings(cls, source, SYNC_BASE)
+        mirror_through(cls, SyncResource)
 
     def _call(self, awaitable: Awaitable[Any]) -> Any:
         """Run an async resource call on the client's loop; streams and pages come back as their sync views."""
