@@ -165,13 +165,26 @@ def test_registering_hostile_model_files_is_never_a_5xx(name, path, body_kind):
         body = {"name": [name], "path": {"p": path}}
     elif body_kind == "extra":
         body = {**body, "engine": "compact", "force": True}
+    before = _listed()
     r = checked(CLIENT.post("/v1/models", json=body, headers=as_(ADMIN)))
+    try:
+        after = _listed()
+        if r.status_code == 200:
+            assert after == before | {r.json()["id"]}
+        else:
+            assert after == before  # a refusal stored nothing
+    finally:  # each case leaves the registry as it found it, so that no case's outcome depends on another's
+        if r.status_code == 200:
+            deleted = checked(CLIENT.delete(f"/v1/models/{r.json()['id']}", headers=as_(ADMIN),
+                                            params={"force": "true"}))
+            assert deleted.status_code == 200, deleted.text
+            assert _listed() == before
+
+
+def _listed() -> set[str]:
     listed = checked(CLIENT.get("/v1/models", headers=as_(USER)))
     assert listed.status_code == 200
-    if r.status_code == 200:
-        checked(CLIENT.delete(f"/v1/models/{r.json()['id']}", headers=as_(ADMIN), params={"force": "true"}))
-    elif isinstance(name, str) and name:
-        assert name not in {m["id"] for m in listed.json()["data"]} or name == CHAT  # a refusal stored nothing
+    return {m["id"] for m in listed.json()["data"]}
 
 
 # -- fine-tuning files ---------------------------------------------------------------------------------
