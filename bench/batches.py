@@ -1,7 +1,10 @@
 """Batches in the engine's idle capacity, in process (one engine, 2 cores), all in one sitting:
 
 1. throughput: a chat batch of ``--requests`` requests alone (output tokens over the batch's wall time), against
-   64 concurrent interactive requests of the same shape (the issue's baseline);
+   64 concurrent interactive requests of the same shape (the issue's baseline: one wave of 64, all admitted and
+   finished together), and against the same ``--requests`` requests sent by 64 interactive clients that each
+   send their next request when the last is answered (the same work as the batch, arriving as the batch's
+   does); the batch's rate in each quarter of its requests shows whether it slows as it goes;
 2. interactive latency: time to first token and inter-token latency of streamed requests, one at a time, on
    an idle engine, then while a second batch runs (the batch's sequences give up their slots).
 
@@ -36,6 +39,22 @@ async def _interactive(c, n: int, tokens: int) -> float:
     return sum(r.usage.completion_tokens for r in out) / (time.perf_counter() - start)
 
 
+async def _steady(c, n: int, tokens: int, clients: int = 64) -> float:
+    """``n`` requests by ``clients`` concurrent clients, each sending its next when the last is answered."""
+    left = iter(range(n))
+    out: list[int] = []
+
+    async def client() -> None:
+        for _ in left:
+            r = await c.chat.completions.create(model=MODEL, messages=MSG, max_tokens=tokens,
+                                                extra_body={"ignore_eos": True})
+            out.append(r.usage.completion_tokens)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return sum(out) / (time.perf_counter() - start)
+
+
 async def _probe(c, tokens: int) -> tuple[float, float]:
     start = time.perf_counter()
     stream = await c.chat.completions.create(model=MODEL, messages=MSG, max_tokens=tokens, stream=True,
@@ -62,28 +81,99 @@ async def _batch(c, n: int, tokens: int):
     return await c.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions")
 
 
-async def _until_done(c, batch_id: str):
+async def _until_done(c, batch_id: str, seen: list[tuple[float, int]] | None = None):
+    """The batch once it ends; ``seen`` gets (time, requests completed) at every look."""
     while True:
         b = await c.batches.retrieve(batch_id)
+        if seen is not None:
+            seen.append((time.perf_counter(), b.request_counts.completed if b.request_counts else 0))
         if b.status in ("completed", "failed", "expired", "cancelled"):
             return b
         await asyncio.sleep(0.5)
+
+
+def _quarters(seen: list[tuple[float, int]], started: float, total: int, tokens: int) -> list[float]:
+    """Output tokens/s over each quarter of the batch's requests (from when the quarter before it ended)."""
+    rates, last_t, last_n = [], started, 0
+    for q in (1, 2, 3, 4):
+        t, n = next(((t, n) for t, n in seen if n >= total * q // 4), seen[-1])
+        rates.append((n - last_n) * tokens / max(t - last_t, 1e-9))
+        last_t, last_n = t, n
+    return rates
+
+
+class _Passes:
+    """Counts and times the engine's prefill passes and decode steps (its methods wrapped on the instance), to
+    show where a phase's time went: how many prefill passes per decode step, how many sequences each carried,
+    and how full the decode steps were."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.reset()
+        for name in ("_prefill", "_decode_step"):
+            self._wrap(name)
+
+    def close(self) -> None:
+        """Unwrap: the engine must not outlive the client through these closures (freed at interpreter exit,
+        torch aborts the process)."""
+        for name in ("_prefill", "_decode_step"):
+            self.engine.__dict__.pop(name, None)
+        self.engine = None
+
+    def reset(self) -> None:
+        self.prefills = self.prefill_rows = self.decodes = self.decode_rows = 0
+        self.prefill_s = self.decode_s = 0.0
+
+    def _wrap(self, name: str) -> None:
+        inner = getattr(self.engine, name)
+
+        def timed(*args):
+            start = time.perf_counter()
+            try:
+                return inner(*args)
+            finally:
+                took = time.perf_counter() - start
+                if name == "_prefill":
+                    self.prefills += 1
+                    self.prefill_rows += len(args[0])
+                    self.prefill_s += took
+                else:
+                    self.decodes += 1
+                    self.decode_rows += len(self.engine._running)
+                    self.decode_s += took
+
+        setattr(self.engine, name, timed)
+
+    def row(self, label: str) -> str:
+        d = max(self.decodes, 1)
+        share = self.prefill_s / max(self.prefill_s + self.decode_s, 1e-9)
+        return (f"| {label} | {self.prefills / d:.2f} | {self.prefill_rows / max(self.prefills, 1):.1f} | "
+                f"{self.decode_rows / d:.1f} | {share:.0%} | {self.decode_s / d * 1000:.0f} |")
 
 
 def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
-async def run(requests: int, tokens: int, probes: int) -> str:
+async def run(requests: int, tokens: int, probes: int, with_steady: bool = True) -> str:
     import llmaas
 
     async with llmaas.AsyncClient(provider="hf", provider_options={"hf": {"progress": False}}) as c:
         await c.chat.completions.create(model=MODEL, messages=MSG, max_tokens=4)
         await _interactive(c, 64, tokens)  # warm every batch size
+        passes = _Passes(next(iter(c.provider().pool.engines.values())))
         interactive = statistics.median([await _interactive(c, 64, tokens) for _ in range(2)])
-        started = time.perf_counter()
-        done = await _until_done(c, (await _batch(c, requests, tokens)).id)
+        where = [passes.row("64 concurrent interactive requests (two waves)")]
+        passes.reset()
+        started, seen = time.perf_counter(), []
+        done = await _until_done(c, (await _batch(c, requests, tokens)).id, seen)
         batch_rate = done.usage.output_tokens / (time.perf_counter() - started)
+        quarters = _quarters(seen, started, requests, tokens)
+        where.append(passes.row(f"the {requests}-request batch alone"))
+        passes.reset()
+        steady = await _steady(c, requests, tokens) if with_steady else None
+        if steady:
+            where.append(passes.row(f"the same {requests} requests by 64 interactive clients"))
         idle_ttft, idle_itl = await _probes(c, probes, tokens)
         second = await _batch(c, max(200, probes * 40), tokens)
         await asyncio.sleep(3)  # the batch fills the engine
@@ -91,12 +181,18 @@ async def run(requests: int, tokens: int, probes: int) -> str:
         await c.batches.cancel(second.id)
         engine = next(iter(c.provider().pool.engines.values()))
         preempted, resumed = engine.preempted, engine.resumed
+        passes.close()
+        del passes, engine
     rows = [
         "| measure | value | target |",
         "| --- | ---: | --- |",
         f"| {requests}-request chat batch alone, output tokens/s | {batch_rate:.0f} | |",
         f"| 64 concurrent interactive requests, output tokens/s | {interactive:.0f} | |",
         f"| batch / interactive | {batch_rate / interactive:.2f}x | at least 0.9x |",
+        *([f"| the same {requests} requests by 64 interactive clients, output tokens/s | {steady:.0f} | |",
+           f"| batch / the same requests interactive | {batch_rate / steady:.2f}x | |"] if steady else []),
+        "| the batch's output tokens/s by quarter of its requests | "
+        + " / ".join(f"{r:.0f}" for r in quarters) + " | |",
         f"| time to first token p50, idle / while a batch runs (s) | {_p(idle_ttft, 50):.3f} / {_p(busy_ttft, 50):.3f}"
         f" = {_p(busy_ttft, 50) / _p(idle_ttft, 50):.2f}x | at most 1.25x |",
         f"| time to first token p95, idle / while a batch runs (s) | {_p(idle_ttft, 95):.3f} / {_p(busy_ttft, 95):.3f}"
@@ -106,6 +202,8 @@ async def run(requests: int, tokens: int, probes: int) -> str:
         f"| batch requests that gave up their slots to the {probes} interactive ones | {preempted} | |",
         f"| batch sequences parked and resumed (prefilled again with their tokens) | {resumed} | |",
     ]
+    rows += ["", "| phase | prefill passes per decode step | sequences per prefill pass | sequences per decode step | "
+             "time in prefill | ms per decode step |", "| --- | ---: | ---: | ---: | ---: | ---: |", *where]
     return "\n".join(rows)
 
 
@@ -114,8 +212,10 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--tokens", type=int, default=32)
     p.add_argument("--probes", type=int, default=40)
+    p.add_argument("--no-steady", action="store_true",
+                   help="leave out the second baseline (the batch's requests sent by 64 interactive clients)")
     args = p.parse_args(argv)
-    return asyncio.run(run(args.requests, args.tokens, args.probes))
+    return asyncio.run(run(args.requests, args.tokens, args.probes, not args.no_steady))
 
 
 if __name__ == "__main__":
