@@ -2,13 +2,17 @@
 
 1. throughput: a chat batch of ``--requests`` requests alone (output tokens over the batch's wall time), against
    64 concurrent interactive requests of the same shape (the issue's baseline: one wave of 64, all admitted and
-   finished together), and against the same ``--requests`` requests sent by 64 interactive clients that each
+   finished together; two waves before the batch and two after it, so that a machine that slows under minutes
+   of load, as these shared machines do, weighs on both sides), and against the same ``--requests`` requests sent by 64 interactive clients that each
    send their next request when the last is answered (the same work as the batch, arriving as the batch's
    does); the batch's rate in each quarter of its requests shows whether it slows as it goes;
 2. interactive latency: time to first token and inter-token latency of streamed requests, one at a time, on
-   an idle engine, then while a second batch runs (the batch's sequences give up their slots).
+   an idle engine and while a second batch runs (the batch's sequences give up their slots), in alternating
+   blocks (``--blocks``), so that a machine that slows or speeds up during the sitting weighs on both sides
+   alike; each block's batch is cancelled, and the engine left idle, before the next idle block.
 
-Every request: the same short chat prompt, ``max_tokens`` output tokens with ``ignore_eos``."""
+Every request: the same short chat prompt, ``max_tokens`` output tokens with ``ignore_eos``; the latency probes
+decode greedily, so every probe asks for the same tokens and only where it lands differs."""
 
 from __future__ import annotations
 
@@ -58,7 +62,7 @@ async def _steady(c, n: int, tokens: int, clients: int = 64) -> float:
 async def _probe(c, tokens: int) -> tuple[float, float]:
     start = time.perf_counter()
     stream = await c.chat.completions.create(model=MODEL, messages=MSG, max_tokens=tokens, stream=True,
-                                             extra_body={"ignore_eos": True})
+                                             temperature=0, extra_body={"ignore_eos": True})
     times = []
     async for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
@@ -90,6 +94,44 @@ async def _until_done(c, batch_id: str, seen: list[tuple[float, int]] | None = N
         if b.status in ("completed", "failed", "expired", "cancelled"):
             return b
         await asyncio.sleep(0.5)
+
+
+async def _latency(c, engine, probes: int, blocks: int, tokens: int):
+    """Probes on the idle engine and while a batch runs, ``blocks`` times in turn: (idle TTFT, idle ITL, busy TTFT,
+    busy ITL), each a list over all blocks."""
+    idle_ttft: list[float] = []
+    idle_itl: list[float] = []
+    busy_ttft: list[float] = []
+    busy_itl: list[float] = []
+    for block in range(blocks):
+        share = probes // blocks + (block < probes % blocks)
+        a, b = await _probes(c, share, tokens)
+        idle_ttft += a
+        idle_itl += b
+        batch = await _batch(c, max(200, share * 40), tokens)
+        await asyncio.sleep(3)  # the batch fills the engine
+        a, b = await _probes(c, share, tokens)
+        busy_ttft += a
+        busy_itl += b
+        await c.batches.cancel(batch.id)
+        await _until_done(c, batch.id)
+        while engine.running or engine.queue_depth:  # what the cancelled batch left in the engine drains
+            await asyncio.sleep(0.2)
+    return idle_ttft, idle_itl, busy_ttft, busy_itl
+
+
+async def _alternating(c, rounds: int, requests: int, tokens: int) -> list[tuple[float, float]]:
+    """``rounds`` times in turn: two waves of 64 concurrent interactive requests, then a batch of ``requests``
+    alone; (interactive, batch) output tokens/s per round. Phases minutes apart on a shared machine can differ
+    by a third in speed (measured), so a ratio taken between neighbours says more than one taken across the
+    sitting."""
+    out = []
+    for _ in range(rounds):
+        interactive = statistics.mean([await _interactive(c, 64, tokens) for _ in range(2)])
+        started = time.perf_counter()
+        done = await _until_done(c, (await _batch(c, requests, tokens)).id)
+        out.append((interactive, done.usage.output_tokens / (time.perf_counter() - started)))
+    return out
 
 
 def _quarters(seen: list[tuple[float, int]], started: float, total: int, tokens: int) -> list[float]:
@@ -155,15 +197,16 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
-async def run(requests: int, tokens: int, probes: int, with_steady: bool = True) -> str:
+async def run(requests: int, tokens: int, probes: int, with_steady: bool = True, blocks: int = 4,
+              rounds: int = 0, round_requests: int = 500) -> str:
     import llmaas
 
     async with llmaas.AsyncClient(provider="hf", provider_options={"hf": {"progress": False}}) as c:
         await c.chat.completions.create(model=MODEL, messages=MSG, max_tokens=4)
         await _interactive(c, 64, tokens)  # warm every batch size
         passes = _Passes(next(iter(c.provider().pool.engines.values())))
-        interactive = statistics.median([await _interactive(c, 64, tokens) for _ in range(2)])
-        where = [passes.row("64 concurrent interactive requests (two waves)")]
+        before = statistics.mean([await _interactive(c, 64, tokens) for _ in range(2)])
+        where = [passes.row("64 concurrent interactive requests (two waves, before the batch)")]
         passes.reset()
         started, seen = time.perf_counter(), []
         done = await _until_done(c, (await _batch(c, requests, tokens)).id, seen)
@@ -171,15 +214,16 @@ async def run(requests: int, tokens: int, probes: int, with_steady: bool = True)
         quarters = _quarters(seen, started, requests, tokens)
         where.append(passes.row(f"the {requests}-request batch alone"))
         passes.reset()
+        after = statistics.mean([await _interactive(c, 64, tokens) for _ in range(2)])
+        where.append(passes.row("64 concurrent interactive requests (two waves, after the batch)"))
+        interactive = (before + after) / 2
+        passes.reset()
         steady = await _steady(c, requests, tokens) if with_steady else None
         if steady:
             where.append(passes.row(f"the same {requests} requests by 64 interactive clients"))
-        idle_ttft, idle_itl = await _probes(c, probes, tokens)
-        second = await _batch(c, max(200, probes * 40), tokens)
-        await asyncio.sleep(3)  # the batch fills the engine
-        busy_ttft, busy_itl = await _probes(c, probes, tokens)
-        await c.batches.cancel(second.id)
+        alternating = await _alternating(c, rounds, round_requests, tokens)
         engine = next(iter(c.provider().pool.engines.values()))
+        idle_ttft, idle_itl, busy_ttft, busy_itl = await _latency(c, engine, probes, blocks, tokens)
         preempted, resumed = engine.preempted, engine.resumed
         passes.close()
         del passes, engine
@@ -187,10 +231,14 @@ async def run(requests: int, tokens: int, probes: int, with_steady: bool = True)
         "| measure | value | target |",
         "| --- | ---: | --- |",
         f"| {requests}-request chat batch alone, output tokens/s | {batch_rate:.0f} | |",
-        f"| 64 concurrent interactive requests, output tokens/s | {interactive:.0f} | |",
-        f"| batch / interactive | {batch_rate / interactive:.2f}x | at least 0.9x |",
+        f"| 64 concurrent interactive requests, output tokens/s: before the batch, after it, mean | {before:.0f}, "
+        f"{after:.0f}, {interactive:.0f} | |",
+        f"| batch / interactive | {batch_rate / interactive:.3f}x | at least 0.9x |",
+        *([f"| {round_requests}-request batch / the two waves just before it, by round | "
+           + ", ".join(f"{b:.0f} / {i:.0f} = {b / i:.3f}x" for i, b in alternating)
+           + f"; median {statistics.median(b / i for i, b in alternating):.3f}x | |"] if alternating else []),
         *([f"| the same {requests} requests by 64 interactive clients, output tokens/s | {steady:.0f} | |",
-           f"| batch / the same requests interactive | {batch_rate / steady:.2f}x | |"] if steady else []),
+           f"| batch / the same requests interactive | {batch_rate / steady:.3f}x | |"] if steady else []),
         "| the batch's output tokens/s by quarter of its requests | "
         + " / ".join(f"{r:.0f}" for r in quarters) + " | |",
         f"| time to first token p50, idle / while a batch runs (s) | {_p(idle_ttft, 50):.3f} / {_p(busy_ttft, 50):.3f}"
@@ -211,11 +259,16 @@ def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser()
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--tokens", type=int, default=32)
-    p.add_argument("--probes", type=int, default=40)
+    p.add_argument("--probes", type=int, default=60, help="latency probes a side (idle, and while a batch runs)")
+    p.add_argument("--blocks", type=int, default=4, help="alternating idle and busy blocks the probes are split into")
+    p.add_argument("--rounds", type=int, default=0,
+                   help="then this many rounds of two interactive waves and a batch of --round-requests, in turn")
+    p.add_argument("--round-requests", type=int, default=500)
     p.add_argument("--no-steady", action="store_true",
                    help="leave out the second baseline (the batch's requests sent by 64 interactive clients)")
     args = p.parse_args(argv)
-    return asyncio.run(run(args.requests, args.tokens, args.probes, not args.no_steady))
+    return asyncio.run(run(args.requests, args.tokens, args.probes, not args.no_steady, args.blocks, args.rounds,
+                           args.round_requests))
 
 
 if __name__ == "__main__":
