@@ -3,9 +3,10 @@
 1. throughput: a chat batch of ``--requests`` requests alone (output tokens over the batch's wall time), against
    64 concurrent interactive requests of the same shape (the issue's baseline: one wave of 64, all admitted and
    finished together; two waves before the batch and two after it, so that a machine that slows under minutes
-   of load, as these shared machines do, weighs on both sides), and against the same ``--requests`` requests sent by 64 interactive clients that each
-   send their next request when the last is answered (the same work as the batch, arriving as the batch's
-   does); the batch's rate in each quarter of its requests shows whether it slows as it goes;
+   of load, as these shared machines do, weighs on both sides), and against the same ``--requests`` requests
+   sent by 64 interactive clients that each send their next request when the last is answered (the same work
+   as the batch, arriving as the batch's does); the batch's rate in each quarter of its requests shows whether
+   it slows as it goes; with ``--rounds``, rounds of two waves and a smaller batch in turn;
 2. interactive latency: time to first token and inter-token latency of streamed requests, one at a time, on
    an idle engine and while a second batch runs (the batch's sequences give up their slots), in alternating
    blocks (``--blocks``), so that a machine that slows or speeds up during the sitting weighs on both sides
@@ -41,6 +42,11 @@ async def _interactive(c, n: int, tokens: int) -> float:
     out = await asyncio.gather(*(c.chat.completions.create(model=MODEL, messages=MSG, max_tokens=tokens,
                                                             extra_body={"ignore_eos": True}) for _ in range(n)))
     return sum(r.usage.completion_tokens for r in out) / (time.perf_counter() - start)
+
+
+async def _waves(c, tokens: int) -> float:
+    """Output tokens/s of two waves of 64 concurrent interactive requests, one after the other (their mean)."""
+    return statistics.mean([await _interactive(c, 64, tokens) for _ in range(2)])
 
 
 async def _steady(c, n: int, tokens: int, clients: int = 64) -> float:
@@ -127,7 +133,7 @@ async def _alternating(c, rounds: int, requests: int, tokens: int) -> list[tuple
     sitting."""
     out = []
     for _ in range(rounds):
-        interactive = statistics.mean([await _interactive(c, 64, tokens) for _ in range(2)])
+        interactive = await _waves(c, tokens)
         started = time.perf_counter()
         done = await _until_done(c, (await _batch(c, requests, tokens)).id)
         out.append((interactive, done.usage.output_tokens / (time.perf_counter() - started)))
@@ -205,7 +211,7 @@ async def run(requests: int, tokens: int, probes: int, with_steady: bool = True,
         await c.chat.completions.create(model=MODEL, messages=MSG, max_tokens=4)
         await _interactive(c, 64, tokens)  # warm every batch size
         passes = _Passes(next(iter(c.provider().pool.engines.values())))
-        before = statistics.mean([await _interactive(c, 64, tokens) for _ in range(2)])
+        before = await _waves(c, tokens)
         where = [passes.row("64 concurrent interactive requests (two waves, before the batch)")]
         passes.reset()
         started, seen = time.perf_counter(), []
@@ -214,7 +220,7 @@ async def run(requests: int, tokens: int, probes: int, with_steady: bool = True,
         quarters = _quarters(seen, started, requests, tokens)
         where.append(passes.row(f"the {requests}-request batch alone"))
         passes.reset()
-        after = statistics.mean([await _interactive(c, 64, tokens) for _ in range(2)])
+        after = await _waves(c, tokens)
         where.append(passes.row("64 concurrent interactive requests (two waves, after the batch)"))
         interactive = (before + after) / 2
         passes.reset()
