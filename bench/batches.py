@@ -102,6 +102,13 @@ async def _until_done(c, batch_id: str, seen: list[tuple[float, int]] | None = N
         await asyncio.sleep(0.5)
 
 
+async def _timed_batch(c, n: int, tokens: int, seen: list[tuple[float, int]] | None = None) -> tuple[float, float]:
+    """A batch of ``n`` requests run to its end: its output tokens/s over its wall time, and when it started."""
+    started = time.perf_counter()
+    done = await _until_done(c, (await _batch(c, n, tokens)).id, seen)
+    return done.usage.output_tokens / (time.perf_counter() - started), started
+
+
 async def _latency(c, engine, probes: int, blocks: int, tokens: int):
     """Probes on the idle engine and while a batch runs, ``blocks`` times in turn: (idle TTFT, idle ITL, busy TTFT,
     busy ITL), each a list over all blocks."""
@@ -134,9 +141,7 @@ async def _alternating(c, rounds: int, requests: int, tokens: int) -> list[tuple
     out = []
     for _ in range(rounds):
         interactive = await _waves(c, tokens)
-        started = time.perf_counter()
-        done = await _until_done(c, (await _batch(c, requests, tokens)).id)
-        out.append((interactive, done.usage.output_tokens / (time.perf_counter() - started)))
+        out.append((interactive, (await _timed_batch(c, requests, tokens))[0]))
     return out
 
 
@@ -210,13 +215,13 @@ async def run(requests: int, tokens: int, probes: int, with_steady: bool = True,
     async with llmaas.AsyncClient(provider="hf", provider_options={"hf": {"progress": False}}) as c:
         await c.chat.completions.create(model=MODEL, messages=MSG, max_tokens=4)
         await _interactive(c, 64, tokens)  # warm every batch size
-        passes = _Passes(next(iter(c.provider().pool.engines.values())))
+        engine = next(iter(c.provider().pool.engines.values()))
+        passes = _Passes(engine)
         before = await _waves(c, tokens)
         where = [passes.row("64 concurrent interactive requests (two waves, before the batch)")]
         passes.reset()
-        started, seen = time.perf_counter(), []
-        done = await _until_done(c, (await _batch(c, requests, tokens)).id, seen)
-        batch_rate = done.usage.output_tokens / (time.perf_counter() - started)
+        seen: list[tuple[float, int]] = []
+        batch_rate, started = await _timed_batch(c, requests, tokens, seen)
         quarters = _quarters(seen, started, requests, tokens)
         where.append(passes.row(f"the {requests}-request batch alone"))
         passes.reset()
@@ -228,7 +233,6 @@ async def run(requests: int, tokens: int, probes: int, with_steady: bool = True,
         if steady:
             where.append(passes.row(f"the same {requests} requests by 64 interactive clients"))
         alternating = await _alternating(c, rounds, round_requests, tokens)
-        engine = next(iter(c.provider().pool.engines.values()))
         idle_ttft, idle_itl, busy_ttft, busy_itl = await _latency(c, engine, probes, blocks, tokens)
         preempted, resumed = engine.preempted, engine.resumed
         passes.close()
